@@ -1,0 +1,112 @@
+"""Make lm-eval's ``TaskManager`` find summeval's tasks with no ``--include_path``.
+
+Released lm-eval versions have no entry point for task packages: a ``TaskManager`` indexes its
+own ``lm_eval/tasks`` folder plus ``include_path``. The installed ``summeval_autoregister.pth``
+calls :func:`install` at interpreter start-up. It adds one import hook and imports nothing
+heavy; only when ``lm_eval.tasks.manager`` is first imported does the hook wrap
+``TaskManager.__init__`` so that ``include_path`` also holds our ``task_yamls`` folder
+(when ``include_defaults`` is true, i.e. wherever lm-eval's built-in tasks are indexed).
+
+Turn it off with the environment variable ``SUMMEVAL_NO_AUTOREGISTER=1``; then use
+``--include_path`` or :func:`summeval_tasks.task_manager`.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.abc
+import importlib.machinery
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+TARGET_MODULE = "lm_eval.tasks.manager"
+DISABLE_ENV = "SUMMEVAL_NO_AUTOREGISTER"
+_PATCHED_FLAG = "_summeval_autoregistered"
+
+
+def disabled() -> bool:
+    """True when the user asked for no auto-registration."""
+    return os.environ.get(DISABLE_ENV, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def with_summeval_path(include_path: Any) -> list[str]:
+    """Return ``include_path`` as a list with summeval's task folder in it, exactly once.
+
+    Our folder goes first so that the user's own paths, indexed later, override it.
+    """
+    from summeval_tasks import task_yamls_dir
+
+    ours = task_yamls_dir()
+    if include_path is None:
+        paths: list[Any] = []
+    elif isinstance(include_path, (list, tuple)):
+        paths = list(include_path)
+    else:
+        paths = [include_path]
+    if any(Path(p).expanduser().resolve() == ours for p in paths):
+        return [str(p) for p in paths]
+    return [str(ours), *(str(p) for p in paths)]
+
+
+def patch_task_manager(module: Any) -> None:
+    """Wrap ``module.TaskManager.__init__`` to add summeval's folder to ``include_path``."""
+    manager_cls = module.TaskManager
+    if getattr(manager_cls, _PATCHED_FLAG, False):
+        return
+    original_init = manager_cls.__init__
+
+    @functools.wraps(original_init)
+    def __init__(self, verbosity=None, include_path=None, include_defaults=True, **kwargs):
+        if include_defaults and not disabled():
+            include_path = with_summeval_path(include_path)
+        original_init(
+            self,
+            verbosity=verbosity,
+            include_path=include_path,
+            include_defaults=include_defaults,
+            **kwargs,
+        )
+
+    manager_cls.__init__ = __init__
+    setattr(manager_cls, _PATCHED_FLAG, True)
+
+
+class _PatchingLoader(importlib.abc.Loader):
+    def __init__(self, wrapped: importlib.abc.Loader) -> None:
+        self._wrapped = wrapped
+
+    def create_module(self, spec):  # noqa: D102
+        return self._wrapped.create_module(spec)
+
+    def exec_module(self, module) -> None:  # noqa: D102
+        self._wrapped.exec_module(module)
+        try:
+            patch_task_manager(module)
+        except Exception as err:  # never break lm_eval itself
+            print(f"summeval: task auto-registration skipped ({err})", file=sys.stderr)
+
+
+class _TaskManagerFinder(importlib.abc.MetaPathFinder):
+    """Finds ``lm_eval.tasks.manager`` through the normal finders, then patches it on load."""
+
+    def find_spec(self, fullname, path, target=None):  # noqa: D102
+        if fullname != TARGET_MODULE:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        if spec is None or spec.loader is None:
+            return None
+        spec.loader = _PatchingLoader(spec.loader)
+        return spec
+
+
+def install() -> None:
+    """Install the import hook (idempotent); patch at once if lm-eval is already imported."""
+    if disabled():
+        return
+    if TARGET_MODULE in sys.modules:
+        patch_task_manager(sys.modules[TARGET_MODULE])
+        return
+    if not any(isinstance(f, _TaskManagerFinder) for f in sys.meta_path):
+        sys.meta_path.insert(0, _TaskManagerFinder())

@@ -1,0 +1,38 @@
+"""Cleaning of raw tweet text: the one preprocessing step between raw turns and docs.
+
+``clean_text`` applies, in order:
+
+1. Unicode NFKC normalisation; curly quotes and apostrophes become ``'`` and ``"``.
+2. URLs (``http://``, ``https://``, ``www.``) are removed.
+3. @handles (``@AppleSupport``, ``@135060``) are removed.
+4. Agent sign-offs, a caret followed by initials or a name (``^SH``, ``^Clarissa``), are removed.
+5. Stray symbols are removed: anything that is not a letter, digit, whitespace or common
+   punctuation (``. , ! ? ; : ' " ( ) - / & % $ £ € + = * #``). Emoji go here.
+6. Whitespace runs collapse to one space, spaces before ``. , ! ? ; :`` are dropped, and the
+   result is stripped.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u00b4": "'"})
+_URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+_HANDLE = re.compile(r"(?<!\w)@\w+")
+_SIGN_OFF = re.compile(r"\^\s?[A-Za-z]+\b")
+_STRAY = re.compile(r"[^\w\s.,!?;:'\"()\-/&%$£€+=*#]")
+_SPACE_BEFORE_PUNCT = re.compile(r"\s+([.,!?;:])")
+_WHITESPACE = re.compile(r"\s+")
+
+
+def clean_text(text: str) -> str:
+    """Return ``text`` with URLs, @handles, sign-offs and stray symbols removed (see module doc)."""
+    text = unicodedata.normalize("NFKC", text).translate(_QUOTES)
+    text = _URL.sub(" ", text)
+    text = _HANDLE.sub(" ", text)
+    text = _SIGN_OFF.sub(" ", text)
+    text = _STRAY.sub(" ", text).replace("_", " ")
+    text = _WHITESPACE.sub(" ", text)
+    text = _SPACE_BEFORE_PUNCT.sub(r"\1", text)
+    return text.strip()

@@ -1,0 +1,432 @@
+"""TweetSumm data: raw sources -> parsed dialogs -> lm-eval docs.
+
+Three sources, picked by ``tweetsumm_data`` (``--metadata '{"tweetsumm_data": VALUE}'`` or the
+environment variable ``SUMMEVAL_TWEETSUMM_DATA``; the metadata wins):
+
+* ``hub`` (default): the raw TweetSumm files of ``Salesforce/dialogstudio``, fetched with
+  ``huggingface_hub`` and parsed here (``datasets`` no longer runs that repository's script).
+* a local path: a DialogStudio JSON file with all splits (keys ``TweetSumm--<split>--<n>``), a
+  folder of per-split files, or TweetSumm's own processed JSON / JSONL (a list of
+  ``{"dialog": ..., "summaries": ...}``) in per-split files named after their split.
+* ``sample``: a small TweetSumm-style set written by the summeval authors, shipped in the package.
+
+Every source yields the splits ``train``, ``validation`` and ``test``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from summeval_tasks.cleaning import clean_text
+from summeval_tasks.prompts import instruction_prompt
+
+SPLITS = ("train", "validation", "test")
+SOURCE_ENV = "SUMMEVAL_TWEETSUMM_DATA"
+SOURCE_KEY = "tweetsumm_data"
+SEED_KEY = "tweetsumm_seed"
+DEFAULT_SEED = 1234
+HUB_REPO = "Salesforce/dialogstudio"
+SAMPLE_PATH = Path(__file__).resolve().parent / "data" / "tweetsumm_sample.json"
+SOURCE_CHOICES = (
+    "'hub' (Salesforce/dialogstudio, needs the Hugging Face Hub), 'sample' (the small set "
+    "shipped with summeval, works offline), or a local path (a DialogStudio JSON file, a folder "
+    "of per-split files, or TweetSumm's processed JSON/JSONL)"
+)
+
+_SPLIT_ALIASES = {
+    "train": "train",
+    "validation": "validation",
+    "valid": "validation",
+    "val": "validation",
+    "dev": "validation",
+    "test": "test",
+}
+_DIALOGSTUDIO_KEY = re.compile(r"^TweetSumm--(?P<split>[A-Za-z]+)--(?P<n>\d+)$")
+
+
+class TweetSummDataError(ValueError):
+    """A TweetSumm source or record is malformed; the message names the file and record."""
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One cleaned turn of a conversation."""
+
+    speaker: str  # "Customer" or "Agent"
+    text: str
+
+
+@dataclass(frozen=True)
+class Dialog:
+    """A parsed TweetSumm dialog: cleaned turns and its abstractive reference summaries."""
+
+    dialog_id: str
+    turns: tuple[Turn, ...]
+    reference_summaries: tuple[str, ...]
+
+    @property
+    def conversation(self) -> str:
+        """``Customer: ...`` / ``Agent: ...`` lines, one per turn."""
+        return "\n".join(f"{turn.speaker}: {turn.text}" for turn in self.turns)
+
+    def to_doc(self) -> dict[str, Any]:
+        """The lm-eval doc: ``id``, ``conversation``, ``references``, ``summary``, ``text``."""
+        conversation = self.conversation
+        return {
+            "id": self.dialog_id,
+            "conversation": conversation,
+            "references": list(self.reference_summaries),
+            "summary": self.reference_summaries[0],
+            "text": instruction_prompt(conversation, self.reference_summaries[0]),
+        }
+
+
+# ----------------------------------------------------------------------------- record parsing
+
+
+def _where(origin: str, record: str) -> str:
+    return f"tweetsumm: record {record} in {origin}"
+
+
+def _turns_from_texts(texts: Iterable[tuple[str, Any]], origin: str, record: str) -> tuple[Turn, ...]:
+    turns = []
+    for speaker, raw in texts:
+        if raw is None:
+            continue
+        if not isinstance(raw, str):
+            raise TweetSummDataError(
+                f"{_where(origin, record)} has a {speaker} turn of type {type(raw).__name__}; "
+                "expected a string"
+            )
+        text = clean_text(raw)
+        if text:
+            turns.append(Turn(speaker, text))
+    if not turns:
+        raise TweetSummDataError(f"{_where(origin, record)} has no turns with text")
+    return tuple(turns)
+
+
+def _references(summaries: Any, origin: str, record: str) -> tuple[str, ...]:
+    if not isinstance(summaries, list) or not summaries:
+        raise TweetSummDataError(
+            f"{_where(origin, record)} has no abstractive summaries "
+            "(expected a non-empty list of summaries, each a list of sentences or a string)"
+        )
+    references = []
+    for i, summary in enumerate(summaries):
+        if isinstance(summary, str):
+            sentences = [summary]
+        elif isinstance(summary, list) and all(isinstance(s, str) for s in summary):
+            sentences = summary
+        else:
+            raise TweetSummDataError(
+                f"{_where(origin, record)}: abstractive summary {i} is a "
+                f"{type(summary).__name__}; expected a list of sentences or a string"
+            )
+        text = clean_text(" ".join(sentences))
+        if text:
+            references.append(text)
+    if not references:
+        raise TweetSummDataError(f"{_where(origin, record)} has only empty abstractive summaries")
+    return tuple(references)
+
+
+def parse_dialogstudio_record(record: Any, origin: str, key: str) -> Dialog:
+    """Parse one DialogStudio TweetSumm value (``log`` of user/system turn pairs)."""
+    if not isinstance(record, Mapping):
+        raise TweetSummDataError(f"{_where(origin, key)} is a {type(record).__name__}; expected an object")
+    log = record.get("log")
+    if not isinstance(log, list) or not log:
+        raise TweetSummDataError(f"{_where(origin, key)} has no turns ('log' is missing or empty)")
+    texts: list[tuple[str, Any]] = []
+    for i, turn in enumerate(log):
+        if not isinstance(turn, Mapping):
+            raise TweetSummDataError(f"{_where(origin, key)}: turn {i} is not an object")
+        texts.append(("Customer", turn.get("user utterance")))
+        texts.append(("Agent", turn.get("system response")))
+    info = record.get("original dialog info")
+    summaries = None
+    if isinstance(info, Mapping) and isinstance(info.get("summaries"), Mapping):
+        summaries = info["summaries"].get("abstractive_summaries")
+    dialog_id = record.get("original dialog id") or key
+    return Dialog(
+        dialog_id=str(dialog_id),
+        turns=_turns_from_texts(texts, origin, key),
+        reference_summaries=_references(summaries, origin, key),
+    )
+
+
+def parse_processed_record(record: Any, origin: str, index: int) -> Dialog:
+    """Parse one record of TweetSumm's processed form (``dialog.turns`` with ``is_agent``)."""
+    where = str(index)
+    if not isinstance(record, Mapping) or not isinstance(record.get("dialog"), Mapping):
+        raise TweetSummDataError(f"{_where(origin, where)} has no 'dialog' object")
+    dialog = record["dialog"]
+    raw_turns = dialog.get("turns")
+    if not isinstance(raw_turns, list) or not raw_turns:
+        raise TweetSummDataError(f"{_where(origin, where)} has no turns ('dialog.turns' is empty)")
+    texts: list[tuple[str, Any]] = []
+    for i, turn in enumerate(raw_turns):
+        sentences = turn.get("sentences") if isinstance(turn, Mapping) else None
+        if not isinstance(sentences, list) or not all(isinstance(s, str) for s in sentences):
+            raise TweetSummDataError(
+                f"{_where(origin, where)}: turn {i} needs 'sentences', a list of strings"
+            )
+        texts.append(("Agent" if turn.get("is_agent") else "Customer", " ".join(sentences)))
+    summaries = record.get("summaries")
+    abstractive = summaries.get("abstractive_summaries") if isinstance(summaries, Mapping) else None
+    return Dialog(
+        dialog_id=str(dialog.get("dialog_id") or index),
+        turns=_turns_from_texts(texts, origin, where),
+        reference_summaries=_references(abstractive, origin, where),
+    )
+
+
+# ----------------------------------------------------------------------------- file formats
+
+
+def split_name(name: str) -> str | None:
+    """Map a split spelling or a file name (``final_valid_tweetsum.jsonl``) to a split, or None."""
+    stem = name.lower()
+    if stem in _SPLIT_ALIASES:
+        return _SPLIT_ALIASES[stem]
+    for word in re.split(r"[^a-z]+", stem):
+        if word in _SPLIT_ALIASES:
+            return _SPLIT_ALIASES[word]
+    return None
+
+
+def _read_json_or_jsonl(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise TweetSummDataError(f"tweetsumm: cannot read {path}: {err.strerror}") from err
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as whole_err:
+        records = []
+        for line_no, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError as err:
+                if path.suffix == ".json":
+                    raise TweetSummDataError(
+                        f"tweetsumm: {path} is not valid JSON: {whole_err}"
+                    ) from whole_err
+                raise TweetSummDataError(
+                    f"tweetsumm: line {line_no} of {path} is not valid JSON: {err.msg}"
+                ) from err
+        return records
+
+
+def _is_dialogstudio(data: Any) -> bool:
+    return isinstance(data, Mapping) and any(_DIALOGSTUDIO_KEY.match(str(k)) for k in data)
+
+
+def parse_file(path: Path, split: str | None = None) -> dict[str, list[Dialog]]:
+    """Parse one file into ``{split: [Dialog, ...]}``.
+
+    A DialogStudio file carries its splits in its keys; a processed TweetSumm file holds one
+    split, taken from ``split`` or else from the file name.
+    """
+    data = _read_json_or_jsonl(path)
+    if _is_dialogstudio(data):
+        out: dict[str, list[Dialog]] = {}
+        for key, record in data.items():
+            match = _DIALOGSTUDIO_KEY.match(str(key))
+            if not match:
+                continue
+            key_split = split_name(match["split"])
+            if key_split is None:
+                raise TweetSummDataError(
+                    f"tweetsumm: record {key} in {path} names an unknown split "
+                    f"{match['split']!r}; expected one of train, validation (val, valid), test"
+                )
+            out.setdefault(key_split, []).append(parse_dialogstudio_record(record, str(path), key))
+        return out
+    if isinstance(data, Mapping) and "dialog" in data:
+        data = [data]  # a one-record file
+    if isinstance(data, list):
+        file_split = split or split_name(path.stem)
+        if file_split is None:
+            raise TweetSummDataError(
+                f"tweetsumm: {path} holds one split of TweetSumm's processed form, but its name "
+                "does not say which: name it train / validation (val, valid) / test, "
+                "e.g. test.jsonl, or put a DialogStudio file with all splits"
+            )
+        return {file_split: [parse_processed_record(r, str(path), i) for i, r in enumerate(data)]}
+    raise TweetSummDataError(
+        f"tweetsumm: {path} is neither a DialogStudio TweetSumm file (an object keyed "
+        "'TweetSumm--<split>--<n>') nor TweetSumm's processed form (a list of "
+        "{'dialog': ..., 'summaries': ...})"
+    )
+
+
+def _merge(into: dict[str, list[Dialog]], more: Mapping[str, list[Dialog]]) -> None:
+    for split, dialogs in more.items():
+        into.setdefault(split, []).extend(dialogs)
+
+
+def _data_files(folder: Path) -> Iterator[Path]:
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and path.suffix.lower() in (".json", ".jsonl"):
+            yield path
+
+
+def parse_files(files: Iterable[Path], origin: Path | str) -> dict[str, list[Dialog]]:
+    """Parse data files into ``{split: [Dialog, ...]}`` and check all three splits are there."""
+    dialogs: dict[str, list[Dialog]] = {}
+    for file in files:
+        _merge(dialogs, parse_file(file))
+    missing = [s for s in SPLITS if not dialogs.get(s)]
+    if missing:
+        found = ", ".join(f"{s} ({len(d)})" for s, d in dialogs.items()) or "none"
+        raise TweetSummDataError(
+            f"tweetsumm: {origin} lacks the split(s) {', '.join(missing)}; found {found}. "
+            "A source must provide train, validation and test"
+        )
+    return dialogs
+
+
+def parse_path(path: str | os.PathLike) -> dict[str, list[Dialog]]:
+    """Parse a local file or folder into ``{split: [Dialog, ...]}`` with all three splits."""
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise TweetSummDataError(f"tweetsumm: data path {path} does not exist; choose {SOURCE_CHOICES}")
+    if not path.is_dir():
+        return parse_files([path], path)
+    files = list(_data_files(path))
+    if not files:
+        raise TweetSummDataError(f"tweetsumm: folder {path} holds no .json or .jsonl files")
+    return parse_files(files, path)
+
+
+# ----------------------------------------------------------------------------- the hub
+
+
+def _hub_offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def download_hub(cache_dir: str | None = None) -> list[Path]:
+    """Fetch the raw TweetSumm files of ``Salesforce/dialogstudio``; return the local JSON files.
+
+    Zip archives among them are unpacked beside the download (write, then rename).
+
+    Fails fast, naming the other sources, when the Hub cannot be reached.
+    """
+    import zipfile
+
+    from huggingface_hub import hf_hub_download, list_repo_files
+
+    offline_hint = (
+        f"tweetsumm: cannot fetch {HUB_REPO} from the Hugging Face Hub ({{reason}}). "
+        f"Choose another source with --metadata '{{{{\"{SOURCE_KEY}\": VALUE}}}}' or "
+        f"{SOURCE_ENV}=VALUE, where VALUE is {SOURCE_CHOICES}."
+    )
+    if _hub_offline():
+        raise TweetSummDataError(offline_hint.format(reason="HF_HUB_OFFLINE is set"))
+    try:
+        files = [
+            f
+            for f in list_repo_files(HUB_REPO, repo_type="dataset")
+            if "tweetsumm" in f.lower() and f.lower().endswith((".json", ".jsonl", ".zip"))
+        ]
+        if not files:
+            raise TweetSummDataError(f"tweetsumm: {HUB_REPO} lists no TweetSumm files")
+        local = [Path(hf_hub_download(HUB_REPO, f, repo_type="dataset", cache_dir=cache_dir)) for f in files]
+    except TweetSummDataError:
+        raise
+    except Exception as err:  # any network or Hub failure: say what to do instead
+        raise TweetSummDataError(offline_hint.format(reason=f"{type(err).__name__}: {err}")) from err
+    data_files = [p for p in local if p.suffix != ".zip"]
+    for archive in (p for p in local if p.suffix == ".zip"):
+        target = archive.with_name(archive.stem + ".extracted")
+        if not target.exists():
+            partial = archive.with_name(archive.stem + ".partial")
+            with zipfile.ZipFile(archive) as zf:
+                zf.extractall(partial)
+            partial.rename(target)
+        data_files.extend(_data_files(target))
+    return data_files
+
+
+# ----------------------------------------------------------------------------- lm-eval entry points
+
+
+def resolve_source(value: str | None = None) -> str:
+    """The chosen source: ``value`` if given, else ``$SUMMEVAL_TWEETSUMM_DATA``, else ``hub``."""
+    return str(value or os.environ.get(SOURCE_ENV) or "hub")
+
+
+def load_dialogs(source: str | None = None) -> dict[str, list[Dialog]]:
+    """Load ``{split: [Dialog, ...]}`` from ``hub``, ``sample`` or a local path."""
+    source = resolve_source(source)
+    if source == "sample":
+        return parse_path(SAMPLE_PATH)
+    if source == "hub":
+        return parse_files(download_hub(), HUB_REPO)
+    return parse_path(source)
+
+
+def choose_exemplar(dialog_id: str, pool: list[Mapping], seed: int) -> Mapping:
+    """Pick the one-shot exemplar for ``dialog_id`` from ``pool`` (the train docs).
+
+    Deterministic for a (seed, dialog) pair, independent of order and ``--limit``; never the
+    dialog itself (nor a pool entry with the same id or the same conversation).
+    """
+    if not pool:
+        raise TweetSummDataError("tweetsumm: the train split is empty; one-shot needs exemplars")
+    digest = hashlib.sha256(f"{seed}:{dialog_id}".encode()).digest()
+    start = int.from_bytes(digest[:8], "big") % len(pool)
+    for offset in range(len(pool)):
+        candidate = pool[(start + offset) % len(pool)]
+        if candidate["id"] != dialog_id:
+            return candidate
+    raise TweetSummDataError(
+        f"tweetsumm: no train dialog other than {dialog_id} to use as a one-shot exemplar"
+    )
+
+
+def build_dataset(dialogs: Mapping[str, list[Dialog]], one_shot_seed: int | None = None):
+    """A ``datasets.DatasetDict`` of docs; with ``one_shot_seed``, each doc gets an exemplar."""
+    import datasets
+
+    docs = {split: [d.to_doc() for d in dialogs[split]] for split in SPLITS}
+    if one_shot_seed is not None:
+        train = docs["train"]
+        for split_docs in docs.values():
+            for doc in split_docs:
+                exemplar = choose_exemplar(doc["id"], train, one_shot_seed)
+                doc["exemplar_id"] = exemplar["id"]
+                doc["exemplar_conversation"] = exemplar["conversation"]
+                doc["exemplar_summary"] = exemplar["summary"]
+    return datasets.DatasetDict(
+        {split: datasets.Dataset.from_list(split_docs) for split, split_docs in docs.items()}
+    )
+
+
+def load_tweetsumm(**metadata: Any):
+    """``custom_dataset`` of the zero-shot and instruction tasks.
+
+    lm-eval passes ``--metadata`` keys merged with the model args; we read ``tweetsumm_data``.
+    """
+    return build_dataset(load_dialogs(metadata.get(SOURCE_KEY)))
+
+
+def load_tweetsumm_one_shot(**metadata: Any):
+    """``custom_dataset`` of ``tweetsumm_one``: docs with a seeded train exemplar each.
+
+    The seed is ``tweetsumm_seed`` from ``--metadata`` (default 1234).
+    """
+    seed = int(metadata.get(SEED_KEY, DEFAULT_SEED))
+    return build_dataset(load_dialogs(metadata.get(SOURCE_KEY)), one_shot_seed=seed)
