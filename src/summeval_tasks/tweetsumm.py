@@ -317,6 +317,29 @@ def _hub_offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
 
 
+def _hub_unreachable_reason(timeout: float = 5.0) -> str | None:
+    """Why the Hub endpoint cannot be reached (one TCP connect), or None when it can.
+
+    huggingface_hub retries a failed request for about 20 s; this probe makes offline fail fast.
+    Behind a proxy a direct connection proves nothing, so the probe is skipped there.
+    """
+    import socket
+    from urllib.parse import urlsplit
+
+    from huggingface_hub import constants
+
+    if any(os.environ.get(v) for v in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
+        return None
+
+    url = urlsplit(constants.ENDPOINT)
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        with socket.create_connection((url.hostname, port), timeout=timeout):
+            return None
+    except OSError as err:
+        return f"{url.hostname}:{port} is unreachable: {err}"
+
+
 def download_hub(cache_dir: str | None = None) -> list[Path]:
     """Fetch the raw TweetSumm files of ``Salesforce/dialogstudio``; return the local JSON files.
 
@@ -335,6 +358,9 @@ def download_hub(cache_dir: str | None = None) -> list[Path]:
     )
     if _hub_offline():
         raise TweetSummDataError(offline_hint.format(reason="HF_HUB_OFFLINE is set"))
+    unreachable = _hub_unreachable_reason()
+    if unreachable:
+        raise TweetSummDataError(offline_hint.format(reason=unreachable))
     try:
         files = [
             f

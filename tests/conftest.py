@@ -1,0 +1,107 @@
+"""Shared fixtures: small local data, a tiny random llama, the embedded SmolLM2, offline env."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def offline_env(**extra: str) -> dict[str, str]:
+    """The environment for subprocesses: no hub, no telemetry, quiet tokenizers."""
+    env = dict(os.environ)
+    env.update(
+        HF_HUB_OFFLINE="1",
+        HF_DATASETS_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+        TOKENIZERS_PARALLELISM="false",
+        HF_HUB_DISABLE_TELEMETRY="1",
+    )
+    env.pop(  # a developer's own switch must not change what the tests see
+        "SUMMEVAL_NO_AUTOREGISTER", None
+    )
+    env.update(extra)
+    return env
+
+
+def lm_eval_command() -> list[str]:
+    """The installed ``lm_eval`` console script beside this interpreter."""
+    return [str(Path(sys.executable).with_name("lm_eval"))]
+
+
+def run_lm_eval(args: list[str], env: dict[str, str] | None = None, timeout: int = 900):
+    """Run the real ``lm_eval`` command; fail with its output when it fails."""
+    proc = subprocess.run(
+        lm_eval_command() + args,
+        capture_output=True,
+        text=True,
+        env=env or offline_env(),
+        timeout=timeout,
+        cwd=REPO,
+    )
+    assert proc.returncode == 0, f"lm_eval failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
+    return proc
+
+
+def read_results(output_dir: Path) -> dict:
+    """The ``results`` dict of the one results JSON that lm_eval wrote under ``output_dir``."""
+    found = sorted(output_dir.rglob("results_*.json"))
+    assert found, f"lm_eval wrote no results file under {output_dir}"
+    return json.loads(found[-1].read_text())["results"]
+
+
+@pytest.fixture(scope="session")
+def tiny_llama(tmp_path_factory) -> Path:
+    """A randomly initialised 2-layer llama with a word-level tokenizer built from the sample data."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    from summeval_tasks.tweetsumm import SAMPLE_PATH
+
+    words = sorted(set(re.findall(r"\w+|[^\w\s]", SAMPLE_PATH.read_text(encoding="utf-8"))))
+    specials = ["<unk>", "<s>", "</s>", "<pad>"]
+    vocab = {token: i for i, token in enumerate(specials + words)}
+    tokenizer = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tokenizer,
+        unk_token="<unk>",
+        bos_token="<s>",
+        eos_token="</s>",
+        pad_token="<pad>",
+    )
+    config = LlamaConfig(
+        vocab_size=len(vocab),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=4096,
+        bos_token_id=1,
+        eos_token_id=2,
+        pad_token_id=3,
+    )
+    import torch
+
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(config)
+    out = tmp_path_factory.mktemp("tiny-llama")
+    model.save_pretrained(out)
+    fast.save_pretrained(out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def embedded_model() -> Path:
+    """The embedded SmolLM2-135M-Instruct folder (converted once, then cached)."""
+    from summeval_tasks.embedded_model import embedded_model_path
+
+    return embedded_model_path()

@@ -1,0 +1,31 @@
+from summeval_tasks.cleaning import clean_text
+
+
+def test_removes_handles_urls_and_sign_offs():
+    raw = "@135060 Let\u2019s move to DM 😊 ^VN https://t.co/GDrqU22YpT"
+    assert clean_text(raw) == "Let's move to DM"
+
+
+def test_handle_in_the_middle_and_www_url():
+    assert clean_text("hi @AmazonHelp see www.example.com/x now") == "hi see now"
+
+
+def test_collapses_whitespace_and_space_before_punctuation():
+    assert clean_text("  Ok !   Thanks\n\tfor the help !  ") == "Ok! Thanks for the help!"
+
+
+def test_keeps_numbers_money_and_common_punctuation():
+    text = "Order #1234 cost $49.99 (10% off) - call 877-399-3086, ok?"
+    assert clean_text(text) == text
+
+
+def test_sign_off_glued_to_sentence():
+    assert clean_text("Sorry for the inconvenience.^In") == "Sorry for the inconvenience."
+
+
+def test_stray_symbols_and_emoji_removed_letters_kept():
+    assert clean_text("Café ✈️ délai → 2h ★") == "Café délai 2h"
+
+
+def test_only_noise_becomes_empty():
+    assert clean_text("@foo https://t.co/x ^AB 😊") == ""
