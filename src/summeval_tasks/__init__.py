@@ -6,10 +6,12 @@ auto-registration hook (see ``_autoregister``), so heavy imports live in the sub
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
+# Runtime imports stay inside functions (even typing's ~8 ms): this module loads at every start-up.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any
+
     from lm_eval.tasks import TaskManager
 
 __version__ = "0.1.0"
@@ -23,6 +25,8 @@ def task_yamls_dir() -> Path:
     A wheel ships them inside the package (``summeval_tasks/task_yamls``); an editable
     install reads the repository's top-level ``task_yamls/`` so edits take effect at once.
     """
+    from pathlib import Path
+
     packaged = Path(__file__).resolve().parent / "task_yamls"
     if packaged.is_dir():
         return packaged

@@ -13,13 +13,13 @@ Turn it off with the environment variable ``SUMMEVAL_NO_AUTOREGISTER=1``; then u
 
 from __future__ import annotations
 
-import functools
-import importlib.abc
-import importlib.machinery
 import os
 import sys
-from pathlib import Path
-from typing import Any
+
+# Only os and sys at module level: this module is imported at every interpreter start-up.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 TARGET_MODULE = "lm_eval.tasks.manager"
 DISABLE_ENV = "SUMMEVAL_NO_AUTOREGISTER"
@@ -36,6 +36,8 @@ def with_summeval_path(include_path: Any) -> list[str]:
 
     Our folder goes first so that the user's own paths, indexed later, override it.
     """
+    from pathlib import Path
+
     from summeval_tasks import task_yamls_dir
 
     ours = task_yamls_dir()
@@ -52,6 +54,8 @@ def with_summeval_path(include_path: Any) -> list[str]:
 
 def patch_task_manager(module: Any) -> None:
     """Wrap ``module.TaskManager.__init__`` to add summeval's folder to ``include_path``."""
+    import functools
+
     manager_cls = module.TaskManager
     if getattr(manager_cls, _PATCHED_FLAG, False):
         return
@@ -73,14 +77,16 @@ def patch_task_manager(module: Any) -> None:
     setattr(manager_cls, _PATCHED_FLAG, True)
 
 
-class _PatchingLoader(importlib.abc.Loader):
-    def __init__(self, wrapped: importlib.abc.Loader) -> None:
+class _PatchingLoader:
+    """Wraps the real loader of ``lm_eval.tasks.manager`` and patches the module once loaded."""
+
+    def __init__(self, wrapped: Any) -> None:
         self._wrapped = wrapped
 
-    def create_module(self, spec):  # noqa: D102
+    def create_module(self, spec):
         return self._wrapped.create_module(spec)
 
-    def exec_module(self, module) -> None:  # noqa: D102
+    def exec_module(self, module) -> None:
         self._wrapped.exec_module(module)
         try:
             patch_task_manager(module)
@@ -88,13 +94,15 @@ class _PatchingLoader(importlib.abc.Loader):
             print(f"summeval: task auto-registration skipped ({err})", file=sys.stderr)
 
 
-class _TaskManagerFinder(importlib.abc.MetaPathFinder):
+class _TaskManagerFinder:
     """Finds ``lm_eval.tasks.manager`` through the normal finders, then patches it on load."""
 
-    def find_spec(self, fullname, path, target=None):  # noqa: D102
+    def find_spec(self, fullname, path, target=None):
         if fullname != TARGET_MODULE:
             return None
-        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        from importlib.machinery import PathFinder
+
+        spec = PathFinder.find_spec(fullname, path)
         if spec is None or spec.loader is None:
             return None
         spec.loader = _PatchingLoader(spec.loader)
