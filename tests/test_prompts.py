@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from summeval_tasks.prompts import instruction_text, one_shot_text, zero_shot_text
-from summeval_tasks.tweetsumm import build_dataset, choose_exemplar, load_dialogs
+from summeval_tasks.tweetsumm import TweetSummDataError, build_dataset, choose_exemplar, load_dialogs
 
 DOC = {"conversation": "Customer: hi\nAgent: hello", "summary": "Greetings."}
 
@@ -48,21 +50,28 @@ def test_one_shot_exemplar_is_never_the_dialog_under_test():
 
 
 def test_exemplar_never_self_even_when_hash_points_at_it():
-    pool = [{"id": str(i)} for i in range(5)]
+    pool = [{"id": str(i), "conversation": f"c{i}"} for i in range(5)]
     for seed in range(50):
-        for doc_id in map(str, range(5)):
-            assert choose_exemplar(doc_id, pool, seed)["id"] != doc_id
+        for doc in pool:
+            assert choose_exemplar(doc, pool, seed)["id"] != doc["id"]
+
+
+def test_exemplar_never_a_copy_of_the_dialog_under_a_different_id():
+    pool = [{"id": "a", "conversation": "same"}, {"id": "b", "conversation": "other"}]
+    for seed in range(20):
+        assert choose_exemplar({"id": "test-1", "conversation": "same"}, pool, seed)["id"] == "b"
+
+
+def test_no_possible_exemplar_is_a_clear_error():
+    with pytest.raises(TweetSummDataError, match="no train dialog other than x"):
+        choose_exemplar({"id": "x", "conversation": "c"}, [{"id": "x", "conversation": "c"}], 1)
 
 
 def test_one_shot_exemplar_is_deterministic_and_order_independent():
-    pool = [{"id": f"d{i}"} for i in range(20)]
-    first = [choose_exemplar(f"t{i}", pool, seed=7)["id"] for i in range(10)]
-    assert first == [choose_exemplar(f"t{i}", pool, seed=7)["id"] for i in range(10)]
-    reversed_pool = list(reversed(pool))
+    pool = [{"id": f"d{i}", "conversation": f"c{i}"} for i in range(20)]
+    docs = [{"id": f"t{i}", "conversation": f"t{i}"} for i in range(10)]
+    first = [choose_exemplar(doc, pool, seed=7)["id"] for doc in docs]
+    assert first == [choose_exemplar(doc, pool, seed=7)["id"] for doc in docs]
     # the choice depends on (seed, dialog), not on which other dialogs are evaluated
-    assert [choose_exemplar(f"t{i}", pool, seed=7)["id"] for i in reversed(range(10))] == first[::-1]
-    assert {choose_exemplar(f"t{i}", reversed_pool, seed=7)["id"] for i in range(10)} <= {
-        p["id"] for p in pool
-    }
-    other_seed = [choose_exemplar(f"t{i}", pool, seed=8)["id"] for i in range(10)]
-    assert other_seed != first
+    assert [choose_exemplar(doc, pool, seed=7)["id"] for doc in reversed(docs)] == first[::-1]
+    assert [choose_exemplar(doc, pool, seed=8)["id"] for doc in docs] != first

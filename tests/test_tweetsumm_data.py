@@ -209,6 +209,17 @@ def test_split_names():
     assert split_name("everything") is None
 
 
+def test_hub_file_selection_keeps_split_files_and_archives_only():
+    from summeval_tasks.tweetsumm import _is_hub_data_file
+
+    assert _is_hub_data_file("dialogue_summarization/TweetSumm/train.json")
+    assert _is_hub_data_file("dialogue_summarization/TweetSumm/val.json")
+    assert _is_hub_data_file("dialogue_summarization/TweetSumm.zip")
+    assert not _is_hub_data_file("dialogue_summarization/TweetSumm/converted_examples.json")
+    assert not _is_hub_data_file("dialogue_summarization/SAMSum/train.json")
+    assert not _is_hub_data_file("dialogue_summarization/TweetSumm/README.md")
+
+
 def test_hub_offline_fails_fast_naming_other_sources(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     start = time.monotonic()

@@ -340,6 +340,20 @@ def _hub_unreachable_reason(timeout: float = 5.0) -> str | None:
         return f"{url.hostname}:{port} is unreachable: {err}"
 
 
+def _is_hub_data_file(repo_path: str) -> bool:
+    """A TweetSumm split file (``.../TweetSumm/train.json``) or archive in the DialogStudio repo.
+
+    Example files (``converted_examples.json``) and other metadata are not data: skipped.
+    """
+    lowered = repo_path.lower()
+    if "tweetsumm" not in lowered:
+        return False
+    name = lowered.rsplit("/", 1)[-1]
+    if name.endswith(".zip"):
+        return True
+    return name.endswith((".json", ".jsonl")) and split_name(name.rsplit(".", 1)[0]) is not None
+
+
 def download_hub(cache_dir: str | None = None) -> list[Path]:
     """Fetch the raw TweetSumm files of ``Salesforce/dialogstudio``; return the local JSON files.
 
@@ -362,11 +376,7 @@ def download_hub(cache_dir: str | None = None) -> list[Path]:
     if unreachable:
         raise TweetSummDataError(offline_hint.format(reason=unreachable))
     try:
-        files = [
-            f
-            for f in list_repo_files(HUB_REPO, repo_type="dataset")
-            if "tweetsumm" in f.lower() and f.lower().endswith((".json", ".jsonl", ".zip"))
-        ]
+        files = [f for f in list_repo_files(HUB_REPO, repo_type="dataset") if _is_hub_data_file(f)]
         if not files:
             raise TweetSummDataError(f"tweetsumm: {HUB_REPO} lists no TweetSumm files")
         local = [Path(hf_hub_download(HUB_REPO, f, repo_type="dataset", cache_dir=cache_dir)) for f in files]
@@ -382,7 +392,9 @@ def download_hub(cache_dir: str | None = None) -> list[Path]:
             with zipfile.ZipFile(archive) as zf:
                 zf.extractall(partial)
             partial.rename(target)
-        data_files.extend(_data_files(target))
+        extracted = list(_data_files(target))
+        split_files = [p for p in extracted if split_name(p.stem) is not None]
+        data_files.extend(split_files or extracted)
     return data_files
 
 
@@ -404,22 +416,22 @@ def load_dialogs(source: str | None = None) -> dict[str, list[Dialog]]:
     return parse_path(source)
 
 
-def choose_exemplar(dialog_id: str, pool: list[Mapping], seed: int) -> Mapping:
-    """Pick the one-shot exemplar for ``dialog_id`` from ``pool`` (the train docs).
+def choose_exemplar(doc: Mapping, pool: list[Mapping], seed: int) -> Mapping:
+    """Pick the one-shot exemplar for ``doc`` from ``pool`` (the train docs).
 
-    Deterministic for a (seed, dialog) pair, independent of order and ``--limit``; never the
-    dialog itself (nor a pool entry with the same id or the same conversation).
+    Deterministic for a (seed, dialog id) pair, independent of order and ``--limit``; never the
+    dialog itself: no pool entry with the same id or the same conversation.
     """
     if not pool:
         raise TweetSummDataError("tweetsumm: the train split is empty; one-shot needs exemplars")
-    digest = hashlib.sha256(f"{seed}:{dialog_id}".encode()).digest()
+    digest = hashlib.sha256(f"{seed}:{doc['id']}".encode()).digest()
     start = int.from_bytes(digest[:8], "big") % len(pool)
     for offset in range(len(pool)):
         candidate = pool[(start + offset) % len(pool)]
-        if candidate["id"] != dialog_id:
+        if candidate["id"] != doc["id"] and candidate.get("conversation") != doc.get("conversation"):
             return candidate
     raise TweetSummDataError(
-        f"tweetsumm: no train dialog other than {dialog_id} to use as a one-shot exemplar"
+        f"tweetsumm: no train dialog other than {doc['id']} to use as a one-shot exemplar"
     )
 
 
@@ -432,7 +444,7 @@ def build_dataset(dialogs: Mapping[str, list[Dialog]], one_shot_seed: int | None
         train = docs["train"]
         for split_docs in docs.values():
             for doc in split_docs:
-                exemplar = choose_exemplar(doc["id"], train, one_shot_seed)
+                exemplar = choose_exemplar(doc, train, one_shot_seed)
                 doc["exemplar_id"] = exemplar["id"]
                 doc["exemplar_conversation"] = exemplar["conversation"]
                 doc["exemplar_summary"] = exemplar["summary"]
