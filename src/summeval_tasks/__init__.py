@@ -43,7 +43,8 @@ def task_manager(**kwargs: Any) -> TaskManager:
     """Return an lm-eval ``TaskManager`` that knows summeval's tasks.
 
     Works whether or not auto-registration is on: our folder is added to ``include_path``
-    (after any paths you pass), exactly once. Keyword arguments go to ``TaskManager``.
+    exactly once, before any paths you pass (so your own task folders can override ours).
+    Keyword arguments go to ``TaskManager``.
     """
     from lm_eval.tasks import TaskManager
 

@@ -55,23 +55,24 @@ def with_summeval_path(include_path: Any) -> list[str]:
 def patch_task_manager(module: Any) -> None:
     """Wrap ``module.TaskManager.__init__`` to add summeval's folder to ``include_path``."""
     import functools
+    import inspect
 
     manager_cls = module.TaskManager
     if getattr(manager_cls, _PATCHED_FLAG, False):
         return
     original_init = manager_cls.__init__
+    signature = inspect.signature(original_init)
 
     @functools.wraps(original_init)
-    def __init__(self, verbosity=None, include_path=None, include_defaults=True, **kwargs):
-        if include_defaults and not disabled():
-            include_path = with_summeval_path(include_path)
-        original_init(
-            self,
-            verbosity=verbosity,
-            include_path=include_path,
-            include_defaults=include_defaults,
-            **kwargs,
-        )
+    def __init__(self, *args, **kwargs):
+        bound = signature.bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        if bound.arguments.get("include_defaults", True) and not disabled():
+            try:
+                bound.arguments["include_path"] = with_summeval_path(bound.arguments.get("include_path"))
+            except Exception as err:  # a broken summeval install must not break lm-eval
+                print(f"summeval: tasks not registered ({err})", file=sys.stderr)
+        original_init(*bound.args, **bound.kwargs)
 
     manager_cls.__init__ = __init__
     setattr(manager_cls, _PATCHED_FLAG, True)
@@ -85,6 +86,9 @@ class _PatchingLoader:
 
     def create_module(self, spec):
         return self._wrapped.create_module(spec)
+
+    def __getattr__(self, name: str) -> Any:  # get_code, get_source, ... of the real loader
+        return getattr(self._wrapped, name)
 
     def exec_module(self, module) -> None:
         self._wrapped.exec_module(module)

@@ -2,10 +2,12 @@
 
 ``clean_text`` applies, in order:
 
-1. Unicode NFKC normalisation; curly quotes and apostrophes become ``'`` and ``"``.
+1. HTML entities are decoded (``&amp;`` -> ``&``); curly quotes and apostrophes become ``'`` and
+   ``"``; then Unicode NFKC normalisation.
 2. URLs (``http://``, ``https://``, ``www.``) are removed.
 3. @handles (``@AppleSupport``, ``@135060``) are removed.
 4. Agent sign-offs, a caret followed by initials or a name (``^SH``, ``^Clarissa``), are removed.
+   A caret not followed by letters is a stray symbol (step 5).
 5. Stray symbols are removed: anything that is not a letter, digit, whitespace or common
    punctuation (``. , ! ? ; : ' " ( ) - / & % $ £ € + = * #``). Emoji go here.
 6. Whitespace runs collapse to one space, spaces before ``. , ! ? ; :`` are dropped, and the
@@ -14,13 +16,14 @@
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 
 _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u00b4": "'"})
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _HANDLE = re.compile(r"(?<!\w)@\w+")
-_SIGN_OFF = re.compile(r"\^\s?[A-Za-z]+\b")
+_SIGN_OFF = re.compile(r"\^[A-Za-z]{1,20}\b")
 _STRAY = re.compile(r"[^\w\s.,!?;:'\"()\-/&%$£€+=*#]")
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([.,!?;:])")
 _WHITESPACE = re.compile(r"\s+")
@@ -28,7 +31,7 @@ _WHITESPACE = re.compile(r"\s+")
 
 def clean_text(text: str) -> str:
     """Return ``text`` with URLs, @handles, sign-offs and stray symbols removed (see module doc)."""
-    text = unicodedata.normalize("NFKC", text).translate(_QUOTES)
+    text = unicodedata.normalize("NFKC", html.unescape(text).translate(_QUOTES))
     text = _URL.sub(" ", text)
     text = _HANDLE.sub(" ", text)
     text = _SIGN_OFF.sub(" ", text)

@@ -97,9 +97,14 @@ def embedded_model_path(cache_dir: Path | None = None) -> Path:
         (partial / _MARKER).write_text(
             json.dumps({"source": str(source), "distribution": DISTRIBUTION, "model": MODEL_NAME})
         )
-        if target.exists():  # a stale, unmarked folder from an older run
-            shutil.rmtree(target)
-        partial.rename(target)
+        if target.exists() and not (target / _MARKER).is_file():  # stale and unmarked: replace it
+            shutil.rmtree(target, ignore_errors=True)
+        try:
+            partial.rename(target)
+        except OSError:
+            if not (target / _MARKER).is_file():
+                raise
+            shutil.rmtree(partial, ignore_errors=True)  # another process finished first
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise

@@ -183,7 +183,7 @@ def parse_processed_record(record: Any, origin: str, index: int) -> Dialog:
     summaries = record.get("summaries")
     abstractive = summaries.get("abstractive_summaries") if isinstance(summaries, Mapping) else None
     return Dialog(
-        dialog_id=str(dialog.get("dialog_id") or index),
+        dialog_id=str(dialog.get("dialog_id") or f"{Path(origin).stem}-{index}"),
         turns=_turns_from_texts(texts, origin, where),
         reference_summaries=_references(abstractive, origin, where),
     )
@@ -205,9 +205,13 @@ def split_name(name: str) -> str | None:
 
 def _read_json_or_jsonl(path: Path) -> Any:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # -sig: a byte-order mark is not an error
     except OSError as err:
         raise TweetSummDataError(f"tweetsumm: cannot read {path}: {err.strerror}") from err
+    except UnicodeDecodeError as err:
+        raise TweetSummDataError(
+            f"tweetsumm: {path} is not UTF-8 text (byte {err.start}); save it as UTF-8 JSON or JSONL"
+        ) from err
     try:
         return json.loads(text)
     except json.JSONDecodeError as whole_err:
@@ -277,16 +281,29 @@ def _merge(into: dict[str, list[Dialog]], more: Mapping[str, list[Dialog]]) -> N
 
 
 def _data_files(folder: Path) -> Iterator[Path]:
+    """JSON / JSONL files below ``folder``, skipping hidden ones (``.ipynb_checkpoints``, ...)."""
     for path in sorted(folder.rglob("*")):
-        if path.is_file() and path.suffix.lower() in (".json", ".jsonl"):
+        hidden = any(part.startswith(".") for part in path.relative_to(folder).parts)
+        if not hidden and path.is_file() and path.suffix.lower() in (".json", ".jsonl"):
             yield path
 
 
 def parse_files(files: Iterable[Path], origin: Path | str) -> dict[str, list[Dialog]]:
     """Parse data files into ``{split: [Dialog, ...]}`` and check all three splits are there."""
     dialogs: dict[str, list[Dialog]] = {}
+    seen: dict[str, str] = {}
     for file in files:
-        _merge(dialogs, parse_file(file))
+        parsed = parse_file(file)
+        for split, items in parsed.items():
+            for dialog in items:
+                if dialog.dialog_id in seen:
+                    raise TweetSummDataError(
+                        f"tweetsumm: dialog {dialog.dialog_id} appears twice in {origin} "
+                        f"({seen[dialog.dialog_id]} and {split} split of {file}); a dialog must be in "
+                        "one split once, or the test set leaks into the exemplars"
+                    )
+                seen[dialog.dialog_id] = f"{split} split of {file}"
+        _merge(dialogs, parsed)
     missing = [s for s in SPLITS if not dialogs.get(s)]
     if missing:
         found = ", ".join(f"{s} ({len(d)})" for s, d in dialogs.items()) or "none"
@@ -361,6 +378,8 @@ def download_hub(cache_dir: str | None = None) -> list[Path]:
 
     Fails fast, naming the other sources, when the Hub cannot be reached.
     """
+    import shutil
+    import tempfile
     import zipfile
 
     from huggingface_hub import hf_hub_download, list_repo_files
@@ -388,10 +407,14 @@ def download_hub(cache_dir: str | None = None) -> list[Path]:
     for archive in (p for p in local if p.suffix == ".zip"):
         target = archive.with_name(archive.stem + ".extracted")
         if not target.exists():
-            partial = archive.with_name(archive.stem + ".partial")
+            # A private temporary folder, renamed when complete: parallel ranks never collide.
+            partial = Path(tempfile.mkdtemp(prefix=f".{archive.stem}.", dir=archive.parent))
             with zipfile.ZipFile(archive) as zf:
                 zf.extractall(partial)
-            partial.rename(target)
+            try:
+                partial.rename(target)
+            except OSError:  # another process finished first: keep its copy
+                shutil.rmtree(partial, ignore_errors=True)
         extracted = list(_data_files(target))
         split_files = [p for p in extracted if split_name(p.stem) is not None]
         data_files.extend(split_files or extracted)
@@ -419,7 +442,7 @@ def load_dialogs(source: str | None = None) -> dict[str, list[Dialog]]:
 def choose_exemplar(doc: Mapping, pool: list[Mapping], seed: int) -> Mapping:
     """Pick the one-shot exemplar for ``doc`` from ``pool`` (the train docs).
 
-    Deterministic for a (seed, dialog id) pair, independent of order and ``--limit``; never the
+    Deterministic for a (seed, dialog id, train split), whatever else is evaluated (``--limit``); never the
     dialog itself: no pool entry with the same id or the same conversation.
     """
     if not pool:
