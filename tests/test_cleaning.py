@@ -29,3 +29,11 @@ def test_stray_symbols_and_emoji_removed_letters_kept():
 
 def test_only_noise_becomes_empty():
     assert clean_text("@foo https://t.co/x ^AB 😊") == ""
+
+
+def test_html_entities_and_acute_apostrophe():
+    assert clean_text("Q&amp;A: don\u00b4t worry &gt;") == "Q&A: don't worry"
+
+
+def test_lone_caret_removes_only_itself():
+    assert clean_text("call at 9^30 or I'm ^ at home") == "call at 9 30 or I'm at home"

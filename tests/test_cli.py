@@ -63,10 +63,14 @@ def test_embedded_model_missing_package_says_how_to_install(monkeypatch):
 def test_interrupted_conversion_leaves_no_usable_looking_folder(tmp_path, monkeypatch):
     import transformers
 
-    def boom(*args, **kwargs):
+    real_save = transformers.PreTrainedModel.save_pretrained
+
+    def save_then_interrupt(self, directory, *args, **kwargs):
+        real_save(self, directory, *args, **kwargs)  # the weights are on disk in the partial folder
+        assert any(Path(directory).iterdir())
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(transformers.AutoModelForCausalLM, "from_pretrained", boom)
+    monkeypatch.setattr(transformers.PreTrainedModel, "save_pretrained", save_then_interrupt)
     with pytest.raises(KeyboardInterrupt):
         embedded_model.embedded_model_path(tmp_path)
     assert list(tmp_path.iterdir()) == []

@@ -72,6 +72,6 @@ def test_one_shot_exemplar_is_deterministic_and_order_independent():
     docs = [{"id": f"t{i}", "conversation": f"t{i}"} for i in range(10)]
     first = [choose_exemplar(doc, pool, seed=7)["id"] for doc in docs]
     assert first == [choose_exemplar(doc, pool, seed=7)["id"] for doc in docs]
-    # the choice depends on (seed, dialog), not on which other dialogs are evaluated
-    assert [choose_exemplar(doc, pool, seed=7)["id"] for doc in reversed(docs)] == first[::-1]
+    # the choice for one dialog does not depend on which other dialogs are evaluated (--limit)
+    assert choose_exemplar(docs[5], pool, seed=7)["id"] == first[5]
     assert [choose_exemplar(doc, pool, seed=8)["id"] for doc in docs] != first

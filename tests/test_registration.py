@@ -115,3 +115,19 @@ def test_interpreter_start_up_stays_light():
     assert "_TaskManagerFinder" in _in_subprocess(
         "import sys; print([type(f).__name__ for f in sys.meta_path])"
     )
+
+
+def test_switch_value_zero_keeps_auto_registration_on():
+    out = _in_subprocess(LIST_CODE, SUMMEVAL_NO_AUTOREGISTER="0")
+    assert out.strip() == repr(sorted((GROUP, *TASKS)))
+
+
+def test_install_after_lm_eval_was_imported_patches_at_once():
+    code = (
+        "import lm_eval.tasks.manager as m, summeval_tasks._autoregister as a;"
+        "m.TaskManager.__init__ = m.TaskManager.__dict__['__init__'].__wrapped__;"  # undo the .pth hook
+        "delattr(m.TaskManager, '_summeval_autoregistered');"
+        "assert 'tweetsumm_zero' not in m.TaskManager().all_tasks;"
+        "a.install(); print('tweetsumm_zero' in m.TaskManager(None, None, True, {}).all_tasks)"
+    )
+    assert _in_subprocess(code).strip() == "True"

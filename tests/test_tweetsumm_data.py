@@ -242,3 +242,38 @@ def test_hub_unreachable_names_other_sources(monkeypatch):
     ):
         load_dialogs("hub")
     assert time.monotonic() - start < 10
+
+
+def test_byte_order_mark_is_accepted(tmp_path):
+    path = dialogstudio_file(tmp_path / "d.json")
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    assert len(parse_path(path)["train"]) == 2
+
+
+def test_non_utf8_file_is_a_clear_error(tmp_path):
+    (tmp_path / "test.json").write_bytes('[{"dialog": "caf\u00e9"}]'.encode("latin-1"))
+    with pytest.raises(TweetSummDataError, match=r"test\.json is not UTF-8"):
+        parse_path(tmp_path / "test.json")
+
+
+def test_hidden_folders_are_skipped(tmp_path):
+    dialogstudio_file(tmp_path / "all.json")
+    (tmp_path / ".ipynb_checkpoints").mkdir()
+    dialogstudio_file(tmp_path / ".ipynb_checkpoints" / "all-checkpoint.json")
+    assert len(parse_path(tmp_path)["train"]) == 2
+
+
+def test_duplicate_dialog_across_files_is_an_error(tmp_path):
+    dialogstudio_file(tmp_path / "a.json")
+    dialogstudio_file(tmp_path / "b.json")
+    with pytest.raises(TweetSummDataError, match=r"dialog dlg1 appears twice"):
+        parse_path(tmp_path)
+
+
+def test_processed_records_without_ids_get_distinct_ids_per_file(tmp_path):
+    for split in SPLITS:
+        record = processed_record(0)
+        del record["dialog"]["dialog_id"]
+        (tmp_path / f"{split}.jsonl").write_text(json.dumps(record) + "\n")
+    ids = {d.dialog_id for items in parse_path(tmp_path).values() for d in items}
+    assert ids == {"train-0", "validation-0", "test-0"}
