@@ -57,9 +57,8 @@ def read_results(output_dir: Path) -> dict:
     return json.loads(found[-1].read_text())["results"]
 
 
-@pytest.fixture(scope="session")
-def tiny_llama(tmp_path_factory) -> Path:
-    """A randomly initialised 2-layer llama with a word-level tokenizer built from the sample data."""
+def build_tiny_llama(out: Path) -> Path:
+    """Save a randomly initialised 2-layer llama with a word-level tokenizer (sample-data words)."""
     from tokenizers import Tokenizer, models, pre_tokenizers
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
@@ -93,10 +92,15 @@ def tiny_llama(tmp_path_factory) -> Path:
 
     torch.manual_seed(0)
     model = LlamaForCausalLM(config)
-    out = tmp_path_factory.mktemp("tiny-llama")
     model.save_pretrained(out)
     fast.save_pretrained(out)
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_llama(tmp_path_factory) -> Path:
+    """A tiny random llama (see ``build_tiny_llama``), built once per test session."""
+    return build_tiny_llama(tmp_path_factory.mktemp("tiny-llama"))
 
 
 @pytest.fixture(scope="session")

@@ -112,9 +112,7 @@ def test_interpreter_start_up_stays_light():
     heavy = ("lm_eval", "torch", "transformers", "datasets")
     code = f"import sys; print(sorted(m for m in {heavy!r} if m in sys.modules))"
     assert _in_subprocess(code).strip() == "[]"
-    assert "_TaskManagerFinder" in _in_subprocess(
-        "import sys; print([type(f).__name__ for f in sys.meta_path])"
-    )
+    assert "_LmEvalFinder" in _in_subprocess("import sys; print([type(f).__name__ for f in sys.meta_path])")
 
 
 def test_switch_value_zero_keeps_auto_registration_on():

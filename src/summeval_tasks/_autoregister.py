@@ -7,6 +7,9 @@ heavy; only when ``lm_eval.tasks.manager`` is first imported does the hook wrap
 ``TaskManager.__init__`` so that ``include_path`` also holds our ``task_yamls`` folder
 (when ``include_defaults`` is true, i.e. wherever lm-eval's built-in tasks are indexed).
 
+The same hook wraps ``HFLM._create_model`` of ``lm_eval.models.huggingface`` so that a
+``peft=`` adapter is checked against ``pretrained=`` before loading (``adapter_io``).
+
 Turn it off with the environment variable ``SUMMEVAL_NO_AUTOREGISTER=1``; then use
 ``--include_path`` or :func:`summeval_tasks.task_manager`.
 """
@@ -22,6 +25,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 TARGET_MODULE = "lm_eval.tasks.manager"
+HFLM_MODULE = "lm_eval.models.huggingface"
 DISABLE_ENV = "SUMMEVAL_NO_AUTOREGISTER"
 _PATCHED_FLAG = "_summeval_autoregistered"
 
@@ -93,16 +97,26 @@ class _PatchingLoader:
     def exec_module(self, module) -> None:
         self._wrapped.exec_module(module)
         try:
-            patch_task_manager(module)
+            PATCHES[module.__name__](module)
         except Exception as err:  # never break lm_eval itself
-            print(f"summeval: task auto-registration skipped ({err})", file=sys.stderr)
+            print(f"summeval: patching {module.__name__} skipped ({err})", file=sys.stderr)
 
 
-class _TaskManagerFinder:
-    """Finds ``lm_eval.tasks.manager`` through the normal finders, then patches it on load."""
+def _patch_hflm(module: Any) -> None:
+    from summeval_tasks.adapter_io import patch_hflm
+
+    patch_hflm(module)
+
+
+# The lm-eval modules we patch when they load, and how.
+PATCHES = {TARGET_MODULE: patch_task_manager, HFLM_MODULE: _patch_hflm}
+
+
+class _LmEvalFinder:
+    """Finds the modules in ``PATCHES`` through the normal finders, then patches them on load."""
 
     def find_spec(self, fullname, path, target=None):
-        if fullname != TARGET_MODULE:
+        if fullname not in PATCHES:
             return None
         from importlib.machinery import PathFinder
 
@@ -117,8 +131,8 @@ def install() -> None:
     """Install the import hook (idempotent); patch at once if lm-eval is already imported."""
     if disabled():
         return
-    if TARGET_MODULE in sys.modules:
-        patch_task_manager(sys.modules[TARGET_MODULE])
-        return
-    if not any(isinstance(f, _TaskManagerFinder) for f in sys.meta_path):
-        sys.meta_path.insert(0, _TaskManagerFinder())
+    for name, patch in PATCHES.items():
+        if name in sys.modules:
+            patch(sys.modules[name])
+    if not any(isinstance(f, _LmEvalFinder) for f in sys.meta_path):
+        sys.meta_path.insert(0, _LmEvalFinder())
