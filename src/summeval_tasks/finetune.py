@@ -160,16 +160,11 @@ def load_base(recipe: Recipe, use_4bit: bool):
     return tokenizer, model, dtype
 
 
-def attach_lora(model, recipe: Recipe, quantized: bool):
-    from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
+def lora_config(recipe: Recipe):
+    """The PEFT ``LoraConfig`` of a recipe."""
+    from peft import LoraConfig
 
-    if quantized:
-        model = prepare_model_for_kbit_training(
-            model, use_gradient_checkpointing=recipe.training.gradient_checkpointing
-        )
-    elif recipe.training.gradient_checkpointing:
-        model.enable_input_require_grads()  # checkpointed blocks need inputs that require grad
-    config = LoraConfig(
+    return LoraConfig(
         r=recipe.lora.r,
         lora_alpha=recipe.lora.alpha,
         lora_dropout=recipe.lora.dropout,
@@ -177,7 +172,18 @@ def attach_lora(model, recipe: Recipe, quantized: bool):
         target_modules=list(recipe.lora.target_modules),
         task_type="CAUSAL_LM",
     )
-    return get_peft_model(model, config)
+
+
+def attach_lora(model, recipe: Recipe, quantized: bool):
+    from peft import get_peft_model, prepare_model_for_kbit_training
+
+    if quantized:
+        model = prepare_model_for_kbit_training(
+            model, use_gradient_checkpointing=recipe.training.gradient_checkpointing
+        )
+    elif recipe.training.gradient_checkpointing:
+        model.enable_input_require_grads()  # checkpointed blocks need inputs that require grad
+    return get_peft_model(model, lora_config(recipe))
 
 
 def trainable_parameters(model) -> int:
