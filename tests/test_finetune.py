@@ -203,3 +203,26 @@ def test_offline_cycle_on_the_embedded_model(embedded_model, tmp_path):
          "--tasks", "tweetsumm_instruct", "--metadata", SAMPLE, "--limit", "3", "--output_path", str(out)]
     )  # fmt: skip
     assert 0.0 <= read_results(out)["tweetsumm_instruct"]["rouge1,none"] <= 1.0
+
+
+def test_labelled_head_loss_equals_the_stock_loss(tiny_llama):
+    import torch
+    from peft import get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from summeval_tasks.finetune import causal_lm_loss, lora_config
+    from summeval_tasks.recipe import load_recipe
+
+    torch.manual_seed(0)
+    model = get_peft_model(AutoModelForCausalLM.from_pretrained(tiny_llama), lora_config(load_recipe(RECIPE)))
+    ids = torch.randint(4, 100, (2, 12))
+    labels = ids.clone()
+    labels[:, :7] = -100  # the prompt
+    labels[1, 10:] = -100  # padding
+    mask = torch.ones_like(ids)
+    mask[1, 10:] = 0
+    batch = {"input_ids": ids, "labels": labels, "attention_mask": mask}
+    ours = causal_lm_loss(model, batch)
+    assert ours.item() == pytest.approx(model(**batch).loss.item(), rel=1e-5)
+    ours.backward()  # gradients reach the LoRA weights through the selective head
+    assert any(p.grad is not None for n, p in model.named_parameters() if "lora_" in n)

@@ -98,6 +98,45 @@ def data_fingerprint(dialogs: Mapping[str, Sequence]) -> str:
     return digest.hexdigest()
 
 
+# ----------------------------------------------------------------------------- the loss
+
+
+def causal_lm_loss(model, batch: Mapping[str, Any]):
+    """Mean next-token cross-entropy over the labelled tokens.
+
+    The output head runs only at positions that carry a label: with the summary-only loss most
+    positions are prompt, and a 50k-word head over every position (plus its logits in memory) is a
+    large share of a small model's cost. Models whose head does more than a linear map (logit
+    soft-capping or scaling) take the plain ``model(**batch).loss`` path.
+    """
+    import torch.nn.functional as F
+
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    config = base.config
+    if getattr(config, "final_logit_softcapping", None) or hasattr(config, "logit_scale"):
+        return model(**batch).loss
+    hidden = base.get_decoder()(
+        input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
+    ).last_hidden_state
+    labels = batch["labels"][:, 1:]
+    labelled = labels != -100
+    logits = base.get_output_embeddings()(hidden[:, :-1][labelled])
+    return F.cross_entropy(logits.float(), labels[labelled])
+
+
+def _loss_trainer_class():
+    from transformers import Trainer
+
+    class LabelledHeadTrainer(Trainer):
+        """A Trainer whose loss is :func:`causal_lm_loss`."""
+
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            loss = causal_lm_loss(model, inputs)
+            return (loss, {"loss": loss}) if return_outputs else loss
+
+    return LabelledHeadTrainer
+
+
 # ----------------------------------------------------------------------------- model
 
 
@@ -265,7 +304,7 @@ def finetune(
 ) -> Path:
     """Train the adapter the recipe describes and save it to ``output``; return that path."""
     import torch
-    from transformers import Trainer, TrainingArguments, set_seed
+    from transformers import TrainingArguments, set_seed
 
     from summeval_tasks.tweetsumm import load_dialogs
 
@@ -329,11 +368,12 @@ def finetune(
         train_sampling_strategy="group_by_length" if t.batching == "length_grouped" else "random",
         length_column_name="length",
         remove_unused_columns=False,
+        prediction_loss_only=True,
         disable_tqdm=True,
         seed=t.seed,
         use_cpu=not on_gpu,
     )
-    trainer = Trainer(
+    trainer = _loss_trainer_class()(
         model=model,
         args=args,
         train_dataset=train,
