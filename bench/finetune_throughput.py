@@ -29,21 +29,20 @@ def build_model(name: str, load_in_4bit: bool):
 
         name = str(embedded_model_path())
     if name == "stablelm-3b-4e1t-random":
-        from transformers import StableLmConfig
+        import tempfile
 
-        config = StableLmConfig(
-            vocab_size=50304, hidden_size=2560, intermediate_size=6912, num_hidden_layers=32,
-            num_attention_heads=32, num_key_value_heads=32, max_position_embeddings=4096,
-            partial_rotary_factor=0.25, tie_word_embeddings=False,
-        )  # fmt: skip
         from summeval_tasks.embedded_model import embedded_model_path
+        from summeval_tasks.finetune import stablelm_3b_4e1t_config
 
         tokenizer = AutoTokenizer.from_pretrained(str(embedded_model_path()))  # any BPE tokenizer will do
+        config = stablelm_3b_4e1t_config()
         config.vocab_size = max(config.vocab_size, len(tokenizer))
         model = AutoModelForCausalLM.from_config(config, dtype=torch.bfloat16)
-        if load_in_4bit:
-            raise SystemExit("--load-in-4bit with a random model: save it first, then pass its folder")
-        return tokenizer, model.to("cuda" if torch.cuda.is_available() else "cpu")
+        # saved once so that it loads like real weights (in 4 bits when asked)
+        name = tempfile.mkdtemp(prefix="stablelm-3b-4e1t-random-")
+        model.save_pretrained(name)
+        tokenizer.save_pretrained(name)
+        del model
     kwargs = {}
     if load_in_4bit:
         from transformers import BitsAndBytesConfig

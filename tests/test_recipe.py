@@ -68,31 +68,13 @@ def test_bad_files(tmp_path):
         load_recipe(tmp_path / "bad.yaml")
 
 
-def stablelm_3b_4e1t_config():
-    """The stablelm-3b-4e1t architecture (its published config.json), built with no download."""
-    from transformers import StableLmConfig
-
-    return StableLmConfig(
-        vocab_size=50304,
-        hidden_size=2560,
-        intermediate_size=6912,
-        num_hidden_layers=32,
-        num_attention_heads=32,
-        num_key_value_heads=32,
-        max_position_embeddings=4096,
-        partial_rotary_factor=0.25,
-        use_qkv_bias=False,
-        tie_word_embeddings=False,
-    )
-
-
 @pytest.mark.parametrize(("rank", "expected"), [(16, 10_485_760), (32, 20_971_520)])
 def test_trainable_parameters_match_the_study(rank, expected):
     import torch
     from peft import get_peft_model
     from transformers import AutoModelForCausalLM
 
-    from summeval_tasks.finetune import lora_config, trainable_parameters
+    from summeval_tasks.finetune import lora_config, stablelm_3b_4e1t_config, trainable_parameters
 
     recipe = load_recipe(ADAPTERS / f"tweetsumm-r{rank}.yaml")
     with torch.device("meta"):

@@ -225,6 +225,27 @@ def attach_lora(model, recipe: Recipe, quantized: bool):
     return get_peft_model(model, lora_config(recipe))
 
 
+def stablelm_3b_4e1t_config():
+    """The stablelm-3b-4e1t architecture (its published config.json), built with no download.
+
+    For parameter counts on the meta device and for GPU benchmarks at random initialisation.
+    """
+    from transformers import StableLmConfig
+
+    return StableLmConfig(
+        vocab_size=50304,
+        hidden_size=2560,
+        intermediate_size=6912,
+        num_hidden_layers=32,
+        num_attention_heads=32,
+        num_key_value_heads=32,
+        max_position_embeddings=4096,
+        partial_rotary_factor=0.25,
+        use_qkv_bias=False,
+        tie_word_embeddings=False,
+    )
+
+
 def trainable_parameters(model) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
