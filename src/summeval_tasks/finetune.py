@@ -9,16 +9,15 @@ When training ends, the adapter is written to a temporary folder beside ``OUTPUT
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from summeval_tasks.adapter_io import METADATA_FILE, base_config_summary
+from summeval_tasks.atomic import folder_written_atomically
 from summeval_tasks.prompts import instruction_prompt
 from summeval_tasks.recipe import Recipe
 
@@ -430,17 +429,12 @@ def finetune(
             "max_steps": max_steps,
         },
     }
-    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
-    try:
+    with folder_written_atomically(output) as staging:
         model.save_pretrained(staging, safe_serialization=True)
         tokenizer.save_pretrained(staging)
         log = _deduplicated_log(log_path)
         (staging / LOG_FILE).write_text("".join(json.dumps(r) + "\n" for r in log), encoding="utf-8")
         (staging / METADATA_FILE).write_text(json.dumps(metadata, indent=2), encoding="utf-8")
-        os.replace(staging, output)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     if not keep_checkpoints:
         shutil.rmtree(work_dir, ignore_errors=True)
     print(f"summeval: adapter saved to {output}", file=sys.stderr)

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from summeval_tasks.atomic import folder_written_atomically
 from summeval_tasks.cleaning import clean_text
 from summeval_tasks.prompts import instruction_prompt
 
@@ -378,8 +379,6 @@ def download_hub(cache_dir: str | None = None) -> list[Path]:
 
     Fails fast, naming the other sources, when the Hub cannot be reached.
     """
-    import shutil
-    import tempfile
     import zipfile
 
     from huggingface_hub import hf_hub_download, list_repo_files
@@ -407,14 +406,10 @@ def download_hub(cache_dir: str | None = None) -> list[Path]:
     for archive in (p for p in local if p.suffix == ".zip"):
         target = archive.with_name(archive.stem + ".extracted")
         if not target.exists():
-            # A private temporary folder, renamed when complete: parallel ranks never collide.
-            partial = Path(tempfile.mkdtemp(prefix=f".{archive.stem}.", dir=archive.parent))
-            with zipfile.ZipFile(archive) as zf:
-                zf.extractall(partial)
-            try:
-                partial.rename(target)
-            except OSError:  # another process finished first: keep its copy
-                shutil.rmtree(partial, ignore_errors=True)
+            # parallel ranks each unpack privately; the first complete copy wins
+            with folder_written_atomically(target, keep_existing=Path.exists) as partial:
+                with zipfile.ZipFile(archive) as zf:
+                    zf.extractall(partial)
         extracted = list(_data_files(target))
         split_files = [p for p in extracted if split_name(p.stem) is not None]
         data_files.extend(split_files or extracted)

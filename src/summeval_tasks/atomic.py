@@ -1,0 +1,35 @@
+"""Write a folder under a temporary name and rename it when complete: never a half-written output."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+@contextmanager
+def folder_written_atomically(
+    target: Path, *, keep_existing: Callable[[Path], bool] | None = None
+) -> Iterator[Path]:
+    """Yield a private temporary folder beside ``target``; rename it to ``target`` when the block ends.
+
+    If the block fails (or is interrupted) the temporary folder is removed. If the rename fails because
+    another process wrote ``target`` first and ``keep_existing(target)`` says that copy is good, ours
+    is discarded instead.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        yield staging
+        try:
+            os.replace(staging, target)
+        except OSError:
+            if keep_existing is None or not keep_existing(target):
+                raise
+            shutil.rmtree(staging, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
