@@ -20,7 +20,7 @@ from prompt_strategies.active_prompt import (
 )
 from prompt_strategies.exemplars import read_exemplar_file
 from prompt_strategies.extraction import IMPLAUSIBLE, INVALID, PLAUSIBLE
-from summeval_tasks import cli
+from summeval import cli
 from summeval_tasks.atomic import write_text_atomically
 
 LN2 = math.log(2)
@@ -489,7 +489,7 @@ def test_select_command_bad_input_is_exit_2_with_a_message(
 
 
 def test_the_validation_split_is_refused_as_a_pool_before_any_model_loads():
-    from prompt_strategies.compare import selection_inputs
+    from summeval.compare import selection_inputs
 
     with pytest.raises(StrategyError, match="cannot be the validation split"):
         selection_inputs(data="sample", k=2, n=2, seed=0, pool_split="validation")

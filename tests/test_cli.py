@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import offline_env
 
-from summeval_tasks import cli, embedded_model
+from summeval import cli, embedded_model
 
 
 def summeval(*args: str) -> subprocess.CompletedProcess:

@@ -11,9 +11,12 @@ from dataclasses import asdict
 
 import pytest
 
-from prompt_strategies import StrategyError, compare
+from prompt_strategies import StrategyError
 from prompt_strategies.builtin import BUILTIN_STRATEGIES
-from prompt_strategies.compare import (
+from prompt_strategies.exemplars import read_exemplar_file
+from prompt_strategies.registry import task_name
+from summeval import cli, compare
+from summeval.compare import (
     StrategyResult,
     resolve_strategy_names,
     results_markdown,
@@ -22,9 +25,6 @@ from prompt_strategies.compare import (
     wilson_interval,
     write_report,
 )
-from prompt_strategies.exemplars import read_exemplar_file
-from prompt_strategies.registry import task_name
-from summeval_tasks import cli
 
 CSV_COLUMNS = ["id", "prompt", "target", "model_output", "extracted_answer", "correct"]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import offline_env, read_results, run_lm_eval
 
-from summeval_tasks.finetune import PadToLongest, encode_example, last_complete_checkpoint
+from summeval.finetune import PadToLongest, encode_example, last_complete_checkpoint
 
 REPO = Path(__file__).resolve().parents[1]
 RECIPE = str(REPO / "adapters" / "tweetsumm-r16.yaml")
@@ -210,8 +210,8 @@ def test_labelled_head_loss_equals_the_stock_loss(tiny_llama):
     from peft import get_peft_model
     from transformers import AutoModelForCausalLM
 
-    from summeval_tasks.finetune import causal_lm_loss, lora_config
-    from summeval_tasks.recipe import load_recipe
+    from summeval.finetune import causal_lm_loss, lora_config
+    from summeval.recipe import load_recipe
 
     torch.manual_seed(0)
     model = get_peft_model(AutoModelForCausalLM.from_pretrained(tiny_llama), lora_config(load_recipe(RECIPE)))

@@ -8,6 +8,7 @@ import sys
 import pytest
 from conftest import lm_eval_command, offline_env
 
+import summeval
 import summeval_tasks
 
 TASKS = ("tweetsumm_zero", "tweetsumm_one", "tweetsumm_instruct")
@@ -29,7 +30,7 @@ def test_auto_registered_task_manager_knows_every_name(manager):
 
 @pytest.mark.parametrize("name", TASKS)
 def test_each_task_loads_with_sample_data(name):
-    manager = summeval_tasks.task_manager(metadata={"tweetsumm_data": "sample"})
+    manager = summeval.task_manager(metadata={"tweetsumm_data": "sample"})
     task = manager.load([name])["tasks"][name]
     docs = list(task.test_docs())
     assert len(docs) == 8
@@ -40,12 +41,12 @@ def test_each_task_loads_with_sample_data(name):
 
 
 def test_group_expands_to_the_three_tasks():
-    manager = summeval_tasks.task_manager(metadata={"tweetsumm_data": "sample"})
+    manager = summeval.task_manager(metadata={"tweetsumm_data": "sample"})
     assert set(manager.load([GROUP])["tasks"]) == set(TASKS)
 
 
 def test_task_manager_helper_adds_our_path_once(manager):
-    explicit = summeval_tasks.task_manager(include_path=str(summeval_tasks.task_yamls_dir()))
+    explicit = summeval.task_manager(include_path=str(summeval_tasks.task_yamls_dir()))
     assert set(TASKS) <= set(explicit.all_subtasks)
     assert explicit.include_path.count(str(summeval_tasks.task_yamls_dir())) == 1
 
@@ -81,7 +82,7 @@ def test_include_path_works_with_auto_registration_off():
 
 def test_task_manager_helper_works_with_auto_registration_off():
     code = (
-        "import summeval_tasks; tm = summeval_tasks.task_manager();"
+        "import summeval; tm = summeval.task_manager();"
         "print(sorted(t for t in tm.all_tasks if t.startswith('tweetsumm')))"
     )
     assert _in_subprocess(code, SUMMEVAL_NO_AUTOREGISTER="1").strip() == repr(sorted((GROUP, *TASKS)))
@@ -122,7 +123,7 @@ def test_switch_value_zero_keeps_auto_registration_on():
 
 def test_install_after_lm_eval_was_imported_patches_at_once():
     code = (
-        "import lm_eval.tasks.manager as m, summeval_tasks._autoregister as a;"
+        "import lm_eval.tasks.manager as m, summeval._autoregister as a;"
         "m.TaskManager.__init__ = m.TaskManager.__dict__['__init__'].__wrapped__;"  # undo the .pth hook
         "delattr(m.TaskManager, '_summeval_autoregistered');"
         "assert 'tweetsumm_zero' not in m.TaskManager().all_tasks;"

@@ -7,7 +7,7 @@ import json
 import pytest
 import yaml
 
-import summeval_tasks
+import summeval
 from prompt_strategies import StrategyError, TaskContext
 from prompt_strategies.builtin import BUILTIN_STRATEGIES, LABEL_CHOICES
 from prompt_strategies.exemplars import choose_exemplars, read_exemplar_file, write_exemplar_file
@@ -25,7 +25,7 @@ WITH_EXEMPLARS = {"fewshot": 3, "cot_fewshot": 3, "self_consistency": 3, "active
 
 def _manager(**metadata):
     """summeval's TaskManager without lm-eval's own tasks (fast); ``metadata`` on top of METADATA."""
-    return summeval_tasks.task_manager(include_defaults=False, metadata={**METADATA, **metadata})
+    return summeval.task_manager(include_defaults=False, metadata={**METADATA, **metadata})
 
 
 def _load(name: str, **metadata):

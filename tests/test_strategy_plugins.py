@@ -16,6 +16,7 @@ import pytest
 import yaml
 from conftest import offline_env, read_results, run_lm_eval
 
+import summeval
 import summeval_tasks
 from prompt_strategies import PromptStrategy, StrategyError, hookimpl, registry
 from prompt_strategies.builtin import BUILTIN_STRATEGIES
@@ -180,7 +181,7 @@ def test_an_unimportable_plugin_module_is_a_clear_error(use_plugins):
 
 
 def test_a_broken_plugin_does_not_hide_the_builtin_tasks(use_plugins, capsys):
-    from summeval_tasks._autoregister import with_summeval_path
+    from summeval._autoregister import with_summeval_path
 
     use_plugins("no_such_strategy_plugin")
     assert with_summeval_path(None) == [str(summeval_tasks.task_yamls_dir())]
@@ -209,7 +210,7 @@ def test_plugin_task_dir_writes_one_yaml_per_plugin_strategy(use_plugins, tmp_pa
 
 def test_the_generated_plugin_task_loads_in_lm_eval(use_plugins):
     use_plugins(PLUGIN)
-    manager = summeval_tasks.task_manager(include_defaults=False, metadata={"sports_data": "sample"})
+    manager = summeval.task_manager(include_defaults=False, metadata={"sports_data": "sample"})
     assert TASK in manager.all_tasks
     task = manager.load([TASK])["tasks"][TASK]
     doc = next(iter(task.validation_docs()))

@@ -124,7 +124,9 @@ def plugin_task_dir() -> Path | None:
     from summeval_tasks.atomic import folder_written_atomically
 
     key = hashlib.sha256("\n".join([str(builtin_dir), *missing]).encode()).hexdigest()[:16]
-    cache = Path(os.environ.get("SUMMEVAL_CACHE") or Path.home() / ".cache" / "summeval")
+    from summeval_tasks.settings import cache_root
+
+    cache = cache_root()
     target = cache / "plugin_tasks" / key
     if target.is_dir():
         return target

@@ -1,26 +1,24 @@
-"""summeval_tasks: TweetSumm dialogue summarization as lm-evaluation-harness tasks.
+"""summeval_tasks: the task families (TweetSumm, BIG-bench sports_understanding) and what they share.
 
-Importing this package is cheap on purpose: it runs at every Python start-up through the
-auto-registration hook (see ``_autoregister``), so heavy imports live in the submodules.
+A family turns a raw source into records and lm-eval docs, reads an answer back from generated text,
+scores it, reduces K sampled answers to one and measures their uncertainty. It implements the family
+contract of ``prompt_strategies.family`` and imports nothing else of summeval's.
+
+Importing this package is cheap on purpose (the start-up hook imports ``summeval`` in every
+interpreter and may reach here); heavy imports live in the submodules.
 """
 
 from __future__ import annotations
 
-# Runtime imports stay inside functions (even typing's ~8 ms): this module loads at every start-up.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pathlib import Path
-    from typing import Any
 
-    from lm_eval.tasks import TaskManager
-
-__version__ = "0.1.0"
-
-__all__ = ["task_yamls_dir", "task_manager", "__version__"]
+__all__ = ["task_yamls_dir"]
 
 
 def task_yamls_dir() -> Path:
-    """Return the folder of summeval's lm-eval task YAMLs.
+    """Return the folder of summeval's lm-eval task templates and exemplar files.
 
     A wheel ships them inside the package (``summeval_tasks/task_yamls``); an editable
     install reads the repository's top-level ``task_yamls/`` so edits take effect at once.
@@ -37,18 +35,3 @@ def task_yamls_dir() -> Path:
         f"summeval: no task_yamls folder beside {Path(__file__).parent} or in the repository; "
         "reinstall summeval (pip install -e . from a clone, or pip install summeval)."
     )
-
-
-def task_manager(**kwargs: Any) -> TaskManager:
-    """Return an lm-eval ``TaskManager`` that knows summeval's tasks.
-
-    Works whether or not auto-registration is on: our folder is added to ``include_path``
-    exactly once, before any paths you pass (so your own task folders can override ours).
-    Keyword arguments go to ``TaskManager``.
-    """
-    from lm_eval.tasks import TaskManager
-
-    from summeval_tasks._autoregister import with_summeval_path
-
-    kwargs["include_path"] = with_summeval_path(kwargs.get("include_path"))
-    return TaskManager(**kwargs)

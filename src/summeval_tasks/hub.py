@@ -11,7 +11,9 @@ import os
 
 def hub_offline() -> bool:
     """True when ``HF_HUB_OFFLINE`` is set to a true value (1, true, yes, on)."""
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+    from summeval_tasks.settings import env_flag
+
+    return env_flag("HF_HUB_OFFLINE")
 
 
 def hub_unreachable_reason(timeout: float = 5.0) -> str | None:

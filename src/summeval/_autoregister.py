@@ -10,7 +10,7 @@ heavy; only when ``lm_eval.tasks.manager`` is first imported does the hook wrap
 The same hook wraps ``HFLM._create_model`` of ``lm_eval.models.huggingface`` so that a
 ``peft=`` adapter is checked against ``pretrained=`` before loading (``adapter_io``), and
 ``HFLM.generate_until`` so that repeated samples of one prompt share its encoding
-(``prompt_strategies.shared_prefix``; off with ``SUMMEVAL_SHARED_PREFIX=0``).
+(``summeval.shared_prefix``; off with ``SUMMEVAL_SHARED_PREFIX=0``).
 
 Turn it off with the environment variable ``SUMMEVAL_NO_AUTOREGISTER=1``; then use
 ``--include_path`` or :func:`summeval_tasks.task_manager`.
@@ -18,7 +18,6 @@ Turn it off with the environment variable ``SUMMEVAL_NO_AUTOREGISTER=1``; then u
 
 from __future__ import annotations
 
-import os
 import sys
 
 # Only os and sys at module level: this module is imported at every interpreter start-up.
@@ -34,7 +33,23 @@ _PATCHED_FLAG = "_summeval_autoregistered"
 
 def disabled() -> bool:
     """True when the user asked for no auto-registration."""
-    return os.environ.get(DISABLE_ENV, "").strip().lower() not in ("", "0", "false", "no")
+    from summeval_tasks.settings import SettingError, env_flag
+
+    try:
+        return env_flag(DISABLE_ENV)
+    except SettingError as err:  # a typo must not break lm-eval: say so, keep the default
+        _say_once(f"summeval: {err}; auto-registration stays on")
+        return False
+
+
+_said: set[str] = set()
+
+
+def _say_once(message: str) -> None:
+    """Print ``message`` to stderr once per process."""
+    if message not in _said:
+        _said.add(message)
+        print(message, file=sys.stderr)
 
 
 def with_summeval_path(include_path: Any) -> list[str]:
@@ -121,13 +136,13 @@ class _PatchingLoader:
 def _patch_hflm(module: Any) -> None:
     """Both HFLM patches, each on its own so that one failing does not skip the other."""
     try:
-        from summeval_tasks.adapter_io import patch_hflm
+        from summeval.adapter_io import patch_hflm
 
         patch_hflm(module)
     except Exception as err:  # never break lm_eval itself
         print(f"summeval: adapter base check not installed ({err})", file=sys.stderr)
     try:
-        from prompt_strategies.shared_prefix import patch_hflm_generate
+        from summeval.shared_prefix import patch_hflm_generate
 
         patch_hflm_generate(module)
     except Exception as err:

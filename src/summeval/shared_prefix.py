@@ -41,7 +41,9 @@ _PATCHED_FLAG = "_summeval_shared_prefix"
 
 def enabled() -> bool:
     """False when ``SUMMEVAL_SHARED_PREFIX`` is 0/false/no/off; read at every call."""
-    return os.environ.get(ENABLE_ENV, "1").strip().lower() not in ("0", "false", "no", "off")
+    from summeval_tasks.settings import env_flag
+
+    return env_flag(ENABLE_ENV, default=True)
 
 
 def chunk_rows(batch_size: Any) -> int:

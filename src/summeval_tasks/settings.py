@@ -1,0 +1,47 @@
+"""The one place that reads summeval's environment switches and its cache root.
+
+Every boolean switch is read by :func:`env_flag`: ``1 true yes on`` mean on, ``0 false no off`` mean
+off, unset or empty means the default, and anything else is an error naming the variable.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("0", "false", "no", "off")
+CACHE_ENV = "SUMMEVAL_CACHE"
+
+
+class SettingError(ValueError):
+    """An environment variable holds a value summeval cannot read; the message names it."""
+
+
+def env_flag(name: str, default: bool = False) -> bool:
+    """The boolean environment switch ``name`` (see the module docstring)."""
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in TRUE_WORDS:
+        return True
+    if raw in FALSE_WORDS:
+        return False
+    raise SettingError(
+        f"{name}={os.environ[name]!r} is not a switch; use one of {', '.join(TRUE_WORDS)} "
+        f"(on) or {', '.join(FALSE_WORDS)} (off)"
+    )
+
+
+def env_list(name: str) -> list[str]:
+    """A comma-separated environment variable as a list of non-empty, stripped items."""
+    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
+def cache_root() -> Path:
+    """summeval's cache folder: ``$SUMMEVAL_CACHE``, else ``$XDG_CACHE_HOME/summeval``, else
+    ``~/.cache/summeval``."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV]).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(xdg).expanduser() / "summeval"
