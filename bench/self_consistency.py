@@ -11,11 +11,13 @@ generation, then timed), alternating which goes first across ``--rounds``; media
 "seconds" is the time spent inside ``generate_until``; "model tokens" counts the token positions
 the model's forward passes processed (prompt and generated, all rows).
 
-Task mode (default) runs the lm-eval task sports_understanding_self_consistency with
-``lm_eval.simple_evaluate(limit=--limit)``; ``--direct`` needs no task: CoT prompts built from summeval's
-sample sports statements go straight to ``HFLM.generate_until``, K identical requests each.
+Task mode (default) runs the lm-eval task ``<family>_self_consistency`` (``--task``: sports_understanding,
+the default, or tweetsumm) on the family's ``sample`` data with ``lm_eval.simple_evaluate(limit=--limit)``;
+``--direct`` needs no task: CoT prompts built from summeval's sample sports statements go straight to
+``HFLM.generate_until``, K identical requests each.
 
 Run:  python bench/self_consistency.py --direct --limit 4 --samples 10
+      python bench/self_consistency.py --task tweetsumm --limit 4
       python bench/self_consistency.py --limit 4 --model-args pretrained=HF_MODEL,dtype=bfloat16
 """
 
@@ -29,7 +31,7 @@ import subprocess
 import sys
 import time
 
-TASK = "sports_understanding_self_consistency"
+DATA_KEYS = {"sports_understanding": "sports_data", "tweetsumm": "tweetsumm_data"}
 SETUPS = {"baseline": "0", "shared": "1"}  # the value of SUMMEVAL_SHARED_PREFIX
 # Worked chain-of-thought exemplars for --exemplars N (a longer, few-shot prompt).
 EXEMPLARS = [
@@ -130,9 +132,9 @@ def worker(args) -> dict:
 
         lm_eval.simple_evaluate(
             model=lm,
-            tasks=[TASK],
+            tasks=[f"{args.task}_self_consistency"],
             limit=args.limit,
-            metadata={"sports_data": "sample", "self_consistency": {"samples": args.samples}},
+            metadata={DATA_KEYS[args.task]: "sample", "self_consistency": {"samples": args.samples}},
         )
     return timed
 
@@ -149,12 +151,12 @@ def run_setup(setup: str, argv: list[str]) -> dict:
     return json.loads(results[-1][len("RESULT ") :])
 
 
-def check_task_registered() -> None:
+def check_task_registered(task: str) -> None:
     from lm_eval.tasks import TaskManager
 
-    if TASK not in TaskManager().all_tasks:
+    if task not in TaskManager().all_tasks:
         sys.exit(
-            f"bench: lm-eval has no task {TASK!r} (is summeval installed in this environment?); "
+            f"bench: lm-eval has no task {task!r} (is summeval installed in this environment?); "
             "run with --direct to build the CoT prompts here instead"
         )
 
@@ -174,6 +176,9 @@ def main() -> None:
         help="HFLM batch_size (default: --samples, so the baseline also samples the K rows as one batch "
         "and the ratio measures the shared prompt alone; 1 is lm-eval's default)",
     )
+    parser.add_argument(
+        "--task", default="sports_understanding", choices=sorted(DATA_KEYS), help="task family (task mode)"
+    )
     parser.add_argument("--direct", action="store_true", help="no lm-eval task: prompts built here")
     parser.add_argument("--max-gen-toks", type=int, default=128, help="--direct: most tokens per sample")
     parser.add_argument(
@@ -191,7 +196,7 @@ def main() -> None:
         print("RESULT " + json.dumps(worker(args)))
         return
     if not args.direct:
-        check_task_registered()
+        check_task_registered(f"{args.task}_self_consistency")
 
     argv = [a for a in sys.argv[1:] if a != "--worker"]
     runs: dict[str, list[dict]] = {setup: [] for setup in SETUPS}
@@ -207,7 +212,9 @@ def main() -> None:
         else f"cpu ({torch.get_num_threads()} threads)"
     )
     source = (
-        f"--direct, {args.exemplars} exemplars, max_gen_toks {args.max_gen_toks}" if args.direct else TASK
+        f"--direct, {args.exemplars} exemplars, max_gen_toks {args.max_gen_toks}"
+        if args.direct
+        else f"{args.task}_self_consistency"
     )
     print(model_args_string(args))
     print(f"{source}: {args.limit} prompts x {args.samples} samples, batch_size {args.batch_size}, {device}")
@@ -221,6 +228,9 @@ def main() -> None:
         answer = statistics.median(r["answer_tokens"] / max(r["samples"], 1) for r in results)
         print(f"{setup:<9} {seconds:>8.2f} {samples / seconds:>10.2f} {tokens:>13.0f} {answer:>18.1f}")
     print(f"ratio baseline/shared: {medians['baseline'] / medians['shared']:.2f}x")
+    print(
+        f"ratio shared/baseline: {medians['shared'] / medians['baseline']:.2f} (wall time of shared sampling)"
+    )
 
 
 if __name__ == "__main__":

@@ -1,9 +1,11 @@
 """A third-party strategy plugin, written as an outside package would write one (not a test module).
 
 It contributes the strategy ``yes_no`` (task ``sports_understanding_yes_no``) and its own lm-eval filter
-``yes_no_answer`` through summeval's hooks. The tests load it with
-``SUMMEVAL_STRATEGY_PLUGINS=strategy_plugin_example`` and this folder on ``PYTHONPATH``; an installed
-package would declare it in the ``summeval.strategies`` entry-point group instead.
+``yes_no_answer`` through summeval's hooks. The strategy is made for one family: it asks about the
+doc's ``statement`` and answers with that family's labels, so ``applies_to`` accepts sports_understanding
+only (no ``tweetsumm_yes_no`` task is generated). The tests load it with
+``SUMMEVAL_PLUGINS=strategy_plugin_example`` and this folder on ``PYTHONPATH``; an installed package
+would declare it in the ``summeval.strategies`` entry-point group instead.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from lm_eval.api.filter import Filter
 
 from prompt_strategies import PromptStrategy, hookimpl
 
+FAMILY = "sports_understanding"
 YES_NO_FILTER = "yes_no_answer"
 _FIRST_WORD = re.compile(r"^\W*(\w+)")
 
@@ -36,10 +39,13 @@ class YesNo(PromptStrategy):
     description = "Ask a yes / no question about the statement; greedy; read the first word."
     defaults = {"max_gen_toks": 4}
 
-    def prompt(self, doc, exemplars, options):
+    def applies_to(self, family):
+        return family.name == FAMILY
+
+    def prompt(self, doc, family, exemplars, options):
         return f"{doc['statement']}\nAnswer yes or no: is this plausible?\nAnswer:"
 
-    def lm_eval_settings(self, options):
+    def lm_eval_settings(self, family, options):
         return {
             "output_type": "generate_until",
             "generation_kwargs": {

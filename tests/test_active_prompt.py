@@ -1,5 +1,6 @@
-"""Active-Prompt stage one: uncertainty metrics, ranking on a model with known answers, rationale sources,
-the exemplar file it writes, and ``summeval active-prompt select`` on tiny real models."""
+"""Active-Prompt stage one on any task family: the families' uncertainty metrics, ranking on a model with
+known answers, rationale sources, the exemplar file it writes (sports_understanding and tweetsumm), and
+``summeval active-prompt select`` on tiny real models."""
 
 from __future__ import annotations
 
@@ -10,19 +11,24 @@ from collections import Counter
 
 import pytest
 
-from prompt_strategies import StrategyError
+from prompt_strategies import FamilyError, StrategyError, lm_eval_task
 from prompt_strategies.active_prompt import (
     FILE_FORMAT,
+    SELECTION_TASK,
+    ScoredQuestion,
     choose_pool,
     read_annotations,
     select_exemplars,
-    uncertainty,
+    with_conclusion,
 )
 from prompt_strategies.exemplars import read_exemplar_file
-from prompt_strategies.extraction import IMPLAUSIBLE, INVALID, PLAUSIBLE
-from summeval import cli
+from prompt_strategies.registry import get_family
+from summeval import cli, compare
 from summeval_tasks.atomic import write_text_atomically
+from summeval_tasks.extraction import IMPLAUSIBLE, INVALID, PLAUSIBLE
 
+SPORTS = get_family("sports_understanding")
+TWEETSUMM = get_family("tweetsumm")
 LN2 = math.log(2)
 K = 4
 GENERATION_KWARGS = {"until": ["\nQ:"], "do_sample": True, "temperature": 0.7, "max_gen_toks": 32}
@@ -105,10 +111,15 @@ def _prompt(doc) -> str:
 
 
 def _select(model=None, pool=POOL, **kwargs):
-    kwargs = {"k": K, "n": 2, "metric": "disagreement", "seed": 0, **kwargs}
+    kwargs = {"family": SPORTS, "k": K, "n": 2, "metric": "disagreement", "seed": 0, **kwargs}
     return select_exemplars(
         model or CannedModel(), pool, prompt=_prompt, generation_kwargs=GENERATION_KWARGS, **kwargs
     )
+
+
+def uncertainty(answers, metric: str) -> float:
+    """sports_understanding's uncertainty of one question's read answers."""
+    return SPORTS.uncertainty(answers, metric)
 
 
 def _ids(content) -> list[str]:
@@ -150,10 +161,67 @@ def test_variance_of_only_invalid_answers_is_the_maximum():
 
 
 def test_unknown_metric_and_no_answers_are_errors():
-    with pytest.raises(StrategyError, match="unknown uncertainty metric 'spread'.*disagreement, entropy"):
+    with pytest.raises(FamilyError, match="unknown uncertainty metric 'spread'.*disagreement, entropy"):
         uncertainty([PLAUSIBLE], "spread")
-    with pytest.raises(StrategyError, match="no answers"):
+    with pytest.raises(FamilyError, match="no answers"):
         uncertainty([], "entropy")
+
+
+def test_sports_metrics_are_the_familys_uncertainty_metrics():
+    assert tuple(SPORTS.uncertainty_metrics) == ("disagreement", "entropy", "variance")
+    assert tuple(TWEETSUMM.uncertainty_metrics) == ("disagreement",)
+
+
+# ROUGE-L (stemmed, lower-cased) between these two: LCS "the agent the order" = 4 of 5 tokens each, F = 0.8.
+AGREEING = ["The agent fixed the order.", "the agent refunded the order"]
+# No token in common: ROUGE-L 0.
+DISJOINT = ["Hello world.", "Refund issued today."]
+
+
+def test_summary_disagreement_is_one_minus_mean_pairwise_rouge_l():
+    assert TWEETSUMM.uncertainty(["Same summary here."] * 3, "disagreement") == pytest.approx(0.0)
+    assert TWEETSUMM.uncertainty(["Only one summary."], "disagreement") == 0.0
+    assert TWEETSUMM.uncertainty(AGREEING, "disagreement") == pytest.approx(0.2)
+    assert TWEETSUMM.uncertainty(DISJOINT, "disagreement") == pytest.approx(1.0)
+    # a, b, a: pairs (a, b) 0.8, (a, a) 1, (b, a) 0.8 -> 1 - 2.6 / 3
+    three = [AGREEING[0], AGREEING[1], AGREEING[0]]
+    assert TWEETSUMM.uncertainty(three, "disagreement") == pytest.approx(1 - 2.6 / 3)
+
+
+def test_tweetsumm_has_no_entropy_or_variance():
+    for metric in ("entropy", "variance"):
+        message = f"unknown uncertainty metric '{metric}'; choose one of disagreement"
+        with pytest.raises(FamilyError, match=message):
+            TWEETSUMM.uncertainty(AGREEING, metric)
+
+
+# ----------------------------------------------------------------------------- questions and conclusions
+
+
+def test_a_scored_question_reads_its_outputs_with_the_family():
+    sports = ScoredQuestion(POOL[2], OUTPUTS["C"], SPORTS)
+    assert sports.answers == ANSWERS["C"]
+    outputs = ["  Agent helps.\nCustomer: thanks", "Agent helps.###"]
+    summaries = ScoredQuestion({"id": "t"}, outputs, TWEETSUMM)
+    assert summaries.answers == ["Agent helps.", "Agent helps."]  # cut at the stop sequences, stripped
+    assert summaries.score == 0.0
+
+
+def test_with_conclusion_keeps_a_stated_conclusion_and_adds_a_missing_one():
+    read = SPORTS.read_answer
+    assert with_conclusion("He  is a defender.\nSo the answer is plausible.", PLAUSIBLE, read) == (
+        "He is a defender. So the answer is plausible."
+    )
+    assert with_conclusion("He is a defender, so plausible.", PLAUSIBLE, read) == (
+        "He is a defender, so plausible. So the answer is plausible."
+    )
+    assert with_conclusion("", IMPLAUSIBLE, read) == "So the answer is implausible."
+    # any family's reading: here an answer is the last word
+    last_word = lambda text: text.split()[-1].strip(".")  # noqa: E731
+    assert with_conclusion("2 + 2. So the answer is 4.", "4", last_word) == "2 + 2. So the answer is 4."
+    assert with_conclusion("2 + 2. So the answer is 5.", "4", last_word) == (
+        "2 + 2. So the answer is 5. So the answer is 4."
+    )
 
 
 # ----------------------------------------------------------------------------- ranking on a canned model
@@ -173,7 +241,8 @@ def test_ranking_is_most_uncertain_first_with_hand_computed_scores(metric):
     assert sorted(_ids(content)) == sorted(expected)
     for entry in ranking:
         assert entry["uncertainty"] == pytest.approx(expected[entry["id"]]), entry["id"]
-        assert entry["label"] == next(d["label"] for d in POOL if d["id"] == entry["id"])
+        assert entry["gold"] == next(d["label"] for d in POOL if d["id"] == entry["id"])
+        assert "label" not in entry
     scores = [entry["uncertainty"] for entry in ranking]
     assert scores == sorted(scores, reverse=True)
 
@@ -192,8 +261,12 @@ def test_top_n_exemplars_are_the_head_of_the_ranking():
     for exemplar, entry in zip(content["exemplars"], content["ranking"], strict=False):
         assert exemplar["uncertainty"] == entry["uncertainty"]
         doc = next(d for d in POOL if d["id"] == exemplar["id"])
-        assert {key: exemplar[key] for key in ("statement", "input", "label")} == {
-            key: doc[key] for key in ("statement", "input", "label")
+        # the doc's own fields, then how it was chosen
+        assert exemplar == {
+            **doc,
+            "rationale": exemplar["rationale"],
+            "rationale_source": exemplar["rationale_source"],
+            "uncertainty": entry["uncertainty"],
         }
 
 
@@ -211,7 +284,9 @@ def test_every_question_is_asked_k_times_with_the_same_prompt_and_generation_kwa
             assert kwargs == GENERATION_KWARGS
             assert kwargs["do_sample"] is True
             assert (request.doc_id, request.repeats) == (i, K)
+            assert request.task_name == SELECTION_TASK  # summeval's own: its samples share a prompt
     assert model.asked == Counter({doc["id"]: K for doc in POOL})
+    assert SELECTION_TASK in lm_eval_task.SHARED_PREFIX_TASKS
 
 
 def test_ties_are_broken_by_the_seed_reproducibly_and_not_by_pool_order():
@@ -271,17 +346,18 @@ def test_annotations_by_id_or_statement_win_over_model_rationales(tmp_path):
 
 
 def test_an_annotation_concluding_the_wrong_label_is_an_error():
-    with pytest.raises(StrategyError, match="for 'B' concludes 'plausible', but the label is 'implausible'"):
+    with pytest.raises(StrategyError, match="for 'B' concludes 'plausible', but the answer is 'implausible'"):
         _select(n=len(POOL), annotations={"b": "A slap shot is fine. So the answer is plausible."})
 
 
 def test_the_exemplar_file_is_valid_and_records_how_it_was_made(tmp_path):
     content = _select(n=3, seed=7, metric="entropy", provenance={"model": "canned", "data": "hand-made"})
     path = write_text_atomically(tmp_path / "exemplars.json", json.dumps(content, indent=2) + "\n")
-    entries = read_exemplar_file(path)
+    entries = read_exemplar_file(path, SPORTS)
     assert [e["id"] for e in entries] == _ids(content)[:3]
     saved = json.loads(path.read_text(encoding="utf-8"))
-    assert saved["format"] == FILE_FORMAT
+    assert saved["format"] == FILE_FORMAT == "summeval-active-prompt/2"
+    assert saved["family"] == "sports_understanding"
     assert {key: saved[key] for key in ("model", "data", "k", "n", "uncertainty", "seed", "pool_size")} == {
         "model": "canned",
         "data": "hand-made",
@@ -295,6 +371,79 @@ def test_the_exemplar_file_is_valid_and_records_how_it_was_made(tmp_path):
     assert {entry["id"]: entry["uncertainty"] for entry in saved["ranking"]} == pytest.approx(
         EXPECTED["entropy"]
     )
+    with pytest.raises(StrategyError, match="holds sports_understanding exemplars; the task is a tweetsumm"):
+        read_exemplar_file(path, TWEETSUMM)
+
+
+# ----------------------------------------------------------------------------- tweetsumm: summaries
+
+
+def _dialog(doc_id: str, conversation: str, summary: str) -> dict:
+    return {"id": doc_id, "conversation": conversation, "references": [summary], "summary": summary}
+
+
+DIALOGS = [
+    _dialog("X", "Customer: my order is late\nAgent: sorry, checking", "Agent checks a late order."),
+    _dialog("Y", "Customer: refund please\nAgent: done", "Agent refunds the customer."),
+    _dialog("Z", "Customer: app crashes\nAgent: reinstall it", "Agent suggests reinstalling the app."),
+]
+SUMMARIES = {
+    # always the same summary (the stop sequence and spaces are cut): no disagreement
+    "X": [" The agent fixed the order.\nCustomer: thanks", "The agent fixed the order."],
+    # ROUGE-L 0.8 between the two
+    "Y": AGREEING,
+    # nothing in common
+    "Z": DISJOINT,
+}
+
+
+def _select_summaries(model=None, **kwargs):
+    kwargs = {"family": TWEETSUMM, "k": K, "n": 2, "metric": "disagreement", "seed": 0, **kwargs}
+    return select_exemplars(
+        model or CannedModel(SUMMARIES),
+        DIALOGS,
+        prompt=TWEETSUMM.direct_question,
+        generation_kwargs={"until": list(TWEETSUMM.answer_stop), "do_sample": True, "max_gen_toks": 16},
+        **kwargs,
+    )
+
+
+def test_tweetsumm_selection_ranks_by_summary_disagreement():
+    content = _select_summaries(n=3)
+    # K=4 samples cycle a, b, a, b: pairs (a, a) and (b, b) agree fully, the four (a, b) pairs score s
+    # -> 1 - (2 + 4 s) / 6
+    expected = {"X": 0.0, "Y": 1 - (2 + 4 * 0.8) / 6, "Z": 1 - 2 / 6}
+    assert _ids(content) == ["Z", "Y", "X"]
+    for entry in content["ranking"]:
+        assert entry["uncertainty"] == pytest.approx(expected[entry["id"]]), entry["id"]
+        assert entry["gold"] == next(d["summary"] for d in DIALOGS if d["id"] == entry["id"])
+        assert entry["answers"] is None  # free text: no answer counts
+
+
+def test_tweetsumm_exemplars_carry_their_reference_summary_and_no_rationale(tmp_path):
+    model = CannedModel(SUMMARIES)
+    content = _select_summaries(model, provenance={"model": "canned"})
+    assert (content["format"], content["family"], content["model"]) == (FILE_FORMAT, "tweetsumm", "canned")
+    for exemplar, entry in zip(content["exemplars"], content["ranking"], strict=False):
+        doc = next(d for d in DIALOGS if d["id"] == exemplar["id"])
+        assert exemplar == {**doc, "rationale_source": "reference", "uncertainty": entry["uncertainty"]}
+    assert [e["id"] for e in content["exemplars"]] == ["Z", "Y"]
+    for request in model.requests:
+        assert request.arguments[0] == TWEETSUMM.direct_question(request.doc)
+        assert request.task_name == SELECTION_TASK
+    path = write_text_atomically(tmp_path / "exemplars.json", json.dumps(content) + "\n")
+    assert [e["id"] for e in read_exemplar_file(path, TWEETSUMM)] == ["Z", "Y"]
+    with pytest.raises(StrategyError, match="holds tweetsumm exemplars; the task is a sports_understanding"):
+        read_exemplar_file(path, SPORTS)
+
+
+def test_tweetsumm_selection_ignores_annotations_and_refuses_sports_metrics():
+    with_annotations = _select_summaries(annotations={"x": "So the answer is plausible."})
+    assert with_annotations == _select_summaries()
+    model = CannedModel(SUMMARIES)
+    with pytest.raises(StrategyError, match="tweetsumm: unknown uncertainty metric 'entropy'"):
+        _select_summaries(model, metric="entropy")
+    assert model.requests == []
 
 
 # ----------------------------------------------------------------------------- argument errors
@@ -420,7 +569,7 @@ def _select_command(model_args: str, out, *extra: str) -> list[str]:
 def _check_selection(out, capsys, model_args: str) -> None:
     from summeval_tasks.sports import load_statements
 
-    entries = read_exemplar_file(out)
+    entries = read_exemplar_file(out, SPORTS)
     assert len(entries) == 2
     content = json.loads(out.read_text(encoding="utf-8"))
     assert len(content["ranking"]) == 4
@@ -437,10 +586,20 @@ def _check_selection(out, capsys, model_args: str) -> None:
         "pool": "train",
     }
     assert content["model"] == f"hf {model_args}"
+    assert (content["format"], content["family"], content["prompt_strategy"]) == (
+        FILE_FORMAT,
+        "sports_understanding",
+        "cot",
+    )
     assert content["generation_kwargs"]["do_sample"] is True
     assert content["generation_kwargs"]["max_gen_toks"] == 8
+    assert content["generation_kwargs"]["until"] == list(SPORTS.reasoning_stop)
     for entry in content["ranking"]:
         assert sum(entry["answers"].values()) == 2
+    pool = {doc["id"]: doc for doc in train}
+    for entry in entries:
+        assert {key: entry[key] for key in pool[entry["id"]]} == pool[entry["id"]]
+        assert entry["rationale_source"] in ("model", "label_only")
     printed = capsys.readouterr().out
     assert str(out) in printed
     for entry in entries:
@@ -457,15 +616,43 @@ def test_select_command_on_a_tiny_llama(tiny_llama, tmp_path, offline, capsys):
 def test_select_command_on_a_tiny_t5(tiny_t5, tmp_path, offline, capsys):
     out = tmp_path / "ex.json"
     model_args = f"pretrained={tiny_t5},backend=seq2seq"
-    assert cli.main(_select_command(model_args, out)) == 0
+    assert cli.main(_select_command(model_args, out, "--task", "sports")) == 0  # the short name
     _check_selection(out, capsys, model_args)
 
 
-def test_select_command_rejects_an_unknown_metric_before_loading(tmp_path, capsys):
-    with pytest.raises(SystemExit) as raised:
-        cli.main(_select_command("pretrained=unused", tmp_path / "ex.json", "--uncertainty", "spread"))
-    assert raised.value.code == 2
-    assert "invalid choice: 'spread'" in capsys.readouterr().err
+def test_select_command_on_tweetsumm(tiny_llama, tmp_path, offline, capsys):
+    from summeval_tasks.tweetsumm import load_dialogs
+
+    out = tmp_path / "ex.json"
+    model_args = f"pretrained={tiny_llama}"
+    assert cli.main(_select_command(model_args, out, "--task", "tweetsumm")) == 0
+    entries = read_exemplar_file(out, TWEETSUMM)
+    content = json.loads(out.read_text(encoding="utf-8"))
+    train = [d.to_doc() for d in load_dialogs("sample")["train"]]
+    assert sorted(_ids(content)) == sorted(d["id"] for d in choose_pool(train, 4, 3))
+    assert [e["id"] for e in entries] == _ids(content)[:2]
+    assert {key: content[key] for key in ("family", "prompt_strategy", "pool", "data", "uncertainty")} == {
+        "family": "tweetsumm",
+        "prompt_strategy": "answer_only",
+        "pool": "train",
+        "data": "sample",
+        "uncertainty": "disagreement",
+    }
+    assert content["generation_kwargs"]["until"] == list(TWEETSUMM.answer_stop)
+    assert content["generation_kwargs"]["max_gen_toks"] == 8
+    pool = {doc["id"]: doc for doc in train}
+    for entry in entries:
+        assert entry == {
+            **pool[entry["id"]],
+            "rationale_source": "reference",
+            "uncertainty": entry["uncertainty"],
+        }
+    for entry in content["ranking"]:
+        assert 0.0 <= entry["uncertainty"] <= 1.0 and entry["answers"] is None
+        assert entry["gold"] == pool[entry["id"]]["summary"]
+    printed = capsys.readouterr().out
+    for entry in entries:
+        assert entry["id"] in printed and "[reference]" in printed and entry["summary"] in printed
 
 
 @pytest.mark.parametrize(
@@ -474,24 +661,49 @@ def test_select_command_rejects_an_unknown_metric_before_loading(tmp_path, capsy
         (["--n", "100"], "n=100 exemplars requested from a pool of 4 questions"),
         (["--annotations", "absent.json"], "annotation file absent.json does not exist"),
         (["--pool", "dev"], "unknown pool split 'dev'; choose one of train, validation"),
+        (["--pool", "validation"], "the pool cannot be the validation split"),
         (["--k", "0"], "k and n must be at least 1"),
+        (
+            ["--uncertainty", "spread"],
+            "sports_understanding: unknown uncertainty metric 'spread'; "
+            "choose one of disagreement, entropy, variance",
+        ),
+        (["--task", "nope"], "unknown task family 'nope'"),
+        (
+            ["--task", "tweetsumm", "--uncertainty", "entropy"],
+            "tweetsumm: unknown uncertainty metric 'entropy'; choose one of disagreement",
+        ),
+        (["--task", "tweetsumm", "--pool", "test"], "the pool cannot be the test split"),
+        (
+            ["--task", "tweetsumm", "--annotations", "absent.json"],
+            "the tweetsumm family's exemplars have none",
+        ),
     ],
 )
-def test_select_command_bad_input_is_exit_2_with_a_message(
-    tiny_llama, tmp_path, offline, capsys, monkeypatch, extra, message
+def test_select_command_bad_input_is_exit_2_before_the_model_loads(
+    tmp_path, offline, capsys, monkeypatch, extra, message
 ):
+    def no_model(*args, **kwargs):
+        raise AssertionError("the model was loaded for a command that cannot run")
+
+    monkeypatch.setattr(compare, "load_lm", no_model)
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "ex.json"
-    assert cli.main(_select_command(f"pretrained={tiny_llama}", out, *extra)) == 2
+    assert cli.main(_select_command("pretrained=unused", out, *extra)) == 2
     errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1 and message in errors[0], errors
     assert not out.exists()
 
 
-def test_the_validation_split_is_refused_as_a_pool_before_any_model_loads():
+def test_the_evaluated_split_is_refused_as_a_pool_before_any_model_loads():
     from summeval.compare import selection_inputs
 
     with pytest.raises(StrategyError, match="cannot be the validation split"):
         selection_inputs(data="sample", k=2, n=2, seed=0, pool_split="validation")
     pool, annotations = selection_inputs(data="sample", k=2, n=2, seed=0, pool_size=5)
     assert len(pool) == 5 and annotations is None
+    assert all(set(doc) == {"id", "statement", "input", "label"} for doc in pool)
+    with pytest.raises(StrategyError, match="cannot be the test split: the tweetsumm tasks evaluate on it"):
+        selection_inputs(family="tweetsumm", data="sample", k=2, n=2, seed=0, pool_split="test")
+    pool, _ = selection_inputs(family="tweetsumm", data="sample", k=2, n=2, seed=0, pool_size=3)
+    assert len(pool) == 3 and all(doc["summary"] == doc["references"][0] for doc in pool)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -28,7 +29,37 @@ def test_help_lists_commands():
 def test_data_command_reports_split_sizes():
     proc = summeval("data", "sample")
     assert proc.returncode == 0
-    assert proc.stdout.splitlines() == ["train: 16 dialogs", "validation: 6 dialogs", "test: 8 dialogs"]
+    assert proc.stdout.splitlines() == [
+        "tweetsumm:",
+        "train: 16 dialogs",
+        "validation: 6 dialogs",
+        "test: 8 dialogs",
+    ]
+
+
+@pytest.mark.parametrize("task", ["sports", "sports_understanding"])
+def test_data_command_describes_the_sports_family(task, capsys):
+    from prompt_strategies.registry import get_family
+
+    family = get_family("sports_understanding")
+    assert cli.main(["data", "sample", "--task", task]) == 0
+    assert capsys.readouterr().out == family.describe(family.load({"sports_data": "sample"})) + "\n"
+
+
+def test_data_command_shows_one_doc(capsys):
+    from summeval_tasks.sports import load_statements
+
+    statement = load_statements("sample")["validation"][0]
+    assert cli.main(["data", "sample", "--task", "sports", "--show", statement.id]) == 0
+    assert json.loads(capsys.readouterr().out) == statement.to_doc()
+    assert cli.main(["data", "sample", "--show", "no-such-id"]) == 1
+    assert "no tweetsumm item with id 'no-such-id'" in capsys.readouterr().err
+
+
+def test_data_command_unknown_family_is_a_clear_error():
+    proc = summeval("data", "sample", "--task", "chess")
+    assert proc.returncode == 2
+    assert "unknown task family 'chess'" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_data_command_bad_path_is_a_clear_error(tmp_path):
@@ -37,9 +68,14 @@ def test_data_command_bad_path_is_a_clear_error(tmp_path):
     assert "does not exist" in proc.stderr and "Traceback" not in proc.stderr
 
 
-def test_task_dir_points_at_the_yamls(capsys):
+def test_task_dir_points_at_the_generated_yamls(capsys):
+    from prompt_strategies.registry import generated_task_dir, task_table
+
     assert cli.main(["task-dir"]) == 0
-    assert (Path(capsys.readouterr().out.strip()) / "tweetsumm" / "tweetsumm_zero.yaml").is_file()
+    folder = Path(capsys.readouterr().out.strip())
+    assert folder == generated_task_dir()
+    for task in ("tweetsumm_zero", "sports_understanding_fewshot", *task_table()):
+        assert (folder / f"{task}.yaml").is_file(), task
 
 
 def test_embedded_model_is_a_loadable_transformers_folder(embedded_model, capsys):

@@ -1,5 +1,6 @@
-"""``summeval compare``: Wilson intervals, strategy names, per-item CSVs from both shapes of lm-eval samples,
-the report files, and the command end to end on tiny real models."""
+"""``summeval compare``: Wilson and bootstrap intervals, strategy names per family, per-item CSVs from both
+shapes of lm-eval samples, the report files (sports_understanding and tweetsumm), and the command end to end
+on tiny real models."""
 
 from __future__ import annotations
 
@@ -14,19 +15,27 @@ import pytest
 from prompt_strategies import StrategyError
 from prompt_strategies.builtin import BUILTIN_STRATEGIES
 from prompt_strategies.exemplars import read_exemplar_file
-from prompt_strategies.registry import task_name
+from prompt_strategies.registry import get_family, task_name
 from summeval import cli, compare
 from summeval.compare import (
     StrategyResult,
+    bootstrap_interval,
+    metric_summary,
     resolve_strategy_names,
+    result_row,
     results_markdown,
     sample_answer,
     samples_csv,
     wilson_interval,
     write_report,
 )
+from summeval_tasks.rouge import rouge_scores
 
-CSV_COLUMNS = ["id", "prompt", "target", "model_output", "extracted_answer", "correct"]
+SPORTS = get_family("sports_understanding")
+TWEETSUMM = get_family("tweetsumm")
+CSV_COLUMNS = ["id", "prompt", "target", "model_output", "answer", "acc", "invalid"]
+ROUGE = ["rouge1", "rouge2", "rougeL", "rougeLsum"]
+TWEETSUMM_CSV_COLUMNS = ["id", "prompt", "target", "model_output", "answer", *ROUGE]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 # ----------------------------------------------------------------------------- Wilson interval
@@ -61,17 +70,68 @@ def test_wilson_interval_is_symmetric_and_inside_zero_one():
             assert (low, high) == pytest.approx((1 - mirrored[1], 1 - mirrored[0]))
 
 
+# ----------------------------------------------------------------------------- bootstrap interval
+
+
+def test_bootstrap_interval_is_scipys_seeded_bca_interval():
+    import numpy as np
+    from scipy import stats
+
+    values = [0.1, 0.4, 0.35, 0.8, 0.55, 0.2, 0.9, 0.3]
+    expected = stats.bootstrap(
+        (np.asarray(values),),
+        np.mean,
+        confidence_level=0.95,
+        n_resamples=compare.BOOTSTRAP_RESAMPLES,
+        method="BCa",
+        random_state=np.random.default_rng(7),
+    ).confidence_interval
+    low, high = bootstrap_interval(values, seed=7)
+    assert (low, high) == pytest.approx((expected.low, expected.high))
+    assert low < sum(values) / len(values) < high
+    assert bootstrap_interval(values, seed=7) == (low, high)  # seeded: the same every time
+    assert bootstrap_interval(values, seed=8) != (low, high)
+
+
+def test_bootstrap_interval_without_spread_is_the_value():
+    assert bootstrap_interval([]) == (0.0, 0.0)
+    assert bootstrap_interval([0.25]) == (0.25, 0.25)
+    assert bootstrap_interval([0.4, 0.4, 0.4]) == (0.4, 0.4)
+
+
+def test_bootstrap_interval_of_two_values_is_finite_and_inside_their_range():
+    low, high = bootstrap_interval([0.2, 0.6], seed=0)
+    assert 0.2 <= low <= 0.4 <= high <= 0.6
+
+
+def test_metric_summary_uses_wilson_for_rates_and_the_bootstrap_otherwise():
+    rate = metric_summary([1.0, 0.0, 1.0, 1.0], binary=True)
+    assert rate["mean"] == 0.75
+    assert (rate["ci_low"], rate["ci_high"]) == wilson_interval(3, 4)
+    scores = [0.2, 0.5, 0.45, 0.7]
+    summary = metric_summary(scores, binary=False, seed=3)
+    assert summary["mean"] == pytest.approx(sum(scores) / 4)
+    assert (summary["ci_low"], summary["ci_high"]) == bootstrap_interval(scores, seed=3)
+    assert metric_summary([], binary=True) == {"mean": 0.0, "ci_low": 0.0, "ci_high": 1.0}
+
+
 # ----------------------------------------------------------------------------- strategy names
 
 
-def test_all_lists_every_built_in_strategy():
+def test_all_lists_every_strategy_that_applies_to_the_family():
     names = resolve_strategy_names("all")
-    assert [s.name for s in BUILTIN_STRATEGIES] == names[: len(BUILTIN_STRATEGIES)]
+    sports = [s.name for s in BUILTIN_STRATEGIES if s.applies_to(SPORTS)]
+    assert "instruct" not in sports  # sports_understanding has no instruction format
+    assert sports == names[: len(sports)]
     assert resolve_strategy_names(" all ") == names
+    assert resolve_strategy_names("all", "sports_understanding") == names
+    tweetsumm = resolve_strategy_names("all", "tweetsumm")
+    assert tweetsumm[:5] == ["answer_only", "fewshot", "self_consistency", "active_prompt", "instruct"]
 
 
 def test_a_comma_separated_list_is_kept_in_order():
     assert resolve_strategy_names("cot, answer_only,,fewshot") == ["cot", "answer_only", "fewshot"]
+    assert resolve_strategy_names("instruct,fewshot", "tweetsumm") == ["instruct", "fewshot"]
 
 
 def test_an_unknown_strategy_is_an_error_naming_the_known_ones():
@@ -81,6 +141,18 @@ def test_an_unknown_strategy_is_an_error_naming_the_known_ones():
         assert strategy.name in str(raised.value)
     with pytest.raises(StrategyError, match="no strategies given"):
         resolve_strategy_names(" , ")
+
+
+def test_a_strategy_that_does_not_apply_to_the_family_is_an_error_naming_those_that_do():
+    with pytest.raises(
+        StrategyError, match="strategy 'cot' does not apply to the tweetsumm family"
+    ) as raised:
+        resolve_strategy_names("answer_only,cot", "tweetsumm")
+    assert "answer_only, fewshot, self_consistency, active_prompt, instruct" in str(raised.value)
+    with pytest.raises(StrategyError, match="'instruct' does not apply to the sports_understanding family"):
+        resolve_strategy_names("instruct")
+    with pytest.raises(StrategyError, match="unknown task family 'nope'"):
+        resolve_strategy_names("all", "nope")
 
 
 # ----------------------------------------------------------------------------- samples, as lm-eval gives them
@@ -199,18 +271,21 @@ def test_samples_csv_of_a_generated_task(shape):
             "prompt": PROMPT_4,
             "target": "plausible",
             "model_output": "no idea",
-            "extracted_answer": "invalid",
-            "correct": "0",
+            "answer": "invalid",
+            "acc": "0",
+            "invalid": "1",
         },
         {
             "id": "example-0005",
             "prompt": PROMPT_5,
             "target": "implausible",
             "model_output": "Implausible, he plays soccer.",
-            "extracted_answer": "implausible",
-            "correct": "1",
+            "answer": "implausible",
+            "acc": "1",
+            "invalid": "0",
         },
     ]
+    assert samples_csv(ANSWER_ONLY, SPORTS) == samples_csv(ANSWER_ONLY)  # sports_understanding by default
 
 
 @pytest.mark.parametrize("shape", ["in memory", "logged"])
@@ -218,7 +293,7 @@ def test_samples_csv_of_repeated_samples_lists_every_output(shape):
     convert = _logged if shape == "logged" else dict
     (row,) = _rows(samples_csv([convert(s) for s in SELF_CONSISTENCY]))
     assert json.loads(row["model_output"]) == SELF_CONSISTENCY[0]["resps"][0]
-    assert (row["extracted_answer"], row["correct"]) == ("plausible", "1")
+    assert (row["answer"], row["acc"], row["invalid"]) == ("plausible", "1", "0")
 
 
 @pytest.mark.parametrize("shape", ["in memory", "logged"])
@@ -230,9 +305,9 @@ def test_samples_csv_of_multiple_choice_shows_each_labels_log_likelihood(shape):
         "plausible: -0.500; implausible: -0.250",
     ]
     assert [row["target"] for row in rows] == ["plausible", "implausible"]  # the label, not lm-eval's index
-    assert [(row["extracted_answer"], row["correct"]) for row in rows] == [
-        ("plausible", "1"),
-        ("implausible", "1"),
+    assert [(row["answer"], row["acc"], row["invalid"]) for row in rows] == [
+        ("plausible", "1", "0"),
+        ("implausible", "1", "0"),
     ]
     assert [row["prompt"] for row in rows] == [PROMPT_4, PROMPT_5]
 
@@ -240,45 +315,197 @@ def test_samples_csv_of_multiple_choice_shows_each_labels_log_likelihood(shape):
 def test_both_shapes_give_the_same_csv():
     for samples in (ANSWER_ONLY, SELF_CONSISTENCY, MULTIPLE_CHOICE):
         assert samples_csv(samples) == samples_csv([_logged(s) for s in samples])
+    assert samples_csv(SUMMARIES, TWEETSUMM) == samples_csv([_logged(s) for s in SUMMARIES], TWEETSUMM)
+
+
+# ----------------------------------------------------------------------------- tweetsumm samples
+
+DIALOG_0 = {
+    "id": "d0",
+    "conversation": "Customer: my order is late\nAgent: sorry, checking",
+    "references": ["Agent checks the late order.", "Customer's order is late; agent checks."],
+    "summary": "Agent checks the late order.",
+}
+DIALOG_1 = {
+    "id": "d1",
+    "conversation": "Customer: refund please\nAgent: done",
+    "references": ["Agent refunds the customer."],
+    "summary": "Agent refunds the customer.",
+}
+SUMMARY_KWARGS = {"until": list(TWEETSUMM.answer_stop), "do_sample": False, "max_gen_toks": 64}
+
+
+def _summary(doc_id, doc, outputs, filtered):
+    """An in-memory sample of a tweetsumm generate_until task."""
+    return {
+        "doc_id": doc_id,
+        "doc": doc,
+        "target": doc["summary"],
+        "arguments": [(TWEETSUMM.direct_question(doc), SUMMARY_KWARGS)],
+        "resps": [list(outputs)],
+        "filtered_resps": [filtered],
+        "filter": "answer",
+    }
+
+
+SUMMARIES = [
+    _summary(1, DIALOG_1, [" Agent refunds the customer.\nCustomer: thanks"], "Agent refunds the customer."),
+    _summary(0, DIALOG_0, ["The order is late."], "The order is late."),
+]
+
+
+def test_samples_csv_of_tweetsumm_has_a_column_per_rouge_metric():
+    reader = csv.DictReader(io.StringIO(samples_csv(SUMMARIES, TWEETSUMM)))
+    assert reader.fieldnames == TWEETSUMM_CSV_COLUMNS
+    rows = list(reader)
+    assert [(row["id"], row["target"], row["answer"]) for row in rows] == [
+        ("d0", "Agent checks the late order.", "The order is late."),
+        ("d1", "Agent refunds the customer.", "Agent refunds the customer."),
+    ]
+    assert rows[1]["model_output"] == " Agent refunds the customer.\nCustomer: thanks"
+    assert rows[0]["prompt"] == TWEETSUMM.direct_question(DIALOG_0)
+    expected = rouge_scores("The order is late.", DIALOG_0["references"])
+    for metric in ROUGE:
+        assert float(rows[0][metric]) == pytest.approx(expected[metric], abs=1e-6)
+        assert rows[1][metric] == "1"  # a summary equal to its reference
+    assert 0.0 < expected["rouge1"] < 1.0
+
+
+def test_sample_answer_of_tweetsumm_is_the_summary_up_to_a_stop_sequence():
+    assert sample_answer(SUMMARIES[0], TWEETSUMM) == "Agent refunds the customer."
+    unfiltered = {**SUMMARIES[0], "filtered_resps": ["  A summary.\nAgent: more"]}
+    assert sample_answer(unfiltered, TWEETSUMM) == "A summary."
+    assert sample_answer({**SUMMARIES[0], "filtered_resps": []}, TWEETSUMM) == ""
+
+
+# ----------------------------------------------------------------------------- rows
+
+
+def _cells(mean: float, low: float, high: float) -> dict[str, float]:
+    return {"mean": mean, "ci_low": low, "ci_high": high}
+
+
+def test_result_row_of_sports_has_wilson_intervals_for_accuracy_and_invalid_rate():
+    row = result_row(SPORTS, "answer_only", task_name("answer_only"), "answer", ANSWER_ONLY)
+    assert (row.strategy, row.task, row.filter, row.n) == (
+        "answer_only",
+        "sports_understanding_answer_only",
+        "answer",
+        2,
+    )
+    assert list(row.metrics) == ["acc", "invalid"]
+    # one of two right, the other invalid
+    assert row.metrics["acc"] == _cells(0.5, *wilson_interval(1, 2))
+    assert row.metrics["invalid"] == _cells(0.5, *wilson_interval(1, 2))
+    assert row.mean("acc") == 0.5
+    mc = result_row(SPORTS, "answer_only_mc", task_name("answer_only_mc"), "none", MULTIPLE_CHOICE)
+    assert mc.metrics == {
+        "acc": _cells(1.0, *wilson_interval(2, 2)),
+        "invalid": _cells(0.0, *wilson_interval(0, 2)),
+    }
+
+
+def test_result_row_of_tweetsumm_has_bootstrap_intervals_for_each_rouge_metric():
+    row = result_row(TWEETSUMM, "answer_only", task_name("answer_only", "tweetsumm"), "answer", SUMMARIES, 5)
+    assert row.task == "tweetsumm_answer_only" and row.n == 2
+    assert list(row.metrics) == ROUGE
+    for metric in ROUGE:
+        values = [rouge_scores("The order is late.", DIALOG_0["references"])[metric], 1.0]  # doc order
+        assert row.metrics[metric] == pytest.approx(
+            {
+                "mean": sum(values) / 2,
+                "ci_low": bootstrap_interval(values, seed=5)[0],
+                "ci_high": bootstrap_interval(values, seed=5)[1],
+            }
+        )
 
 
 # ----------------------------------------------------------------------------- the report
 
+
 ROWS = [
-    StrategyResult("answer_only", "sports_understanding_answer_only", "answer", 10, 0.5, 0.2366, 0.7634, 0.1),
-    StrategyResult("self_consistency", "sports_understanding_self_consistency", "maj@5", 10, 1.0, 0.72, 1, 0),
+    StrategyResult(
+        "answer_only",
+        "sports_understanding_answer_only",
+        "answer",
+        10,
+        {"acc": _cells(0.5, 0.2366, 0.7634), "invalid": _cells(0.1, 0.0179, 0.4042)},
+    ),
+    StrategyResult(
+        "self_consistency",
+        "sports_understanding_self_consistency",
+        "maj@5",
+        10,
+        {"acc": _cells(1.0, 0.72, 1.0), "invalid": _cells(0.0, 0.0, 0.2775)},
+    ),
+]
+TWEETSUMM_ROWS = [
+    StrategyResult(
+        "answer_only",
+        "tweetsumm_answer_only",
+        "answer",
+        8,
+        {m: _cells(0.4 - i / 10, 0.35 - i / 10, 0.45 - i / 10) for i, m in enumerate(ROUGE)},
+    ),
 ]
 
 
 def test_results_markdown_has_a_row_per_strategy():
-    text = results_markdown(ROWS, "hf pretrained=x ")
+    text = results_markdown(ROWS, SPORTS, "hf pretrained=x ")
     assert text.startswith("Model: `hf pretrained=x`\n")
-    assert "| answer_only | answer | 10 | 0.500 | [0.237, 0.763] | 0.100 |" in text
-    assert "| self_consistency | maj@5 | 10 | 1.000 | [0.720, 1.000] | 0.000 |" in text
-    assert "Wilson" in text
+    assert "Task family: sports_understanding" in text
+    assert "| strategy | filter | n | acc [95% interval] | invalid [95% interval] |" in text
+    assert "| answer_only | answer | 10 | 0.500 [0.237, 0.763] | 0.100 [0.018, 0.404] |" in text
+    assert "| self_consistency | maj@5 | 10 | 1.000 [0.720, 1.000] | 0.000 [0.000, 0.278] |" in text
+    assert "Wilson" in text and "bootstrap" not in text
+    assert results_markdown(ROWS, model_description="hf pretrained=x ") == text  # sports by default
+
+
+def test_results_markdown_of_tweetsumm_has_a_column_per_rouge_metric():
+    text = results_markdown(TWEETSUMM_ROWS, TWEETSUMM)
+    assert "Task family: tweetsumm" in text and "Model:" not in text
+    assert "| strategy | filter | n | " + " | ".join(f"{m} [95% interval]" for m in ROUGE) + " |" in text
+    assert (
+        "| answer_only | answer | 8 | 0.400 [0.350, 0.450] | 0.300 [0.250, 0.350] | "
+        "0.200 [0.150, 0.250] | 0.100 [0.050, 0.150] |"
+    ) in text
+    assert "BCa bootstrap" in text and "Wilson" not in text
 
 
 def _leftovers(folder) -> list[str]:
     return [p.name for p in folder.rglob("*") if p.name.startswith(".") or p.name.endswith(".partial")]
 
 
-def test_write_report_writes_three_files_and_no_temporary_ones(tmp_path):
+@pytest.mark.parametrize(
+    ("family", "rows", "chart"),
+    [(SPORTS, ROWS, "acc.png"), (TWEETSUMM, TWEETSUMM_ROWS, "rouge1.png")],
+    ids=["sports_understanding", "tweetsumm"],
+)
+def test_write_report_writes_three_files_and_no_temporary_ones(tmp_path, family, rows, chart):
     for _ in range(2):  # the second run replaces the first
-        write_report(ROWS, tmp_path, model_description="hf pretrained=x")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["accuracy.png", "results.json", "results.md"]
+        write_report(rows, tmp_path, family, model_description="hf pretrained=x")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([chart, "results.json", "results.md"])
     assert _leftovers(tmp_path) == []
     assert json.loads((tmp_path / "results.json").read_text(encoding="utf-8")) == {
         "model": "hf pretrained=x",
+        "family": family.name,
         "complete": True,
-        "results": [asdict(row) for row in ROWS],
+        "results": [asdict(row) for row in rows],
     }
-    assert (tmp_path / "results.md").read_text(encoding="utf-8") == results_markdown(ROWS, "hf pretrained=x")
-    assert (tmp_path / "accuracy.png").read_bytes().startswith(PNG_MAGIC)
+    expected = results_markdown(rows, family, "hf pretrained=x")
+    assert (tmp_path / "results.md").read_text(encoding="utf-8") == expected
+    assert (tmp_path / chart).read_bytes().startswith(PNG_MAGIC)
+
+
+def test_write_report_is_for_sports_understanding_by_default(tmp_path):
+    write_report(ROWS, tmp_path, model_description="hf pretrained=x")
+    assert (tmp_path / "acc.png").is_file() and not (tmp_path / "accuracy.png").exists()
+    assert json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))["family"] == SPORTS.name
 
 
 def test_a_report_written_before_the_last_strategy_says_it_is_incomplete(tmp_path):
     planned = [r.strategy for r in ROWS] + ["later"]
-    write_report(ROWS, tmp_path, model_description="hf pretrained=x", planned=planned)
+    write_report(ROWS, tmp_path, SPORTS, model_description="hf pretrained=x", planned=planned)
     assert json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))["complete"] is False
     assert f"Incomplete: {len(ROWS)} of {len(planned)} strategies" in (tmp_path / "results.md").read_text()
 
@@ -286,38 +513,58 @@ def test_a_report_written_before_the_last_strategy_says_it_is_incomplete(tmp_pat
 # ----------------------------------------------------------------------------- the command end to end
 
 
-def _compare_command(model_args: str, out, strategies: str, options: str | None = None) -> list[str]:
+def _compare_command(
+    model_args: str, out, strategies: str, options: str | None = None, task: str | None = None
+) -> list[str]:
     command = ["compare", "--model-args", model_args, "--device", "cpu", "--data", "sample", "--limit", "2"]
     command += ["--strategies", strategies, "--out", str(out)]
+    command += ["--task", task] if task is not None else []
     return command + (["--options", options] if options is not None else [])
 
 
-def _check_report(out, names: list[str], filters: list[str]) -> dict[str, list[dict[str, str]]]:
+def _check_report(
+    out, names: list[str], filters: list[str], family=SPORTS
+) -> dict[str, list[dict[str, str]]]:
     """The report in ``out`` is complete and agrees with itself and with lm-eval's own results."""
     lines = (out / "results.md").read_text(encoding="utf-8").splitlines()
+    assert f"Task family: {family.name}" in lines
     table = [line for line in lines if line.startswith("| ")]
     assert [line.split(" | ")[0] for line in table[1:]] == [f"| {name}" for name in names]
-    results = json.loads((out / "results.json").read_text(encoding="utf-8"))["results"]
+    report = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert (report["family"], report["complete"]) == (family.name, True)
+    results = report["results"]
     expected = [(name, filter_name, 2) for name, filter_name in zip(names, filters, strict=True)]
     assert [(r["strategy"], r["filter"], r["n"]) for r in results] == expected
-    assert (out / "accuracy.png").read_bytes().startswith(PNG_MAGIC)
+    assert (out / f"{family.primary_metric}.png").read_bytes().startswith(PNG_MAGIC)
+    assert not (out / "accuracy.png").exists()
     assert _leftovers(out) == []
     rows_by_strategy = {}
     for result in results:
         name = result["strategy"]
-        rows = _rows((out / f"{name}.csv").read_text(encoding="utf-8"))
+        assert result["task"] == task_name(name, family.name)
+        text = (out / f"{name}.csv").read_text(encoding="utf-8")
+        reader = csv.DictReader(io.StringIO(text))
+        assert reader.fieldnames == ["id", "prompt", "target", "model_output", "answer", *family.metrics]
+        rows = list(reader)
         assert len(rows) == 2
-        for row in rows:
-            assert row["target"] in ("plausible", "implausible")
-            assert row["extracted_answer"] in ("plausible", "implausible", "invalid")
-            assert row["correct"] == str(int(row["extracted_answer"] == row["target"]))
-        correct = [int(row["correct"]) for row in rows]
-        assert result["accuracy"] == pytest.approx(sum(correct) / 2)
-        invalid = [row["extracted_answer"] == "invalid" for row in rows]
-        assert result["invalid_rate"] == pytest.approx(sum(invalid) / 2)
-        assert (result["ci_low"], result["ci_high"]) == pytest.approx(wilson_interval(sum(correct), 2))
+        assert list(result["metrics"]) == list(family.metrics)
+        for metric in family.metrics:
+            values = [float(row[metric]) for row in rows]
+            # the CSV has 6 decimals
+            assert result["metrics"][metric]["mean"] == pytest.approx(sum(values) / 2, abs=1e-6)
+        if family is SPORTS:
+            for row in rows:
+                assert row["target"] in ("plausible", "implausible")
+                assert row["answer"] in ("plausible", "implausible", "invalid")
+                assert row["acc"] == str(int(row["answer"] == row["target"]))
+                assert row["invalid"] == str(int(row["answer"] == "invalid"))
+            correct = sum(int(row["acc"]) for row in rows)
+            acc = result["metrics"]["acc"]
+            assert (acc["ci_low"], acc["ci_high"]) == pytest.approx(wilson_interval(correct, 2))
         lm_eval = json.loads((out / "lm_eval" / f"{name}.json").read_text(encoding="utf-8"))["results"]
-        assert lm_eval[task_name(name)][f"acc,{result['filter']}"] == pytest.approx(result["accuracy"])
+        for metric in family.metrics:
+            reported = lm_eval[task_name(name, family.name)][f"{metric},{result['filter']}"]
+            assert reported == pytest.approx(result["metrics"][metric]["mean"])
         rows_by_strategy[name] = rows
     ids = {tuple(row["id"] for row in rows) for rows in rows_by_strategy.values()}
     assert len(ids) == 1  # every strategy saw the same items
@@ -353,25 +600,79 @@ def test_compare_on_a_tiny_t5(tiny_t5, tmp_path, offline):
     assert json.loads((out / "results.json").read_text(encoding="utf-8"))["model"] == f"hf {model_args}"
 
 
+def test_compare_on_tweetsumm_reports_rouge(tiny_llama, tmp_path, offline, capsys):
+    from summeval_tasks.rouge import consensus_summary
+
+    out = tmp_path / "report"
+    names = ["answer_only", "self_consistency"]
+    options = '{"answer_only": {"max_gen_toks": 6}, "self_consistency": {"samples": 3, "max_gen_toks": 6}}'
+    command = _compare_command(f"pretrained={tiny_llama}", out, ",".join(names), options, task="tweetsumm")
+    assert cli.main(command) == 0
+    rows = _check_report(out, names, ["none", "consensus@3"], TWEETSUMM)
+    for row in rows["answer_only"]:
+        assert row["prompt"].endswith("\n\nSummary:")
+        assert row["answer"] == TWEETSUMM.read_answer(row["model_output"])
+    for row in rows["self_consistency"]:
+        outputs = json.loads(row["model_output"])
+        assert len(outputs) == 3
+        assert row["answer"] == consensus_summary([TWEETSUMM.read_answer(o) for o in outputs])
+    assert "BCa bootstrap" in (out / "results.md").read_text(encoding="utf-8")
+    printed = capsys.readouterr().out
+    assert "Task family: tweetsumm" in printed and "| self_consistency | consensus@3 | 2 |" in printed
+
+
+SPORTS_EXEMPLARS = "task_yamls/sports_understanding/cot_fewshot_exemplars.json"
+
+
 @pytest.mark.parametrize(
-    ("strategies", "options", "message"),
+    ("strategies", "extra", "message"),
     [
-        ("nope", None, "unknown strategy 'nope'; known strategies: "),
-        ("answer_only", "not json", "--options is not valid JSON"),
-        ("answer_only", "[1]", "--options must be a JSON object"),
-        ("answer_only", '{"answer_only": {"bogus": 1}}', "answer_only: unknown option 'bogus'"),
-        ("answer_only", '{"answer_only": {"max_gen_toks": "8"}}', "option 'max_gen_toks' must be int"),
+        ("nope", [], "unknown strategy 'nope'; known strategies: "),
+        ("answer_only", ["--options", "not json"], "--options is not valid JSON"),
+        ("answer_only", ["--options", "[1]"], "--options must be a JSON object"),
+        (
+            "answer_only",
+            ["--options", '{"answer_only": {"bogus": 1}}'],
+            "answer_only: unknown option 'bogus'",
+        ),
+        (
+            "answer_only",
+            ["--options", '{"answer_only": {"max_gen_toks": "8"}}'],
+            "option 'max_gen_toks' must be a positive integer, got '8'",
+        ),
+        ("fewshot", ["--options", '{"fewshot": {"k": "2"}}'], "option 'k' must be int"),
+        ("cot", ["--task", "tweetsumm"], "strategy 'cot' does not apply to the tweetsumm family"),
+        ("instruct", [], "strategy 'instruct' does not apply to the sports_understanding family"),
+        ("answer_only", ["--task", "nope"], "unknown task family 'nope'"),
+        (
+            "active_prompt",
+            ["--task", "tweetsumm", "--active-uncertainty", "entropy"],
+            "tweetsumm: unknown uncertainty metric 'entropy'; choose one of disagreement",
+        ),
+        (
+            "active_prompt",
+            ["--active-uncertainty", "spread"],
+            "sports_understanding: unknown uncertainty metric 'spread'",
+        ),
+        (
+            "active_prompt",
+            ["--task", "tweetsumm", "--active-prompt-exemplars", SPORTS_EXEMPLARS],
+            "holds sports_understanding exemplars; the task is a tweetsumm task",
+        ),
     ],
 )
 def test_compare_bad_input_is_exit_2_before_the_model_loads(
-    tmp_path, offline, capsys, monkeypatch, strategies, options, message
+    tmp_path, offline, capsys, monkeypatch, strategies, extra, message
 ):
+    from conftest import REPO
+
     def no_model(*args, **kwargs):
         raise AssertionError("the model was loaded for a command that cannot run")
 
     monkeypatch.setattr(compare, "load_lm", no_model)
+    monkeypatch.chdir(REPO)
     out = tmp_path / "report"
-    assert cli.main(_compare_command("pretrained=unused", out, strategies, options)) == 2
+    assert cli.main(_compare_command("pretrained=unused", out, strategies) + extra) == 2
     errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1 and message in errors[0], errors
     assert not out.exists()
@@ -385,11 +686,14 @@ def test_compare_with_active_prompt_selects_exemplars_first(tiny_llama, tmp_path
     command += ["--active-k", "2", "--active-n", "2", "--active-pool-size", "3", "--seed", "5"]
     assert cli.main(command) == 0
     selected = out / "active_prompt_exemplars.json"
-    exemplars = read_exemplar_file(selected)
+    exemplars = read_exemplar_file(selected, SPORTS)
     content = json.loads(selected.read_text(encoding="utf-8"))
     assert (content["k"], content["n"], content["pool_size"], content["seed"]) == (2, 2, 3, 5)
+    assert content["family"] == "sports_understanding"
     assert f"selecting active-prompt exemplars first → {selected}" in capsys.readouterr().out
     rows = _check_report(out, ["active_prompt"], ["answer"])
     for row in rows["active_prompt"]:
-        for exemplar in exemplars:  # the selected exemplars, in order, before the item
-            assert f"{exemplar['statement']}\nA: {exemplar['rationale']}" in row["prompt"]
+        # the selected exemplars, in order, before the item
+        shown = [row["prompt"].index(f"{e['statement']}\nA: {e['rationale']}") for e in exemplars]
+        assert shown == sorted(shown)
+        assert row["prompt"].endswith("\nA:")

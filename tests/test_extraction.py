@@ -1,10 +1,10 @@
-"""Answer extraction and the vote (model text → plausible, implausible or invalid), and their filters."""
+"""Answer extraction and the vote (model text → plausible, implausible or invalid), and the family filters."""
 
 from __future__ import annotations
 
 import pytest
 
-from prompt_strategies.extraction import (
+from summeval_tasks.extraction import (
     IMPLAUSIBLE,
     INVALID,
     PLAUSIBLE,
@@ -143,37 +143,37 @@ def test_invalid_votes_are_ignored_unless_every_vote_is_invalid():
 
 @pytest.fixture(scope="module")
 def lm_eval_filter():
-    """Build a registered lm-eval filter by name, as lm-eval's filter pipeline does."""
+    """Build a registered lm-eval filter by name for a family, as lm-eval's filter pipeline does."""
     from lm_eval.api.registry import get_filter
 
     from prompt_strategies.registry import register_lm_eval_filters
 
     registered = register_lm_eval_filters()
-    assert {"plausibility_answer", "majority_answer"} <= set(registered)
-    return lambda name: get_filter(name)()
+    assert {"summeval_answer", "summeval_reduce"} <= set(registered)
+    return lambda name, family="sports_understanding": get_filter(name)(family=family)
 
 
-def test_plausibility_answer_filter_maps_every_response_of_every_doc(lm_eval_filter):
+def test_answer_filter_maps_every_response_of_every_doc(lm_eval_filter):
     responses = [
         ["So the answer is implausible.", "Plausible.", ""],
         ["not implausible"],
         ["plausible or implausible?", "Yes\nB: No"],
     ]
-    assert lm_eval_filter("plausibility_answer").apply(responses, [{}, {}, {}]) == [
+    assert lm_eval_filter("summeval_answer").apply(responses, [{}, {}, {}]) == [
         [IMPLAUSIBLE, PLAUSIBLE, INVALID],
         [PLAUSIBLE],
         [INVALID, PLAUSIBLE],
     ]
 
 
-def test_majority_answer_filter_leaves_one_vote_per_doc(lm_eval_filter):
+def test_reduce_filter_leaves_one_vote_per_doc(lm_eval_filter):
     answers = [
         [PLAUSIBLE, IMPLAUSIBLE, IMPLAUSIBLE],
         [INVALID, INVALID],
         [IMPLAUSIBLE, PLAUSIBLE],
         [INVALID, PLAUSIBLE, INVALID],
     ]
-    assert lm_eval_filter("majority_answer").apply(answers, [{}] * 4) == [
+    assert lm_eval_filter("summeval_reduce").apply(answers, [{}] * 4) == [
         [IMPLAUSIBLE],
         [INVALID],
         [IMPLAUSIBLE],
@@ -183,5 +183,38 @@ def test_majority_answer_filter_leaves_one_vote_per_doc(lm_eval_filter):
 
 def test_filters_chain_like_the_self_consistency_pipeline(lm_eval_filter):
     samples = [["So the answer is plausible.", "The answer is implausible.", "Implausible.", "hmm"]]
-    answers = lm_eval_filter("plausibility_answer").apply(samples, [{}])
-    assert lm_eval_filter("majority_answer").apply(answers, [{}]) == [[IMPLAUSIBLE]]
+    answers = lm_eval_filter("summeval_answer").apply(samples, [{}])
+    assert lm_eval_filter("summeval_reduce").apply(answers, [{}]) == [[IMPLAUSIBLE]]
+
+
+def test_the_sports_family_reads_and_votes_with_extraction():
+    from prompt_strategies.registry import get_family
+
+    family = get_family("sports_understanding")
+    for text, expected in READINGS:
+        assert family.read_answer(text) == expected
+        assert family.read_answer(family.read_answer(text)) == expected  # reading is idempotent
+    votes = [INVALID, IMPLAUSIBLE, PLAUSIBLE, IMPLAUSIBLE]
+    assert family.reduce(votes) == majority_answer(votes)
+
+
+@pytest.mark.parametrize("name", ["summeval_answer", "summeval_reduce"])
+def test_a_filter_without_a_family_is_a_clear_error(name):
+    from lm_eval.api.registry import get_filter
+
+    from prompt_strategies.registry import register_lm_eval_filters
+
+    register_lm_eval_filters()
+    with pytest.raises(ValueError, match=f"the {name} filter needs a family"):
+        get_filter(name)()
+
+
+def test_a_filter_naming_an_unknown_family_is_a_clear_error():
+    from lm_eval.api.registry import get_filter
+
+    from prompt_strategies.registry import register_lm_eval_filters
+    from prompt_strategies.strategy import StrategyError
+
+    register_lm_eval_filters()
+    with pytest.raises(StrategyError, match="unknown task family 'nonsense'; known families: "):
+        get_filter("summeval_answer")(family="nonsense")

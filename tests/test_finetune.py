@@ -57,6 +57,23 @@ def test_summary_only_loss_masks_the_prompt():
     assert ex["length"] == len(ex["input_ids"])
 
 
+def test_training_text_is_the_instruct_tasks_prompt_then_the_summary():
+    """Fine-tuning builds its text from the doc (which carries no prompt wording): exactly the prompt that
+    tweetsumm_instruct evaluates with, then the first reference summary and EOS."""
+    from prompt_strategies.registry import get_family
+    from summeval_tasks.prompts import instruction_prompt
+    from summeval_tasks.tweetsumm import load_dialogs
+
+    family = get_family("tweetsumm")
+    for dialog in load_dialogs("sample")["train"][:3]:
+        doc = dialog.to_doc()
+        assert "text" not in doc
+        ex = encode_example(WordTokenizer(), doc, max_length=4096, loss_on="full")
+        training_text = instruction_prompt(doc["conversation"], doc["summary"])
+        assert training_text == family.instruction_prompt(doc) + dialog.reference_summaries[0]
+        assert ex["input_ids"] == WordTokenizer()(training_text)["input_ids"] + [WordTokenizer.eos_token_id]
+
+
 def test_full_text_loss_keeps_every_label():
     ex = encode_example(WordTokenizer(), DOC, max_length=4096, loss_on="full")
     assert ex["labels"] == ex["input_ids"]
@@ -114,7 +131,9 @@ def test_finetune_writes_a_complete_adapter_and_lm_eval_loads_it(tiny_llama, tmp
          "--tasks", "tweetsumm_instruct", "--metadata", SAMPLE, "--limit", "2",
          "--gen_kwargs", "max_gen_toks=4", "--output_path", str(out)]
     )  # fmt: skip
-    assert "rouge1,none" in read_results(out)["tweetsumm_instruct"]
+    assert (
+        "rouge1,none" in read_results(out)["tweetsumm_instruct"]
+    )  # lm-eval's plain name, as before families
 
     # the same folder again is refused, not overwritten
     again = finetune(tiny_llama, adapter, "--max-steps", "1", check=False)

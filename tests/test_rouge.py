@@ -1,6 +1,16 @@
+"""ROUGE for TweetSumm: multi-reference scores, and the reference-free consensus of K samples."""
+
 import pytest
 
-from summeval_tasks.rouge import process_results, rouge_scores, split_sentences
+from prompt_strategies.registry import get_family
+from summeval_tasks.rouge import (
+    consensus_index,
+    consensus_summary,
+    pairwise_rouge_l,
+    rouge_scores,
+    split_sentences,
+    summary_disagreement,
+)
 
 
 def test_single_reference_hand_computed():
@@ -64,6 +74,44 @@ def test_no_reference_is_an_error():
         rouge_scores("x", [])
 
 
-def test_process_results_scores_first_generation_against_doc_references():
+def test_the_family_scores_the_read_generation_against_doc_references():
+    family = get_family("tweetsumm")
     doc = {"references": ["a dog barked loudly", "the cat was on the mat"]}
-    assert process_results(doc, ["the cat sat on the mat"])["rouge1"] == pytest.approx(5 / 6)
+    answer = family.read_answer("the cat sat on the mat\nCustomer: and more")
+    assert answer == "the cat sat on the mat"  # cut at the family's stop sequence
+    assert family.score(doc, answer)["rouge1"] == pytest.approx(5 / 6)
+    assert set(family.score(doc, answer)) == set(family.metrics)
+
+
+def test_pairwise_rouge_l_is_symmetric_with_ones_on_the_diagonal():
+    texts = ["the cat sat on the mat", "the cat was on the mat", "a dog barked"]
+    matrix = pairwise_rouge_l(texts)
+    assert [matrix[i][i] for i in range(3)] == [1.0, 1.0, 1.0]
+    assert all(matrix[i][j] == matrix[j][i] for i in range(3) for j in range(3))
+    assert matrix[0][1] == pytest.approx(5 / 6)
+    assert matrix[0][2] == 0.0
+
+
+def test_consensus_is_the_summary_closest_to_the_others():
+    texts = ["dogs barked loudly", "the cat sat on the mat", "the cat was on the mat", "the cat sat on a mat"]
+    assert consensus_index(texts) == 1
+    assert consensus_summary(texts) == "the cat sat on the mat"
+    assert get_family("tweetsumm").reduce(texts) == "the cat sat on the mat"
+
+
+def test_consensus_ties_go_to_the_earliest_and_one_text_is_its_own():
+    assert consensus_index(["same words", "same words"]) == 0
+    assert consensus_index(["alpha", "beta", "gamma"]) == 0
+    assert consensus_summary(["only one"]) == "only one"
+    with pytest.raises(ValueError, match="at least one text"):
+        consensus_index([])
+
+
+def test_summary_disagreement_is_one_minus_mean_pairwise_rouge_l():
+    assert summary_disagreement(["the cat sat", "the cat sat"]) == pytest.approx(0.0)
+    assert summary_disagreement(["alpha beta", "gamma delta"]) == pytest.approx(1.0)
+    assert summary_disagreement(["just one"]) == 0.0
+    texts = ["the cat sat on the mat", "the cat was on the mat", "a dog barked"]
+    assert summary_disagreement(texts) == pytest.approx(1 - (5 / 6 + 0 + 0) / 3)
+    family = get_family("tweetsumm")
+    assert family.uncertainty(texts, "disagreement") == pytest.approx(summary_disagreement(texts))

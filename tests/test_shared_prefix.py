@@ -2,6 +2,8 @@
 
 Deterministic sampling (``do_sample: True, top_k: 1``) makes the shared path and lm-eval's own
 comparable string for string, on a tiny random llama (causal) and a tiny random T5 (seq2seq).
+Only requests of summeval's own tasks (``lm_eval_task.SHARED_PREFIX_TASKS``) share; the hand-made
+requests here belong to a task registered there by this module, unless a test says otherwise.
 """
 
 from __future__ import annotations
@@ -14,9 +16,15 @@ import pytest
 from conftest import offline_env
 from lm_eval.api.instance import Instance
 
+from prompt_strategies import lm_eval_task
 from summeval import shared_prefix
 
 shared_prefix.patch_hflm_generate(hf)  # normally done by the start-up hook; a no-op then
+
+# A task of ours (its name registered in SHARED_PREFIX_TASKS, as building a summeval task does) and one of
+# lm-eval's own (never registered).
+OUR_TASK = "summeval_test_shared_prefix"
+OTHER_TASK = "lm_eval_own_task"
 
 # Sampling, but deterministic: the most likely token every time.
 SAMPLED = {"do_sample": True, "top_k": 1, "temperature": 1.0, "max_gen_toks": 10, "until": ["zzz"]}
@@ -26,15 +34,32 @@ PROMPT_B = "please send a direct message with your account details"
 PROMPT_C = "thank you for waiting"
 
 
-def requests_for(*pairs: tuple[str, dict]) -> list[Instance]:
+@pytest.fixture(autouse=True)
+def our_task(monkeypatch):
+    """OUR_TASK is one of summeval's tasks for the test; SUMMEVAL_SHARED_PREFIX_ALL is unset."""
+    monkeypatch.delenv(shared_prefix.ALL_TASKS_ENV, raising=False)
+    added = OUR_TASK not in lm_eval_task.SHARED_PREFIX_TASKS
+    lm_eval_task.SHARED_PREFIX_TASKS.add(OUR_TASK)
+    yield
+    if added:
+        lm_eval_task.SHARED_PREFIX_TASKS.discard(OUR_TASK)
+
+
+def requests_for(*pairs: tuple[str, dict], task: str | None = OUR_TASK) -> list[Instance]:
     return [
-        Instance(request_type="generate_until", doc={}, arguments=(context, gen_kwargs), idx=0)
-        for context, gen_kwargs in pairs
+        Instance(
+            request_type="generate_until",
+            doc={},
+            arguments=(context, gen_kwargs),
+            idx=0,
+            metadata=(task, i, 1),  # (task name, doc id, repeats), as lm-eval's tasks set them
+        )
+        for i, (context, gen_kwargs) in enumerate(pairs)
     ]
 
 
-def samples_of(context: str, gen_kwargs: dict, k: int) -> list[Instance]:
-    request = requests_for((context, gen_kwargs))[0]
+def samples_of(context: str, gen_kwargs: dict, k: int, task: str | None = OUR_TASK) -> list[Instance]:
+    request = requests_for((context, gen_kwargs), task=task)[0]
     return [request] * k  # what the evaluator sends for `repeats: k`: the same Instance k times
 
 
@@ -210,6 +235,68 @@ def test_a_failing_shared_path_falls_back_with_one_warning(llama_lm, monkeypatch
     assert counted.rows == 3
     assert "_model_generate" not in vars(llama_lm) and llama_lm.batch_size_per_gpu == 1
     assert answers == generate(llama_lm, requests, monkeypatch, shared=False)
+
+
+def test_requests_of_a_task_not_ours_are_not_shared(llama_lm, monkeypatch):
+    assert OTHER_TASK not in lm_eval_task.SHARED_PREFIX_TASKS
+    requests = samples_of(PROMPT_A, SAMPLED, 4, task=OTHER_TASK)
+    assert shared_prefix.shared_groups(requests, lambda kwargs: kwargs["do_sample"]) == []
+    with PromptEncodings(llama_lm) as counted:
+        answers = generate(llama_lm, requests, monkeypatch, shared=True)
+    assert counted.rows == 4  # lm-eval's own path: one encoding per sample, sharing on or not
+    assert answers == generate(llama_lm, requests, monkeypatch, shared=False)
+
+
+def test_a_request_without_a_task_name_is_not_shared(llama_lm, monkeypatch):
+    requests = samples_of(PROMPT_A, SAMPLED, 3, task=None)
+    assert shared_prefix.shared_groups(requests, lambda kwargs: kwargs["do_sample"]) == []
+    with PromptEncodings(llama_lm) as counted:
+        generate(llama_lm, requests, monkeypatch, shared=True)
+    assert counted.rows == 3
+
+
+def test_only_our_tasks_requests_are_grouped_in_a_mixed_batch(llama_lm, monkeypatch):
+    ours = samples_of(PROMPT_A, SAMPLED, 3)
+    theirs = samples_of(PROMPT_A, SAMPLED, 3, task=OTHER_TASK)  # the same prompt and settings
+    requests = [ours[0], theirs[0], ours[1], theirs[1], ours[2], theirs[2]]
+    assert shared_prefix.shared_groups(requests, lambda kwargs: kwargs["do_sample"]) == [[0, 2, 4]]
+    with PromptEncodings(llama_lm) as counted:
+        shared = generate(llama_lm, requests, monkeypatch, shared=True)
+    assert counted.rows == 1 + 3  # our group once, each of theirs on its own
+    assert shared == generate(llama_lm, requests, monkeypatch, shared=False)
+
+
+def test_shared_prefix_all_shares_any_tasks_requests(llama_lm, monkeypatch):
+    requests = samples_of(PROMPT_A, SAMPLED, 4, task=OTHER_TASK)
+    monkeypatch.setenv(shared_prefix.ALL_TASKS_ENV, "1")
+    assert shared_prefix.shared_groups(requests, lambda kwargs: kwargs["do_sample"]) == [[0, 1, 2, 3]]
+    with PromptEncodings(llama_lm) as counted:
+        shared = generate(llama_lm, requests, monkeypatch, shared=True)
+    assert counted.rows == 1
+    assert shared == generate(llama_lm, requests, monkeypatch, shared=False)
+
+
+def test_eligible_decides_which_requests_may_share():
+    requests = [*samples_of(PROMPT_A, SAMPLED, 2), *samples_of(PROMPT_B, SAMPLED, 2, task=OTHER_TASK)]
+    sampling = lambda kwargs: kwargs["do_sample"]  # noqa: E731
+    assert shared_prefix.shared_groups(requests, sampling) == [[0, 1]]
+    assert shared_prefix.shared_groups(requests, sampling, eligible=lambda r: True) == [[0, 1], [2, 3]]
+    assert shared_prefix.shared_groups(requests, sampling, eligible=lambda r: False) == []
+
+
+def test_building_one_of_our_tasks_registers_it_for_sharing():
+    import summeval
+
+    name = "sports_understanding_self_consistency"
+    metadata = {"sports_data": "sample", "self_consistency": {"samples": 3}}
+    task = summeval.task_manager(include_defaults=False, metadata=metadata).load([name])["tasks"][name]
+    assert name in lm_eval_task.SHARED_PREFIX_TASKS
+    task.build_all_requests(limit=1)
+    (request,) = task.instances
+    assert (request.task_name, request.repeats) == (name, 3)
+    repeated = [request] * request.repeats  # as the evaluator sends them
+    assert shared_prefix.ours(request)
+    assert shared_prefix.shared_groups(repeated, lambda kwargs: kwargs["do_sample"]) == [[0, 1, 2]]
 
 
 def test_patching_twice_is_a_no_op():

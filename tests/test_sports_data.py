@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from summeval_tasks import sports
+from summeval_tasks.families import SportsUnderstanding
 from summeval_tasks.sports import (
     LABELS,
     SAMPLE_PATH,
@@ -20,9 +21,6 @@ from summeval_tasks.sports import (
     TASK_PREFIX,
     SportsDataError,
     Statement,
-    build_dataset,
-    describe,
-    load_sports,
     load_statements,
     parse_hub_records,
     parse_task_json,
@@ -379,37 +377,78 @@ def test_metadata_wins_over_env_var_which_wins_over_hub(monkeypatch, tmp_path):
     monkeypatch.setenv(SOURCE_ENV, str(tmp_path / "missing.json"))
     assert resolve_source() == str(tmp_path / "missing.json")
     assert resolve_source("sample") == "sample"
-    assert len(load_sports(sports_data="sample")["validation"]) > 0
+    family = SportsUnderstanding()
+    assert len(family.load({"sports_data": "sample"})["validation"]) > 0
     with pytest.raises(SportsDataError, match=r"missing\.json does not exist"):
-        load_sports()
+        family.load({})
     monkeypatch.setenv(SOURCE_ENV, "sample")
-    assert len(load_sports()["train"]) > 0
+    assert len(family.load({})["train"]) > 0
 
 
-def test_load_sports_ignores_other_metadata():
-    dataset = load_sports(sports_data="sample", pretrained="x", tweetsumm_data="hub", batch_size=4)
-    assert set(dataset) == set(SPLITS)
+def test_the_family_ignores_other_metadata():
+    docs = SportsUnderstanding().load({"sports_data": "sample", "pretrained": "x", "tweetsumm_data": "hub"})
+    assert set(docs) == set(SPLITS)
     for split in SPLITS:
-        assert dataset[split].column_names == ["id", "statement", "input", "label"]
-        row = dataset[split][0]
+        row = docs[split][0]
+        assert list(row) == ["id", "statement", "input", "label"]
         assert row["input"] == f"{TASK_PREFIX}\n{row['statement']}" and row["label"] in LABELS
 
 
-def test_build_dataset_keeps_order_and_fields():
-    statements = {
-        "train": [Statement("a", "A did x", "plausible"), Statement("b", "B did y", "implausible")],
-        "validation": [Statement("c", "C did z", "implausible")],
-    }
-    dataset = build_dataset(statements)
-    assert dataset["train"]["id"] == ["a", "b"]
-    assert dataset["validation"][0] == statements["validation"][0].to_doc()
-
-
 def test_describe_counts_splits_and_labels():
-    text = describe(load_statements("sample"), source="sample")
     parsed = load_statements("sample")
-    assert "from sample" in text
+    text = SportsUnderstanding().describe(
+        {split: [s.to_doc() for s in items] for split, items in parsed.items()}
+    )
     for split in SPLITS:
         counts = {label: sum(s.label == label for s in parsed[split]) for label in LABELS}
         by_label = f"({counts['plausible']} plausible, {counts['implausible']} implausible)"
         assert f"{split}: {len(parsed[split])} {by_label}" in text
+
+
+# ----------------------------------------------------------------------------- the family
+
+
+def test_the_family_loads_the_docs_of_its_source(monkeypatch):
+    from prompt_strategies.registry import get_family
+
+    family = get_family("sports_understanding")
+    monkeypatch.delenv(SOURCE_ENV, raising=False)
+    docs = family.load({family.data_key: "sample", "pretrained": "ignored"})
+    parsed = load_statements("sample")
+    assert set(docs) == set(SPLITS) == {family.eval_split, family.pool_split}
+    for split in SPLITS:
+        assert docs[split] == [s.to_doc() for s in parsed[split]]
+    monkeypatch.setenv(SOURCE_ENV, "sample")
+    assert family.load({}) == docs
+    with pytest.raises(SportsDataError, match=r"nowhere\.json does not exist"):
+        family.load({family.data_key: "nowhere.json"})
+
+
+def test_the_family_renders_questions_and_answers_from_the_doc():
+    from prompt_strategies.registry import get_family
+
+    family = get_family("sports_understanding")
+    doc = Statement("x", "Bo Jackson hit a home run", "implausible").to_doc()
+    assert family.question(doc) == f"Q: {TASK_PREFIX}\nBo Jackson hit a home run\nA:"
+    assert family.direct_question(doc) == (
+        f"Q: {TASK_PREFIX}\nBo Jackson hit a home run\nAnswer plausible or implausible.\nA:"
+    )
+    assert family.exemplar(doc) == family.question(doc) + " implausible"
+    assert family.exemplar(doc, "Bo hits. So the answer is implausible.") == (
+        family.question(doc) + " Bo hits. So the answer is implausible."
+    )
+    assert family.target_index(doc) == LABELS.index("implausible")
+    assert family.score(doc, "implausible") == {"acc": 1.0, "invalid": 0.0}
+    assert family.score(doc, "invalid") == {"acc": 0.0, "invalid": 1.0}
+
+
+def test_the_family_knows_a_statement_under_another_id():
+    from prompt_strategies.registry import get_family
+
+    family = get_family("sports_understanding")
+    doc = Statement("validation-0001", "Bo Jackson hit a home run", "plausible").to_doc()
+    assert family.same_item(doc, dict(doc))
+    assert family.same_item(doc, {"id": "train-0007", "statement": " bo  JACKSON hit a home run"})
+    assert family.same_item(doc, {"id": "cot-1", "input": doc["input"].upper()})
+    assert not family.same_item(doc, {"id": "train-0008", "statement": "Bo Jackson hit a jump shot"})
+    assert not family.same_item({"statement": "a"}, {"statement": "b"})

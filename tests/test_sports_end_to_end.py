@@ -12,9 +12,12 @@ import pytest
 from conftest import REPO, offline_env, read_results, run_lm_eval
 
 from prompt_strategies.builtin import BUILTIN_STRATEGIES
-from prompt_strategies.extraction import INVALID, LABELS
+from prompt_strategies.registry import get_family, task_name
+from summeval_tasks.extraction import INVALID, LABELS
 
-TASKS = [f"sports_understanding_{s.name}" for s in BUILTIN_STRATEGIES]
+FAMILY = get_family("sports_understanding")
+# Every built-in strategy that applies to the family (all but instruct: it has no instruction format).
+TASKS = [task_name(s.name, FAMILY.name) for s in BUILTIN_STRATEGIES if s.applies_to(FAMILY)]
 COT_EXEMPLARS = REPO / "task_yamls" / "sports_understanding" / "cot_fewshot_exemplars.json"
 
 
@@ -96,6 +99,7 @@ def test_every_strategy_on_the_embedded_model_with_selected_active_prompt_exempl
     )  # fmt: skip
     assert select.returncode == 0, select.stderr
     chosen = json.loads(exemplars.read_text())
+    assert (chosen["format"], chosen["family"]) == ("summeval-active-prompt/2", FAMILY.name)
     assert len(chosen["exemplars"]) == 2 and len(chosen["ranking"]) == 4
     assert (chosen["k"], chosen["n"], chosen["uncertainty"], chosen["seed"]) == (2, 2, "disagreement", 7)
 

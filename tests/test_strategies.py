@@ -1,7 +1,12 @@
-"""The built-in strategies as lm-eval tasks: names, settings, prompts, exemplars, options and their errors."""
+"""The built-in strategies as lm-eval tasks: names, settings, prompts, exemplars, options and their errors.
+
+Mostly on the sports_understanding family (every built-in strategy but ``instruct`` applies to it);
+the TweetSumm pairs at the end.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
@@ -9,15 +14,27 @@ import yaml
 
 import summeval
 from prompt_strategies import StrategyError, TaskContext
-from prompt_strategies.builtin import BUILTIN_STRATEGIES, LABEL_CHOICES
+from prompt_strategies.builtin import BUILTIN_STRATEGIES
 from prompt_strategies.exemplars import choose_exemplars, read_exemplar_file, write_exemplar_file
-from prompt_strategies.lm_eval_task import StrategyTask, predicted_label, process_results
-from prompt_strategies.registry import builtin_task_dir, get_strategy, strategies, task_name
+from prompt_strategies.lm_eval_task import StrategyTask, read_result
+from prompt_strategies.registry import (
+    generated_task_dir,
+    get_family,
+    get_strategy,
+    strategies,
+    task_name,
+    task_table,
+    template_path,
+)
+from summeval_tasks import task_yamls_dir
+from summeval_tasks.extraction import LABELS
 
-TASK_DIR = builtin_task_dir()
+TASK_DIR = generated_task_dir()
 GROUP = "sports_understanding"
-NAMES = [strategy.name for strategy in BUILTIN_STRATEGIES]
-SHIPPED_EXEMPLARS = TASK_DIR / "cot_fewshot_exemplars.json"
+FAMILY = get_family(GROUP)
+NAMES = [strategy.name for strategy in BUILTIN_STRATEGIES if strategy.applies_to(FAMILY)]
+EXEMPLAR_DIR = task_yamls_dir() / GROUP
+SHIPPED_EXEMPLARS = EXEMPLAR_DIR / "cot_fewshot_exemplars.json"
 # active_prompt needs an exemplar file; the shipped chain-of-thought one has the right shape.
 METADATA = {"sports_data": "sample", "active_prompt_exemplars": str(SHIPPED_EXEMPLARS)}
 WITH_EXEMPLARS = {"fewshot": 3, "cot_fewshot": 3, "self_consistency": 3, "active_prompt": None}
@@ -64,21 +81,47 @@ def test_lm_eval_resolves_every_strategy_task_and_the_group(plain_manager):
         assert GROUP in manager.all_groups
 
 
-def test_each_task_yaml_names_a_registered_strategy_and_each_strategy_has_one():
+def test_instruct_is_the_one_builtin_strategy_that_needs_an_instruction_format():
+    assert [s.name for s in BUILTIN_STRATEGIES if s.name not in NAMES] == ["instruct"]
+    assert task_name("cot") == "sports_understanding_cot"
+    assert task_name("cot", "tweetsumm") == "tweetsumm_cot"
+
+
+def test_each_generated_task_yaml_names_a_registered_strategy_and_each_strategy_has_one():
     files = sorted(TASK_DIR.glob(f"{GROUP}_*.yaml"))
     by_strategy = {}
     for path in files:
         config = yaml.safe_load(path.read_text(encoding="utf-8"))
         strategy = config["metadata"]["strategy"]
         assert config["task"] == path.stem == task_name(strategy), path
-        assert config["include"] == "_sports_understanding_template.yaml", path
+        assert config["include"] == str(template_path()), path
+        assert config["metadata"]["family"] == GROUP, path
+        assert "strategy_options" not in config["metadata"], path
         by_strategy[strategy] = path
     assert set(by_strategy) == set(NAMES)
     assert set(NAMES) <= set(strategies())
 
 
+def test_the_generated_folder_holds_every_task_of_the_table_and_the_groups():
+    table = task_table()
+    names = {p.name for p in TASK_DIR.iterdir()}
+    assert names == {f"{t}.yaml" for t in table} | {
+        "_sports_understanding_group.yaml",
+        "_tweetsumm_group.yaml",
+    }
+    one = yaml.safe_load((TASK_DIR / "tweetsumm_one.yaml").read_text(encoding="utf-8"))
+    assert one["metadata"] == {
+        "version": 1.0,
+        "family": "tweetsumm",
+        "strategy": "fewshot",
+        "strategy_options": {"k": 1},
+    }
+    assert template_path().is_file()
+    assert generated_task_dir() == TASK_DIR  # written once, then reused
+
+
 def test_the_group_runs_every_strategy_that_needs_no_exemplar_file():
-    config = yaml.safe_load((TASK_DIR / "_sports_understanding.yaml").read_text(encoding="utf-8"))
+    config = yaml.safe_load((TASK_DIR / "_sports_understanding_group.yaml").read_text(encoding="utf-8"))
     assert config["group"] == GROUP
     assert set(config["task"]) == {task_name(n) for n in NAMES if n != "active_prompt"}
     loaded = _manager().load([GROUP])
@@ -93,7 +136,7 @@ def test_the_loaded_task_has_the_strategy_settings(tasks, name):
     task = tasks[task_name(name)]
     strategy = get_strategy(name)
     assert task.strategy is strategy
-    settings = strategy.lm_eval_settings(strategy.options(METADATA))
+    settings = strategy.lm_eval_settings(FAMILY, strategy.options(METADATA))
     config = task.config
     assert config.output_type == settings["output_type"]
     assert config.repeats == settings.get("repeats", 1)
@@ -101,24 +144,42 @@ def test_the_loaded_task_has_the_strategy_settings(tasks, name):
     assert config.filter_list == settings.get("filter_list")
     pipelines = [f.name for f in task._filters]
     assert pipelines == [f["name"] for f in settings.get("filter_list", [{"name": "none"}])]
-    assert strategy.primary_filter(strategy.options(METADATA)) in pipelines
+    assert strategy.primary_filter(FAMILY, strategy.options(METADATA)) in pipelines
     assert [m["metric"] for m in config.metric_list] == ["acc", "invalid"]
 
 
 def test_the_settings_of_each_kind_of_strategy(tasks):
     mc = tasks[task_name("answer_only_mc")]
-    assert mc.config.doc_to_choice == LABEL_CHOICES
-    doc = next(iter(mc.validation_docs()))
-    assert mc.doc_to_target(doc) == LABEL_CHOICES.index(doc["label"])
+    assert mc.config.doc_to_choice == list(LABELS)
+    doc = next(iter(mc.eval_docs))
+    assert mc.doc_to_target(doc) == LABELS.index(doc["label"])
+
+    direct = tasks[task_name("answer_only")].config.generation_kwargs
+    assert direct["do_sample"] is False and direct["max_gen_toks"] == 32  # the family's answer budget
+    assert direct["until"] == list(FAMILY.answer_stop)
 
     greedy = tasks[task_name("cot")].config.generation_kwargs
-    assert greedy["do_sample"] is False and greedy["max_gen_toks"] == 128
+    assert greedy["do_sample"] is False and greedy["max_gen_toks"] == 128  # its reasoning budget
+    assert greedy["until"] == list(FAMILY.reasoning_stop)
 
     sampled = tasks[task_name("self_consistency")].config
     assert sampled.repeats == 10
     assert sampled.generation_kwargs["do_sample"] is True
     assert sampled.generation_kwargs["temperature"] == 0.7
     assert [f["name"] for f in sampled.filter_list] == ["maj@10", "first"]
+    assert sampled.generation_kwargs["max_gen_toks"] == 128
+    assert sampled.filter_list[0]["filter"] == [
+        {"function": "summeval_answer", "family": GROUP},
+        {"function": "summeval_reduce", "family": GROUP},
+        {"function": "take_first"},
+    ]
+
+
+def test_max_gen_toks_set_with_metadata_wins_over_the_family_budget():
+    task = _load(task_name("cot"), cot={"max_gen_toks": 40})
+    assert task.config.generation_kwargs["max_gen_toks"] == 40
+    with pytest.raises(StrategyError, match="cot: option 'max_gen_toks' must be a positive integer, got 0"):
+        get_strategy("cot").options({"cot": {"max_gen_toks": 0}})
 
 
 def test_options_from_metadata_reach_the_task():
@@ -142,7 +203,7 @@ def _statement_of_block(block: str) -> str:
 @pytest.mark.parametrize("name", NAMES)
 def test_every_prompt_ends_with_the_doc_itself(tasks, name):
     task = tasks[task_name(name)]
-    for doc in task.validation_docs():
+    for doc in task.eval_docs:
         prompt = task.doc_to_text(doc)
         assert _blocks(prompt)[-1].startswith(f"Q: {doc['input']}\n")
         assert prompt.count(doc["statement"]) == 1
@@ -151,7 +212,7 @@ def test_every_prompt_ends_with_the_doc_itself(tasks, name):
 @pytest.mark.parametrize("name", sorted(WITH_EXEMPLARS))
 def test_exemplars_never_show_the_doc_itself(tasks, name, statements):
     task = tasks[task_name(name)]
-    docs = list(task.validation_docs())
+    docs = list(task.eval_docs)
     assert docs
     file_statements = {e["statement"] for e in json.loads(SHIPPED_EXEMPLARS.read_text())["exemplars"]}
     pool = {s.statement for s in statements["train"]} if name == "fewshot" else file_statements
@@ -167,22 +228,38 @@ def test_exemplars_never_show_the_doc_itself(tasks, name, statements):
 @pytest.mark.parametrize("name", sorted(WITH_EXEMPLARS))
 def test_prompts_are_deterministic(tasks, name):
     task = tasks[task_name(name)]
-    docs = list(task.validation_docs())
+    docs = list(task.eval_docs)
     first = [task.doc_to_text(doc) for doc in docs]
     assert [task.doc_to_text(doc) for doc in reversed(docs)] == first[::-1]
     reloaded = _load(task_name(name))
-    assert [reloaded.doc_to_text(doc) for doc in reloaded.validation_docs()] == first
+    assert [reloaded.doc_to_text(doc) for doc in reloaded.eval_docs] == first
 
 
 def test_fewshot_k_is_set_with_metadata(tasks):
     three = tasks[task_name("fewshot")]
     five = _load(task_name("fewshot"), fewshot={"k": 5})
     assert five.strategy_options["k"] == 5
-    for doc in five.validation_docs():
+    for doc in five.eval_docs:
         shots = _blocks(five.doc_to_text(doc))[:-1]
         assert len(shots) == 5
         assert shots[:3] == _blocks(three.doc_to_text(doc))[:-1]  # more shots keep the first ones
         assert all(block.endswith(("A: plausible", "A: implausible")) for block in shots)
+
+
+def test_tasks_evaluate_the_family_split_and_draw_exemplars_from_its_pool(tasks, statements):
+    task = tasks[task_name("fewshot")]
+    assert task.config.test_split == FAMILY.eval_split == "validation"
+    assert [d["id"] for d in task.eval_docs] == [s.id for s in statements["validation"]]
+    assert [d["id"] for d in task.strategy_context.pool] == [s.id for s in statements["train"]]
+
+
+def test_fewshot_shows_the_choice_of_choose_exemplars_from_the_train_split(tasks):
+    task = tasks[task_name("fewshot")]
+    pool = FAMILY.load({"sports_data": "sample"})["train"]
+    for doc in task.eval_docs:
+        chosen = choose_exemplars(doc, pool, 3, 1234, FAMILY.same_item)
+        expected = "\n\n".join([*(FAMILY.exemplar(e) for e in chosen), FAMILY.question(doc)])
+        assert task.doc_to_text(doc) == expected
 
 
 def test_options_may_be_given_as_a_json_string():
@@ -224,9 +301,22 @@ def test_an_unknown_strategy_is_an_error_listing_the_known_ones():
     ) as raised:
         get_strategy("tree_of_thought")
     assert all(name in str(raised.value) for name in NAMES)
-    assert "SUMMEVAL_STRATEGY_PLUGINS" in str(raised.value)
+    assert "$SUMMEVAL_PLUGINS" in str(raised.value)
     with pytest.raises(StrategyError, match="unknown strategy 'tree_of_thought'"):
         StrategyTask(config={"task": "sports_understanding_tot", "metadata": {"strategy": "tree_of_thought"}})
+
+
+def test_an_unknown_family_is_an_error_listing_the_known_ones():
+    with pytest.raises(StrategyError, match=r"unknown task family 'chess'; known families: ") as raised:
+        get_family("chess")
+    assert "sports_understanding" in str(raised.value) and "tweetsumm" in str(raised.value)
+    with pytest.raises(StrategyError, match="unknown task family 'chess'"):
+        StrategyTask(config={"task": "chess_cot", "metadata": {"family": "chess", "strategy": "cot"}})
+
+
+def test_a_strategy_that_does_not_apply_to_the_family_is_refused():
+    with pytest.raises(StrategyError, match="strategy 'cot' does not apply to the tweetsumm family"):
+        StrategyTask(config={"task": "tweetsumm_cot", "metadata": {"family": "tweetsumm", "strategy": "cot"}})
 
 
 def test_a_task_yaml_must_name_its_strategy():
@@ -249,29 +339,70 @@ POOL = [
 ]
 
 
+SAME = FAMILY.same_item
+
+
+def _start(seed: int, doc) -> int:
+    """Where the walk over ``POOL`` begins: sha256(f"{seed}:{doc id}")[:8], big-endian, mod len(POOL)."""
+    return int.from_bytes(hashlib.sha256(f"{seed}:{doc['id']}".encode()).digest()[:8], "big") % len(POOL)
+
+
 def test_choose_exemplars_never_picks_the_same_id_or_statement():
     doc = {"id": "train-03", "statement": "Player 5 scored  a GOAL ", "input": "Q x", "label": "plausible"}
-    chosen = choose_exemplars(doc, POOL, k=8, seed=1)
+    chosen = choose_exemplars(doc, POOL, k=8, seed=1, same_item=SAME)
     assert {e["id"] for e in chosen} == {e["id"] for e in POOL} - {"train-03", "train-05"}
     same_input = {"id": "other", "input": "q 7"}
-    assert "train-07" not in {e["id"] for e in choose_exemplars(same_input, POOL, k=9, seed=1)}
+    assert "train-07" not in {
+        e["id"] for e in choose_exemplars(same_input, POOL, k=9, seed=1, same_item=SAME)
+    }
 
 
-def test_choose_exemplars_depends_on_seed_and_doc_only():
+def test_choose_exemplars_walks_the_pool_from_a_seeded_start():
     doc = {"id": "validation-01", "statement": "Someone else", "input": "Q v"}
-    chosen = choose_exemplars(doc, POOL, k=4, seed=7)
-    assert choose_exemplars(doc, list(reversed(POOL)), k=4, seed=7) == chosen
-    assert choose_exemplars(doc, POOL, k=6, seed=7)[:4] == chosen
-    assert choose_exemplars(doc, POOL, k=4, seed=8) != chosen
-    assert choose_exemplars(doc, POOL, k=0, seed=7) == []
+    for seed in range(20):
+        start = _start(seed, doc)
+        expected = [POOL[(start + i) % len(POOL)] for i in range(4)]
+        assert choose_exemplars(doc, POOL, k=4, seed=seed, same_item=SAME) == expected
+
+
+def test_choose_exemplars_skips_the_item_where_the_walk_meets_it():
+    found = 0
+    for seed in range(100):
+        for index, doc in enumerate(POOL):
+            start = _start(seed, doc)
+            if start in (index, (index - 1) % len(POOL)):  # the item is the first or second step
+                expected = [
+                    POOL[(start + i) % len(POOL)] for i in range(3) if (start + i) % len(POOL) != index
+                ]
+                chosen = choose_exemplars(doc, POOL, k=2, seed=seed, same_item=SAME)
+                assert chosen == expected[:2], (seed, doc["id"])
+                found += 1
+    assert found > 10
+
+
+def test_choose_exemplars_depends_on_seed_doc_and_pool_only():
+    doc = {"id": "validation-01", "statement": "Someone else", "input": "Q v"}
+    chosen = choose_exemplars(doc, POOL, k=4, seed=7, same_item=SAME)
+    others = [{"id": f"validation-{i:02d}", "statement": f"S {i}", "input": f"V {i}"} for i in range(5)]
+    for other in others:  # other docs evaluated before it (--limit, order) change nothing
+        choose_exemplars(other, POOL, k=4, seed=7, same_item=SAME)
+    assert choose_exemplars(dict(doc), list(POOL), k=4, seed=7, same_item=SAME) == chosen
+    assert choose_exemplars(doc, POOL, k=6, seed=7, same_item=SAME)[:4] == chosen
+    assert choose_exemplars(doc, POOL, k=4, seed=8, same_item=SAME) != chosen
+    assert choose_exemplars(doc, POOL, k=0, seed=7, same_item=SAME) == []
 
 
 def test_choose_exemplars_refuses_a_pool_too_small():
     doc = {"id": "train-00", "statement": "Player 0 scored a goal"}
     with pytest.raises(
-        StrategyError, match="10 exemplars requested for 'train-00' but the training pool has only 9"
+        StrategyError,
+        match="10 exemplars requested for 'train-00' but the exemplar pool has only 9 other items",
     ):
-        choose_exemplars(doc, POOL, k=10, seed=1)
+        choose_exemplars(doc, POOL, k=10, seed=1, same_item=SAME)
+    with pytest.raises(
+        StrategyError, match="1 exemplars requested for 'train-00' but the exemplar pool is empty"
+    ):
+        choose_exemplars(doc, [], k=1, seed=1, same_item=SAME)
 
 
 # ----------------------------------------------------------------------------- exemplar files
@@ -297,9 +428,14 @@ def _entry(**changes):
         ('{"exemplars": []}', 'has no "exemplars" list'),
         ('{"exemplars": ["just text"]}', "entry 0 is not an object"),
         (
-            json.dumps({"exemplars": [_entry(), _entry(rationale=None, label=" ")]}),
-            r"entry 1 has no label, rationale \(each needs id, input, label, rationale\)",
+            json.dumps({"exemplars": [_entry(), _entry(input=None, label="")]}),
+            r"entry 1 has no input, label \(needs id, input, label\)",
         ),
+        (
+            json.dumps({"exemplars": [_entry(), _entry(rationale=None)]}),
+            r"entry 1 has no rationale \(a sports_understanding exemplar needs one\)",
+        ),
+        (json.dumps({"exemplars": [_entry(rationale=" ")]}), "entry 0 has an empty rationale"),
         (
             json.dumps({"exemplars": [_entry(label="maybe")]}),
             "label 'maybe' is not one of plausible, implausible",
@@ -313,38 +449,93 @@ def _entry(**changes):
             json.dumps({"exemplars": [_entry(rationale="Tom Brady plays football.")]}),
             "the rationale concludes 'invalid' but the label is 'plausible'",
         ),
+        (
+            json.dumps({"family": "tweetsumm", "exemplars": [_entry()]}),
+            r"holds tweetsumm exemplars; the task is a sports_understanding task \(select exemplars with "
+            r"--task sports_understanding\)",
+        ),
     ],
 )
 def test_bad_exemplar_files_are_errors_naming_the_file_and_entry(tmp_path, content, message):
     path = tmp_path / "exemplars.json"
     path.write_text(content, encoding="utf-8")
     with pytest.raises(StrategyError, match=message) as raised:
-        read_exemplar_file(path)
+        read_exemplar_file(path, FAMILY)
     assert str(path) in str(raised.value)
+
+
+def test_a_blank_exemplar_field_counts_as_missing(tmp_path):
+    path = write_exemplar_file(tmp_path / "blank.json", {"exemplars": [_entry(input="   ")]})
+    with pytest.raises(StrategyError, match=r"entry 0 has no input"):
+        read_exemplar_file(path, FAMILY)
+
+
+def test_exemplar_files_are_checked_by_their_family(tmp_path):
+    tweetsumm = get_family("tweetsumm")
+    entry = {"id": "d-1", "conversation": "Customer: hi\nAgent: hello", "summary": "Greetings."}
+    path = write_exemplar_file(tmp_path / "t.json", {"family": "tweetsumm", "exemplars": [entry]})
+    assert read_exemplar_file(path, tweetsumm) == [entry]  # no rationale needed: tweetsumm does not reason
+    with pytest.raises(StrategyError, match="holds tweetsumm exemplars; the task is a sports_understanding"):
+        read_exemplar_file(path, FAMILY)
+    legacy = write_exemplar_file(tmp_path / "legacy.json", {"exemplars": [_entry()]})  # no "family"
+    with pytest.raises(StrategyError, match="holds sports_understanding exemplars; the task is a tweetsumm"):
+        read_exemplar_file(legacy, tweetsumm)
+    bad = write_exemplar_file(tmp_path / "bad.json", {"family": "tweetsumm", "exemplars": [{"id": "d-2"}]})
+    with pytest.raises(StrategyError, match=r"entry 0 has no conversation, summary \(needs id, conversation"):
+        read_exemplar_file(bad, tweetsumm)
 
 
 def test_a_missing_exemplar_file_is_an_error(tmp_path):
     with pytest.raises(StrategyError, match=r"exemplar file .*nowhere\.json does not exist"):
-        read_exemplar_file(tmp_path / "nowhere.json")
+        read_exemplar_file(tmp_path / "nowhere.json", FAMILY)
 
 
 def test_the_shipped_exemplar_file_is_valid():
-    entries = read_exemplar_file(SHIPPED_EXEMPLARS)
+    assert SHIPPED_EXEMPLARS == FAMILY.exemplar_dir() / FAMILY.cot_exemplars_file
+    entries = read_exemplar_file(SHIPPED_EXEMPLARS, FAMILY)
     assert len(entries) >= get_strategy("cot_fewshot").defaults["k"]
-    assert {e["label"] for e in entries} == set(LABEL_CHOICES)
+    assert {e["label"] for e in entries} == set(LABELS)
     assert all(e["rationale"].endswith(f"So the answer is {e['label']}.") for e in entries)
 
 
 def test_written_exemplar_files_read_back(tmp_path):
     data = {"exemplars": [_entry(), _entry(id="x-2", label="implausible", rationale="So implausible.")]}
     path = write_exemplar_file(tmp_path / "sub" / "chosen.json", data)
-    assert read_exemplar_file(path) == data["exemplars"]
+    assert read_exemplar_file(path, FAMILY) == data["exemplars"]
 
 
-def test_relative_exemplar_files_are_found_beside_the_task_yaml(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    context = TaskContext(config_dir=TASK_DIR)
+def test_relative_files_are_found_beside_the_yaml_then_in_the_family_folder_then_here(tmp_path, monkeypatch):
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    yaml_dir = tmp_path / "tasks"  # where a generated task YAML lives
+    yaml_dir.mkdir()
+    context = TaskContext(family=FAMILY, config_dir=yaml_dir)
     assert context.resolve("cot_fewshot_exemplars.json") == SHIPPED_EXEMPLARS
+    (yaml_dir / "cot_fewshot_exemplars.json").write_text("{}")
+    assert context.resolve("cot_fewshot_exemplars.json") == yaml_dir / "cot_fewshot_exemplars.json"
+    (here / "mine.json").write_text("{}")
+    assert context.resolve("mine.json") == here / "mine.json"
+    assert context.resolve(str(tmp_path / "absolute.json")) == tmp_path / "absolute.json"
+    with pytest.raises(StrategyError, match="not found; looked in") as raised:
+        context.resolve("nowhere.json")
+    for folder in (yaml_dir, EXEMPLAR_DIR, here):
+        assert str(folder / "nowhere.json") in str(raised.value)
+
+
+def test_cot_fewshot_uses_the_family_file_unless_told_otherwise(tmp_path):
+    strategy = get_strategy("cot_fewshot")
+    context = TaskContext(family=FAMILY)
+    doc = {"id": "v", "statement": "s", "input": "i", "label": "plausible"}
+    shipped = read_exemplar_file(SHIPPED_EXEMPLARS, FAMILY)
+    assert strategy.exemplars(doc, context, strategy.options()) == shipped[:3]
+    own = write_exemplar_file(tmp_path / "own.json", {"exemplars": [_entry(), _entry(id="x-2")]})
+    options = strategy.options({"cot_fewshot": {"exemplars_file": str(own), "k": 2}})
+    assert [e["id"] for e in strategy.exemplars(doc, context, options)] == ["x-1", "x-2"]
+    with pytest.raises(StrategyError, match=r"k=3 exemplars requested but .*own\.json has 2 usable for 'v'"):
+        strategy.exemplars(doc, context, {**options, "k": 3})
+    with pytest.raises(StrategyError, match="no exemplar file given .* family 'tweetsumm' has none"):
+        strategy.exemplars(doc, TaskContext(family=get_family("tweetsumm")), strategy.options())
 
 
 def test_active_prompt_without_an_exemplar_file_says_how_to_make_one():
@@ -352,8 +543,8 @@ def test_active_prompt_without_an_exemplar_file_says_how_to_make_one():
     options = strategy.options({})
     doc = {"id": "v", "statement": "s", "input": "i", "label": "plausible"}
     with pytest.raises(StrategyError, match="active_prompt: no exemplar file") as raised:
-        strategy.exemplars(doc, TaskContext(), options)
-    assert "summeval active-prompt select" in str(raised.value)
+        strategy.exemplars(doc, TaskContext(family=FAMILY), options)
+    assert "summeval active-prompt select --task sports_understanding" in str(raised.value)
     assert '"active_prompt_exemplars": "exemplars.json"' in str(raised.value)
     with pytest.raises(StrategyError, match="summeval active-prompt select"):
         _load(task_name("active_prompt"), active_prompt_exemplars="")
@@ -363,14 +554,14 @@ def test_active_prompt_reads_the_file_named_in_its_options(tmp_path):
     assert get_strategy("active_prompt").options({"active_prompt": {"exemplars_file": "a.json"}}) == {
         "k": -1,
         "exemplars_file": "a.json",
-        "max_gen_toks": 128,
+        "max_gen_toks": None,
     }
     missing = tmp_path / "missing.json"
     with pytest.raises(StrategyError, match="does not exist"):
         _load(task_name("active_prompt"), active_prompt_exemplars=str(missing))
 
 
-# ----------------------------------------------------------------------------- process_results
+# ----------------------------------------------------------------------------- scoring
 
 DOC = {"id": "v-1", "statement": "s", "input": "i", "label": "implausible"}
 
@@ -384,39 +575,73 @@ DOC = {"id": "v-1", "statement": "s", "input": "i", "label": "implausible"}
         (["So the answer is implausible."], 1.0, 0.0),  # unfiltered text is read too
         (["hmm"], 0.0, 1.0),
         ([], 0.0, 1.0),
-        # multiple_choice: one (log-likelihood, is_greedy) per label, in LABEL_CHOICES order
+        # multiple_choice: one (log-likelihood, is_greedy) per label, in LABELS order
         ([(-4.0, False), (-1.5, True)], 1.0, 0.0),
         ([(-0.2, True), (-3.0, False)], 0.0, 0.0),
     ],
 )
-def test_process_results(results, acc, invalid):
-    assert process_results(DOC, results) == {"acc": acc, "invalid": invalid}
+def test_scoring_filtered_results(tasks, results, acc, invalid):
+    assert FAMILY.score(DOC, read_result(FAMILY, results)) == {"acc": acc, "invalid": invalid}
+    for name in ("answer_only", "answer_only_mc"):  # what lm-eval calls: the task's process_results
+        assert tasks[task_name(name)].config.process_results(DOC, results) == {"acc": acc, "invalid": invalid}
 
 
-def test_predicted_label_of_multiple_choice_follows_the_label_order():
-    assert LABEL_CHOICES == ["plausible", "implausible"]
-    assert predicted_label([(-1.0, True), (-2.0, False)]) == "plausible"
-    assert predicted_label([(-2.0, False), (-1.0, True)]) == "implausible"
-
-
-def test_relative_files_are_found_beside_the_yaml_then_in_the_builtin_folder(tmp_path):
-    from prompt_strategies.registry import builtin_task_dir
-    from prompt_strategies.strategy import TaskContext
-
-    plugin_dir = tmp_path / "plugin_tasks"  # where a generated plugin task YAML lives
-    plugin_dir.mkdir()
-    context = TaskContext(config_dir=plugin_dir)
-    assert context.resolve("cot_fewshot_exemplars.json") == builtin_task_dir() / "cot_fewshot_exemplars.json"
-    (plugin_dir / "cot_fewshot_exemplars.json").write_text("{}")
-    assert context.resolve("cot_fewshot_exemplars.json") == plugin_dir / "cot_fewshot_exemplars.json"
-    with pytest.raises(StrategyError, match="not found; looked in") as raised:
-        context.resolve("nowhere.json")
-    assert str(plugin_dir) in str(raised.value) and str(builtin_task_dir()) in str(raised.value)
+def test_the_multiple_choice_answer_follows_the_label_order():
+    assert LABELS == ("plausible", "implausible")
+    assert FAMILY.choices == LABELS
+    assert read_result(FAMILY, [(-1.0, True), (-2.0, False)]) == "plausible"
+    assert read_result(FAMILY, [(-2.0, False), (-1.0, True)]) == "implausible"
 
 
 def test_self_consistency_refuses_a_temperature_of_zero():
-    from prompt_strategies.registry import get_strategy
-
     strategy = get_strategy("self_consistency")
     with pytest.raises(StrategyError, match="temperature must be above 0"):
-        strategy.lm_eval_settings(strategy.options({"self_consistency": {"temperature": 0.0}}))
+        strategy.lm_eval_settings(FAMILY, strategy.options({"self_consistency": {"temperature": 0.0}}))
+
+
+# ----------------------------------------------------------------------------- the tweetsumm pairs
+
+TWEETSUMM = get_family("tweetsumm")
+TWEETSUMM_METADATA = {"tweetsumm_data": "sample"}
+
+
+def test_the_strategies_that_apply_to_tweetsumm():
+    applies = [s.name for s in BUILTIN_STRATEGIES if s.applies_to(TWEETSUMM)]
+    assert applies == ["answer_only", "fewshot", "self_consistency", "active_prompt", "instruct"]
+
+
+def test_tweetsumm_self_consistency_samples_the_zero_shot_prompt_and_takes_the_consensus():
+    task = _load("tweetsumm_self_consistency", **TWEETSUMM_METADATA)
+    config = task.config
+    assert config.repeats == 10
+    assert config.generation_kwargs["do_sample"] is True
+    assert config.generation_kwargs["max_gen_toks"] == 64
+    assert config.generation_kwargs["until"] == list(TWEETSUMM.answer_stop)
+    assert [f["name"] for f in config.filter_list] == ["consensus@10", "first"]
+    assert config.filter_list[0]["filter"][1] == {"function": "summeval_reduce", "family": "tweetsumm"}
+    assert [m["metric"] for m in config.metric_list] == list(TWEETSUMM.metrics)
+    doc = next(iter(task.test_docs()))
+    assert task.doc_to_text(doc) == TWEETSUMM.direct_question(doc)  # no reasoning: no exemplars
+
+
+def test_tweetsumm_fewshot_shows_k_seeded_train_dialogs():
+    task = _load("tweetsumm_fewshot", fewshot={"k": 2, "seed": 5}, **TWEETSUMM_METADATA)
+    pool = TWEETSUMM.load(TWEETSUMM_METADATA)["train"]
+    for doc in task.test_docs():
+        chosen = choose_exemplars(doc, pool, 2, 5, TWEETSUMM.same_item)
+        expected = "\n\n".join([*(TWEETSUMM.exemplar(e) for e in chosen), TWEETSUMM.question(doc)])
+        assert task.doc_to_text(doc) == expected
+
+
+def test_the_tweetsumm_reduce_filter_takes_the_consensus_summary():
+    from lm_eval.api.registry import get_filter
+
+    from prompt_strategies.registry import register_lm_eval_filters
+
+    register_lm_eval_filters()
+    samples = [["a dog barked\nCustomer: more", " the cat sat on the mat", "the cat was on the mat"]]
+    answers = get_filter("summeval_answer")(family="tweetsumm").apply(samples, [{}])
+    assert answers == [["a dog barked", "the cat sat on the mat", "the cat was on the mat"]]
+    assert get_filter("summeval_reduce")(family="tweetsumm").apply(answers, [{}]) == [
+        ["the cat sat on the mat"]
+    ]

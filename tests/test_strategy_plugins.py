@@ -1,7 +1,8 @@
-"""Third-party strategy plugins: found through $SUMMEVAL_STRATEGY_PLUGINS, run by the real lm_eval command.
+"""Third-party plugins: found through $SUMMEVAL_PLUGINS, run by the real lm_eval command.
 
-The plugin is ``strategy_plugin_example.py`` beside this file: the strategy ``yes_no`` with its own
-filter ``yes_no_answer``, contributed through the same hooks as the built-ins.
+The strategy plugin is ``strategy_plugin_example.py`` beside this file: the strategy ``yes_no`` (for the
+sports_understanding family) with its own filter ``yes_no_answer``, contributed through the same hooks
+as the built-ins. Family plugins are made in the tests.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ import yaml
 from conftest import offline_env, read_results, run_lm_eval
 
 import summeval
-import summeval_tasks
 from prompt_strategies import PromptStrategy, StrategyError, hookimpl, registry
 from prompt_strategies.builtin import BUILTIN_STRATEGIES
+from prompt_strategies.exemplars import choose_exemplars
+from prompt_strategies.family import TaskFamily
+from summeval_tasks.families import BUILTIN_FAMILIES
 
 TESTS = Path(__file__).resolve().parent
 PLUGIN = "strategy_plugin_example"
@@ -27,19 +30,26 @@ TASK = "sports_understanding_yes_no"
 
 
 def _clear_registry_caches() -> None:
-    for cached in (registry.plugin_manager, registry.strategies, registry.register_lm_eval_filters):
+    for cached in (
+        registry.plugin_manager,
+        registry.strategies,
+        registry.families,
+        registry.register_lm_eval_filters,
+        registry.generated_task_dir,
+    ):
         cached.cache_clear()
 
 
 @pytest.fixture
 def use_plugins(monkeypatch, tmp_path):
-    """``use_plugins("a", "b")`` sets $SUMMEVAL_STRATEGY_PLUGINS for this test; the registry is rebuilt.
+    """``use_plugins("a", "b")`` sets $SUMMEVAL_PLUGINS for this test; the registry is rebuilt.
 
     The registry's caches are cleared before, on every change, and after, so that no other test sees
-    this test's plugins; generated plugin tasks go to a fresh $SUMMEVAL_CACHE.
+    this test's plugins; generated tasks go to a fresh $SUMMEVAL_CACHE.
     """
     monkeypatch.setenv("SUMMEVAL_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv(registry.PLUGINS_ENV, raising=False)
+    monkeypatch.delenv(registry.LEGACY_PLUGINS_ENV, raising=False)
 
     def use(*module_names: str) -> None:
         monkeypatch.setenv(registry.PLUGINS_ENV, ",".join(module_names))
@@ -50,12 +60,14 @@ def use_plugins(monkeypatch, tmp_path):
     _clear_registry_caches()
 
 
-def _plugin_module(monkeypatch, name: str, strategies=(), filters=None) -> str:
-    """An importable plugin module called ``name`` contributing ``strategies`` and ``filters``."""
+def _plugin_module(monkeypatch, name: str, strategies=(), filters=None, families=None) -> str:
+    """An importable plugin module called ``name`` contributing ``strategies``, ``filters``, ``families``."""
     module = types.ModuleType(name)
     module.summeval_strategies = hookimpl(lambda: list(strategies))
     if filters is not None:
         module.summeval_filters = hookimpl(lambda: dict(filters))
+    if families is not None:
+        module.summeval_task_families = hookimpl(lambda: list(families))
     monkeypatch.setitem(sys.modules, name, module)
     return name
 
@@ -64,8 +76,40 @@ class _Renamed(PromptStrategy):
     def __init__(self, name: str) -> None:
         self.name = name
 
-    def prompt(self, doc, exemplars, options):
-        return doc["input"]
+    def prompt(self, doc, family, exemplars, options):
+        return family.question(doc)
+
+
+class _Riddles(TaskFamily):
+    """A third-party family: riddles with one-word answers, scored by exact match."""
+
+    description = "Riddles (a test family)."
+    metrics = {"exact": True}
+    primary_metric = "exact"
+    exemplar_fields = ("id", "riddle", "answer")
+
+    def __init__(self, name: str = "riddles") -> None:
+        self.name = name
+
+    def load(self, metadata):
+        def docs(split, n):
+            return [
+                {"id": f"{split}-{i}", "riddle": f"riddle {split} {i}", "answer": f"a{i}"} for i in range(n)
+            ]
+
+        return {"train": docs("train", 6), "test": docs("test", 3)}
+
+    def question(self, doc):
+        return f"Riddle: {doc['riddle']}\nAnswer:"
+
+    def answer_text(self, doc):
+        return doc["answer"]
+
+    def read_answer(self, text):
+        return str(text or "").strip().lower()
+
+    def score(self, doc, answer):
+        return {"exact": float(answer == doc["answer"])}
 
 
 # ----------------------------------------------------------------------------- the lm_eval command
@@ -75,7 +119,7 @@ class _Renamed(PromptStrategy):
 def test_lm_eval_runs_the_plugin_strategy_with_its_own_filter(tiny_llama, tmp_path):
     out = tmp_path / "out"
     env = offline_env(
-        SUMMEVAL_STRATEGY_PLUGINS=PLUGIN,
+        SUMMEVAL_PLUGINS=PLUGIN,
         PYTHONPATH=os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH")])),
         SUMMEVAL_CACHE=str(tmp_path / "cache"),
     )
@@ -106,7 +150,7 @@ def test_lm_eval_runs_the_plugin_strategy_with_its_own_filter(tiny_llama, tmp_pa
         assert sample["doc"]["statement"] in sample["arguments"]["gen_args_0"]["arg_0"]
         assert "Answer yes or no: is this plausible?" in sample["arguments"]["gen_args_0"]["arg_0"]
         assert sample["filtered_resps"] == [yes_no_label(sample["resps"][0][0])]
-    assert (tmp_path / "cache" / "plugin_tasks").is_dir()
+    assert (tmp_path / "cache" / "tasks").is_dir()  # the generated tasks, plugin pairs included
 
 
 # ----------------------------------------------------------------------------- in process
@@ -118,7 +162,9 @@ def test_the_example_plugin_contributes_its_strategy_and_filter(use_plugins):
 
     use_plugins(PLUGIN)
     assert set(registry.strategies()) == {s.name for s in BUILTIN_STRATEGIES} | {"yes_no"}
-    assert registry.get_strategy("yes_no").primary_filter({"max_gen_toks": 4}) == "yes_no_answer"
+    assert registry.owners("strategy")["yes_no"] == PLUGIN
+    sports = registry.get_family("sports_understanding")
+    assert registry.get_strategy("yes_no").primary_filter(sports, {"max_gen_toks": 4}) == "yes_no_answer"
     assert "yes_no_answer" in registry.register_lm_eval_filters()
     assert get_filter("yes_no_answer") is YesNoAnswerFilter
     assert get_filter("yes_no_answer")().apply([["Yes!", "no.", "maybe"]], [{}]) == [
@@ -126,14 +172,50 @@ def test_the_example_plugin_contributes_its_strategy_and_filter(use_plugins):
     ]
 
 
+def test_the_example_strategy_applies_to_sports_only(use_plugins):
+    use_plugins(PLUGIN)
+    table = registry.task_table()
+    assert table[TASK] == {"family": "sports_understanding", "strategy": "yes_no", "options": {}}
+    assert "tweetsumm_yes_no" not in table
+    assert "yes_no" in registry.applicable_strategies(registry.get_family("sports_understanding"))
+    assert "yes_no" not in registry.applicable_strategies(registry.get_family("tweetsumm"))
+
+
+def test_the_old_plugin_variable_is_still_read(use_plugins, monkeypatch):
+    use_plugins()
+    monkeypatch.setenv(registry.LEGACY_PLUGINS_ENV, PLUGIN)
+    _clear_registry_caches()
+    assert "yes_no" in registry.strategies()
+    monkeypatch.setenv(registry.PLUGINS_ENV, PLUGIN)  # named in both: registered once
+    _clear_registry_caches()
+    assert list(registry.strategies()).count("yes_no") == 1
+
+
+def test_the_builtins_are_registered_as_plugins_under_their_names(use_plugins):
+    use_plugins()
+    assert registry.owners("strategy")["cot"] == "summeval.builtin:prompt_strategies.builtin"
+    assert registry.owners("family")["tweetsumm"] == "summeval.builtin:summeval_tasks.families"
+    assert list(registry.families()) == [f.name for f in BUILTIN_FAMILIES]
+
+
 def test_a_plugin_reusing_a_builtin_name_is_an_error_naming_both(use_plugins, monkeypatch):
     use_plugins(_plugin_module(monkeypatch, "duplicate_cot_plugin", [_Renamed("cot")]))
     with pytest.raises(StrategyError, match="strategy 'cot' is registered twice") as raised:
         registry.strategies()
-    assert "summeval.builtin" in str(raised.value)
+    assert "summeval.builtin:prompt_strategies.builtin" in str(raised.value)
     assert "duplicate_cot_plugin" in str(raised.value)
     with pytest.raises(StrategyError, match="registered twice"):
         registry.get_strategy("fewshot")
+
+
+def test_a_plugin_reusing_a_builtin_family_name_is_an_error_naming_both(use_plugins, monkeypatch):
+    use_plugins(_plugin_module(monkeypatch, "duplicate_family_plugin", families=[_Riddles("tweetsumm")]))
+    with pytest.raises(
+        StrategyError,
+        match="family 'tweetsumm' is registered twice: by summeval.builtin:summeval_tasks.families and "
+        "by duplicate_family_plugin",
+    ):
+        registry.families()
 
 
 def test_two_plugins_with_one_strategy_name_are_an_error(use_plugins, monkeypatch):
@@ -162,6 +244,14 @@ def test_a_strategy_name_must_be_an_identifier(use_plugins, monkeypatch):
         registry.strategies()
 
 
+def test_a_family_name_must_be_an_identifier(use_plugins, monkeypatch):
+    use_plugins(_plugin_module(monkeypatch, "dashed_family_plugin", families=[_Riddles("my-riddles")]))
+    with pytest.raises(
+        StrategyError, match=r"dashed_family_plugin: family name 'my-riddles' is not an identifier"
+    ):
+        registry.families()
+
+
 def test_a_plugin_filter_may_not_replace_an_lm_eval_filter(use_plugins, monkeypatch):
     import lm_eval.filters  # noqa: F401  (lm-eval's own filters are registered once a task is built)
     from strategy_plugin_example import YesNoAnswerFilter
@@ -175,37 +265,57 @@ def test_an_unimportable_plugin_module_is_a_clear_error(use_plugins):
     use_plugins("no_such_strategy_plugin")
     with pytest.raises(
         StrategyError,
-        match=r"SUMMEVAL_STRATEGY_PLUGINS: cannot import strategy plugin 'no_such_strategy_plugin'",
+        match=r"SUMMEVAL_PLUGINS: cannot import plugin 'no_such_strategy_plugin'",
     ):
         registry.strategies()
 
 
-def test_a_broken_plugin_does_not_hide_the_builtin_tasks(use_plugins, capsys):
+def test_a_broken_plugin_is_named_and_lm_eval_still_starts(use_plugins, capsys):
+    from lm_eval.tasks import TaskManager
+
     from summeval._autoregister import with_summeval_path
 
     use_plugins("no_such_strategy_plugin")
-    assert with_summeval_path(None) == [str(summeval_tasks.task_yamls_dir())]
+    with_summeval_path(None)
+    TaskManager(include_path=str(TESTS / "no_tasks_here"))
     warning = capsys.readouterr().err
-    assert "strategy plugin tasks not registered" in warning
+    assert "summeval: plugin tasks not registered, built-in tasks only" in warning
     assert "no_such_strategy_plugin" in warning
 
 
-def test_plugin_task_dir_writes_one_yaml_per_plugin_strategy(use_plugins, tmp_path):
+def test_a_broken_plugin_does_not_hide_the_builtin_tasks(use_plugins):
+    from summeval._autoregister import with_summeval_path
+
     use_plugins()
-    assert registry.plugin_task_dir() is None  # built-ins only: every one has its own YAML
+    builtin_only = with_summeval_path(None)
+    use_plugins("no_such_strategy_plugin")
+    assert with_summeval_path(None) == builtin_only
+
+
+def test_generated_task_dir_writes_one_yaml_per_plugin_pair(use_plugins, tmp_path):
+    use_plugins()
+    builtin_only = registry.generated_task_dir()
+    assert not (builtin_only / f"{TASK}.yaml").exists()
 
     use_plugins(PLUGIN)
-    folder = registry.plugin_task_dir()
-    assert folder is not None and folder.is_relative_to(tmp_path / "cache" / "plugin_tasks")
-    assert sorted(p.name for p in folder.iterdir()) == [f"{TASK}.yaml"]
+    folder = registry.generated_task_dir()
+    assert folder != builtin_only  # keyed by content
+    assert folder.is_relative_to(tmp_path / "cache" / "tasks")
+    names = sorted(p.name for p in folder.iterdir())
+    assert sorted(set(names) - {p.name for p in builtin_only.iterdir()}) == [f"{TASK}.yaml"]
     config = yaml.safe_load((folder / f"{TASK}.yaml").read_text(encoding="utf-8"))
     template = Path(config["include"])
     assert template.is_absolute()
-    assert template == registry.builtin_task_dir() / "_sports_understanding_template.yaml"
+    assert template == registry.template_path()
     assert template.is_file()
     assert config["task"] == TASK
     assert config["metadata"]["strategy"] == "yes_no"
-    assert registry.plugin_task_dir() == folder  # written once, then reused
+    assert config["metadata"]["family"] == "sports_understanding"
+    group = yaml.safe_load((folder / "_sports_understanding_group.yaml").read_text(encoding="utf-8"))
+    assert TASK not in group["task"]  # the family fixes its group
+    assert registry.generated_task_dir() == folder  # written once, then reused
+    registry.generated_task_dir.cache_clear()
+    assert registry.generated_task_dir() == folder
 
 
 def test_the_generated_plugin_task_loads_in_lm_eval(use_plugins):
@@ -213,7 +323,45 @@ def test_the_generated_plugin_task_loads_in_lm_eval(use_plugins):
     manager = summeval.task_manager(include_defaults=False, metadata={"sports_data": "sample"})
     assert TASK in manager.all_tasks
     task = manager.load([TASK])["tasks"][TASK]
-    doc = next(iter(task.validation_docs()))
+    doc = next(iter(task.eval_docs))
     assert task.doc_to_text(doc) == f"{doc['statement']}\nAnswer yes or no: is this plausible?\nAnswer:"
     assert task.config.generation_kwargs["do_sample"] is False
     assert [f["name"] for f in task.config.filter_list] == ["yes_no_answer"]
+    assert task.score(doc, [doc["label"]]) == {"acc": 1.0, "invalid": 0.0}
+
+
+def test_a_plugin_family_gets_a_task_for_every_strategy_that_applies(use_plugins, monkeypatch):
+    use_plugins(_plugin_module(monkeypatch, "riddles_plugin", families=[_Riddles()]))
+    assert registry.owners("family")["riddles"] == "riddles_plugin"
+    riddles = {t for t, entry in registry.task_table().items() if entry["family"] == "riddles"}
+    # no reasoning, no fixed choices, no instruction format: no cot, cot_fewshot, mc or instruct
+    assert riddles == {
+        "riddles_answer_only",
+        "riddles_fewshot",
+        "riddles_self_consistency",
+        "riddles_active_prompt",
+    }
+    group = yaml.safe_load(
+        (registry.generated_task_dir() / "_riddles_group.yaml").read_text(encoding="utf-8")
+    )
+    assert group["group"] == "riddles"
+    assert set(group["task"]) == riddles - {"riddles_active_prompt"}
+
+
+def test_a_plugin_family_runs_in_lm_eval_with_the_builtin_strategies(use_plugins, monkeypatch):
+    family = _Riddles()
+    use_plugins(_plugin_module(monkeypatch, "riddles_plugin", families=[family]))
+    manager = summeval.task_manager(include_defaults=False, metadata={"fewshot": {"k": 2}})
+    task = manager.load(["riddles_fewshot"])["tasks"]["riddles_fewshot"]
+    docs = list(task.test_docs())
+    assert [d["id"] for d in docs] == ["test-0", "test-1", "test-2"]
+    pool = family.load({})["train"]
+    for doc in docs:
+        chosen = choose_exemplars(doc, pool, 2, 1234, family.same_item)
+        assert task.doc_to_text(doc) == "\n\n".join(
+            [*(family.exemplar(e) for e in chosen), family.question(doc)]
+        )
+    assert task.config.generation_kwargs["max_gen_toks"] == family.answer_tokens
+    assert [m["metric"] for m in task.config.metric_list] == ["exact"]
+    assert task.score(docs[0], [" A0 "]) == {"exact": 1.0}
+    assert task.score(docs[0], ["a1"]) == {"exact": 0.0}

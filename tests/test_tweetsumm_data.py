@@ -8,15 +8,17 @@ from pathlib import Path
 
 import pytest
 
+from prompt_strategies.registry import get_family
+from summeval_tasks.prompts import instruction_prompt
 from summeval_tasks.tweetsumm import (
     SPLITS,
     TweetSummDataError,
-    build_dataset,
     load_dialogs,
-    load_tweetsumm,
     parse_path,
     split_name,
 )
+
+FAMILY = get_family("tweetsumm")
 
 
 def dialogstudio_record(n: int, summaries=None, log=None) -> dict:
@@ -76,8 +78,10 @@ def test_dialogstudio_file_with_all_splits(tmp_path):
     assert doc["conversation"] == "Customer: help with order 1\nAgent: Sure\nCustomer: thx"
     assert doc["references"] == ["Customer 1 asks. Agent answers.", "Summary two of 1.", "Third 1."]
     assert doc["summary"] == doc["references"][0]
-    assert doc["text"].startswith("### Instruction:\nBelow is a conversation between a human and an agent.")
-    assert doc["text"].endswith("### Output:\nCustomer 1 asks. Agent answers.")
+    assert set(doc) == {"id", "conversation", "references", "summary"}  # no prompt text in a doc
+    training_text = instruction_prompt(doc["conversation"], doc["summary"])
+    assert training_text.startswith("### Instruction:\nBelow is a conversation between a human and an agent.")
+    assert training_text.endswith("### Output:\nCustomer 1 asks. Agent answers.")
 
 
 def test_dialogstudio_split_aliases(tmp_path):
@@ -120,17 +124,28 @@ def test_sample_source_has_three_splits_and_three_references():
 def test_source_from_environment_and_metadata(monkeypatch, tmp_path):
     path = dialogstudio_file(tmp_path / "d.json")
     monkeypatch.setenv("SUMMEVAL_TWEETSUMM_DATA", str(path))
-    assert len(load_tweetsumm()["train"]) == 2
+    assert len(FAMILY.load({})["train"]) == 2
     # --metadata wins over the environment
-    assert len(load_tweetsumm(tweetsumm_data="sample", pretrained="ignored")["train"]) == len(
+    assert len(FAMILY.load({"tweetsumm_data": "sample", "pretrained": "ignored"})["train"]) == len(
         load_dialogs("sample")["train"]
     )
 
 
-def test_dataset_columns(tmp_path):
-    dataset = build_dataset(parse_path(dialogstudio_file(tmp_path / "d.json")))
-    assert set(dataset) == set(SPLITS)
-    assert set(dataset["test"].column_names) == {"id", "conversation", "references", "summary", "text"}
+def test_family_docs_have_every_split_and_the_doc_fields(tmp_path):
+    path = dialogstudio_file(tmp_path / "d.json")
+    docs = FAMILY.load({FAMILY.data_key: str(path)})
+    assert set(docs) == set(SPLITS)
+    assert FAMILY.eval_split in docs and FAMILY.pool_split in docs
+    for split, dialogs in parse_path(path).items():
+        assert docs[split] == [d.to_doc() for d in dialogs]
+    assert {key for doc in docs["test"] for key in doc} == {"id", "conversation", "references", "summary"}
+
+
+def test_family_describe_counts_dialogs_per_split():
+    docs = FAMILY.load({"tweetsumm_data": "sample"})
+    lines = FAMILY.describe(docs).splitlines()
+    assert lines[0] == "tweetsumm:"
+    assert lines[1:] == [f"{split}: {len(docs[split])} dialogs" for split in SPLITS]
 
 
 @pytest.mark.parametrize(

@@ -1,25 +1,24 @@
-"""Active-Prompt (Diao et al.), stage one: choose few-shot exemplars by the model's uncertainty.
+"""Active-Prompt (Diao et al.), stage one: choose few-shot exemplars by the model's uncertainty (any family).
 
-For each question of a pool (by default the train split), the model answers ``k`` times with
-zero-shot chain of thought, sampled. Each question's uncertainty over its ``k`` extracted answers is
-
-* ``disagreement``: distinct answers / k (an ``invalid`` answer counts as an answer);
-* ``entropy``: -sum p log p over the answer distribution (natural log; ``invalid`` included);
-* ``variance``: p(1 - p) with p the share of ``plausible`` among the valid answers (0.25, the maximum,
-  when none is valid).
+For each question of a pool (by default the train split), the model answers ``k`` times, sampled: with
+zero-shot chain of thought where the family reasons, else with the family's direct prompt. Each
+question's uncertainty over its ``k`` read answers is the family's (``TaskFamily.uncertainty``):
+sports_understanding has ``disagreement`` (distinct answers / k), ``entropy`` and ``variance``;
+tweetsumm has ``disagreement`` = 1 - mean pairwise ROUGE-L among the k summaries.
 
 Questions are ranked most uncertain first; ties are broken by a hash of (seed, question id), so the
-ranking is reproducible. The top ``n`` get rationales: from an annotation file when it has one for the
-question (``annotation``), else the first sampled chain of thought that reached the gold label
-(``model``), else only the conclusion ``So the answer is <label>.`` (``label_only``). The exemplar file
-records how it was made and every pool question's score; the ``active_prompt`` strategy reads it.
+ranking is reproducible. The top ``n`` become the exemplars. Where the family reasons they get
+rationales: from an annotation file when it has one for the question (``annotation``), else the first
+sampled chain of thought that reached the gold answer (``model``), else only the conclusion ``So the
+answer is <answer>.`` (``label_only``). Elsewhere the exemplar's answer is its gold answer
+(``reference``: for tweetsumm, the reference summary). The exemplar file records the family, how it was
+made and every pool question's score; the ``active_prompt`` strategy reads it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import math
 import random
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -27,11 +26,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from prompt_strategies.extraction import INVALID, PLAUSIBLE, extract_answer
+from prompt_strategies.family import TaskFamily
 from prompt_strategies.strategy import StrategyError
 
-UNCERTAINTY_METRICS = ("disagreement", "entropy", "variance")
-FILE_FORMAT = "summeval-active-prompt/1"
+FILE_FORMAT = "summeval-active-prompt/2"
+# The task name of selection requests: summeval's own, so their samples share one prompt encoding.
+SELECTION_TASK = "summeval_active_prompt_select"
 _CONCLUSION = "the answer is"
 
 
@@ -41,38 +41,18 @@ class GeneratingModel(Protocol):
     def generate_until(self, requests: list, disable_tqdm: bool = False) -> list[str]: ...
 
 
-def uncertainty(answers: Sequence[str], metric: str) -> float:
-    """The uncertainty of one question's sampled answers under ``metric`` (see the module docstring)."""
-    if not answers:
-        raise StrategyError("uncertainty of no answers is undefined")
-    if metric == "disagreement":
-        return len(set(answers)) / len(answers)
-    if metric == "entropy":
-        counts = Counter(answers)
-        total = len(answers)
-        return -sum(c / total * math.log(c / total) for c in counts.values()) + 0.0
-    if metric == "variance":
-        valid = [a for a in answers if a != INVALID]
-        if not valid:
-            return 0.25
-        p = sum(a == PLAUSIBLE for a in valid) / len(valid)
-        return p * (1 - p)
-    raise StrategyError(
-        f"unknown uncertainty metric {metric!r}; choose one of {', '.join(UNCERTAINTY_METRICS)}"
-    )
-
-
 @dataclass
 class ScoredQuestion:
     """A pool question with its sampled outputs, their extracted answers and its uncertainty."""
 
     doc: Mapping[str, Any]
     outputs: list[str]
-    answers: list[str] = field(init=False)
+    family: TaskFamily
+    answers: list[Any] = field(init=False)
     score: float = 0.0
 
     def __post_init__(self) -> None:
-        self.answers = [extract_answer(o) for o in self.outputs]
+        self.answers = [self.family.read_answer(o) for o in self.outputs]
 
 
 def rank_by_uncertainty(scored: Sequence[ScoredQuestion], seed: int) -> list[ScoredQuestion]:
@@ -102,7 +82,7 @@ def sample_outputs(
             arguments=(prompt, dict(generation_kwargs)),
             idx=0,
             # Instance reads task name, doc id and repeats from ``metadata`` (a ``repeats=`` keyword is lost).
-            metadata=(None, i, k),
+            metadata=(SELECTION_TASK, i, k),
         )
         for i, (prompt, doc) in enumerate(zip(prompts, docs, strict=True))
         for _ in range(k)
@@ -145,30 +125,31 @@ def read_annotations(path: str | Path) -> dict[str, str]:
     return annotations
 
 
-def with_conclusion(rationale: str, label: str) -> str:
-    """``rationale`` ending in ``So the answer is <label>.`` (added when it states no conclusion)."""
+def with_conclusion(rationale: str, answer: str, read_answer: Callable[[str], Any]) -> str:
+    """``rationale`` ending in ``So the answer is <answer>.`` (added when it states no conclusion)."""
     text = " ".join(rationale.split())
-    if _CONCLUSION in text.lower() and extract_answer(text) == label:
+    if _CONCLUSION in text.lower() and read_answer(text) == answer:
         return text
-    return f"{text} So the answer is {label}.".strip()
+    return f"{text} So the answer is {answer}.".strip()
 
 
 def choose_rationale(question: ScoredQuestion, annotations: Mapping[str, str]) -> tuple[str, str]:
     """(rationale, source) for a selected question; see the module docstring for the order."""
-    doc = question.doc
-    label = doc["label"]
+    doc, family = question.doc, question.family
+    label = family.answer_text(doc)
+    no_answer = family.read_answer("")
     for key in (doc.get("id"), doc.get("statement")):
         if key and _key(key) in annotations:
             rationale = annotations[_key(key)]
-            concluded = extract_answer(rationale)
-            if concluded not in (label, INVALID):  # one that states no label gets the conclusion added
+            concluded = family.read_answer(rationale)
+            if concluded not in (label, no_answer):  # one that states no answer gets the conclusion added
                 raise StrategyError(
-                    f"annotation for {doc['id']!r} concludes {concluded!r}, but the label is {label!r}"
+                    f"annotation for {doc['id']!r} concludes {concluded!r}, but the answer is {label!r}"
                 )
-            return with_conclusion(rationale, label), "annotation"
+            return with_conclusion(rationale, label, family.read_answer), "annotation"
     for output, answer in zip(question.outputs, question.answers, strict=True):
         if answer == label and output.strip():
-            return with_conclusion(output, label), "model"
+            return with_conclusion(output, label, family.read_answer), "model"
     return f"So the answer is {label}.", "label_only"
 
 
@@ -176,45 +157,48 @@ def select_exemplars(
     model: GeneratingModel,
     pool: Sequence[Mapping[str, Any]],
     *,
+    family: TaskFamily,
     prompt: Callable[[Mapping[str, Any]], str],
     k: int = 5,
     n: int = 4,
-    metric: str = "disagreement",
+    metric: str | None = None,
     seed: int = 0,
     generation_kwargs: Mapping[str, Any],
     annotations: Mapping[str, str] | None = None,
     provenance: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Run stage one on ``pool``; return the exemplar file's content (for ``write_exemplar_file``)."""
-    if metric not in UNCERTAINTY_METRICS:
+    metric = metric or family.uncertainty_metrics[0]
+    if metric not in family.uncertainty_metrics:
         raise StrategyError(
-            f"unknown uncertainty metric {metric!r}; choose one of {', '.join(UNCERTAINTY_METRICS)}"
+            f"{family.name}: unknown uncertainty metric {metric!r}; "
+            f"choose one of {', '.join(family.uncertainty_metrics)}"
         )
     if k < 1 or n < 1:
         raise StrategyError(f"k and n must be at least 1 (got k={k}, n={n})")
     if n > len(pool):
         raise StrategyError(f"n={n} exemplars requested from a pool of {len(pool)} questions")
+    from prompt_strategies.lm_eval_task import SHARED_PREFIX_TASKS
+
+    SHARED_PREFIX_TASKS.add(SELECTION_TASK)
     outputs = sample_outputs(model, [prompt(d) for d in pool], pool, k=k, generation_kwargs=generation_kwargs)
-    scored = [ScoredQuestion(doc, outs) for doc, outs in zip(pool, outputs, strict=True)]
+    scored = [ScoredQuestion(doc, outs, family) for doc, outs in zip(pool, outputs, strict=True)]
     for question in scored:
-        question.score = uncertainty(question.answers, metric)
+        question.score = family.uncertainty(question.answers, metric)
     ranked = rank_by_uncertainty(scored, seed)
     exemplars = []
     for question in ranked[:n]:
-        rationale, source = choose_rationale(question, annotations or {})
-        exemplars.append(
-            {
-                "id": question.doc["id"],
-                "statement": question.doc.get("statement", ""),
-                "input": question.doc["input"],
-                "label": question.doc["label"],
-                "rationale": rationale,
-                "rationale_source": source,
-                "uncertainty": question.score,
-            }
-        )
+        entry = {**question.doc}
+        if family.supports_reasoning:
+            rationale, source = choose_rationale(question, annotations or {})
+            entry.update(rationale=rationale, rationale_source=source)
+        else:
+            entry["rationale_source"] = "reference"
+        entry["uncertainty"] = question.score
+        exemplars.append(entry)
     return {
         "format": FILE_FORMAT,
+        "family": family.name,
         **(provenance or {}),
         "k": k,
         "n": n,
@@ -227,8 +211,8 @@ def select_exemplars(
             {
                 "id": q.doc["id"],
                 "uncertainty": q.score,
-                "answers": dict(Counter(q.answers)),
-                "label": q.doc["label"],
+                "answers": dict(Counter(str(a) for a in q.answers)) if family.choices else None,
+                "gold": family.answer_text(q.doc),
             }
             for q in ranked
         ],

@@ -1,95 +1,115 @@
 """The built-in strategies, registered through the same hooks as any third-party plugin.
 
-Prompts follow BIG-bench's ``Q: <input>`` / ``A:`` layout; ``input`` already holds the task prefix.
+Each works on any family through the family contract; ``applies_to`` says where it makes sense
+(chain of thought needs a family that reads answers from reasoning; multiple choice needs fixed
+choices; ``instruct`` needs an instruction format).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
-from prompt_strategies.exemplars import choose_exemplars, read_exemplar_file, same_item
+from prompt_strategies.exemplars import choose_exemplars, read_exemplar_file
+from prompt_strategies.family import TaskFamily
 from prompt_strategies.hookspecs import hookimpl
-from prompt_strategies.strategy import (
-    PromptStrategy,
-    StrategyError,
-    TaskContext,
-    answer_pipeline,
-    question,
-)
+from prompt_strategies.strategy import PromptStrategy, StrategyError, answer_pipeline
 
-LABEL_CHOICES = ["plausible", "implausible"]
-# Chain-of-thought text runs over several lines; a new question or a long gap ends it.
-COT_UNTIL = ["\nQ:", "\n\n\n", "</s>", "<|im_end|>"]
+COT_CUE = "Let's think step by step."
+
+
+def _with_exemplars(family, doc, exemplars, *, rationales: bool) -> str:
+    shots = [family.exemplar(ex, ex.get("rationale") if rationales else None) for ex in exemplars]
+    return "\n\n".join([*shots, family.question(doc)])
 
 
 class AnswerOnly(PromptStrategy):
     name = "answer_only"
-    description = "Generate the label directly, with no exemplars and no reasoning."
-    defaults = {"max_gen_toks": 32}
+    description = "Zero-shot: the item alone, answered directly (no exemplars, no reasoning)."
+    defaults = {"max_gen_toks": None}
 
-    def prompt(self, doc, exemplars, options):
-        return f"Q: {doc['input']}\nAnswer plausible or implausible.\nA:"
+    def prompt(self, doc, family, exemplars, options):
+        return family.direct_question(doc)
 
 
 class AnswerOnlyMultipleChoice(PromptStrategy):
     name = "answer_only_mc"
-    description = "Score the two labels by log-likelihood (lm-eval multiple_choice, as BIG-bench scores it)."
+    description = "Score the family's fixed choices by log-likelihood (lm-eval multiple_choice)."
     defaults = {}
 
-    def prompt(self, doc, exemplars, options):
-        return question(doc)
+    def applies_to(self, family):
+        return bool(family.choices)
 
-    def lm_eval_settings(self, options):
+    def prompt(self, doc, family, exemplars, options):
+        return family.question(doc)
+
+    def lm_eval_settings(self, family, options):
         return {
             "output_type": "multiple_choice",
-            "doc_to_choice": LABEL_CHOICES,
-            "doc_to_target": lambda doc: LABEL_CHOICES.index(doc["label"]),
+            "doc_to_choice": list(family.choices),
+            "doc_to_target": family.target_index,
             "target_delimiter": " ",
         }
 
-    def primary_filter(self, options):
+    def primary_filter(self, family, options):
         return "none"
+
+
+class Instruct(PromptStrategy):
+    name = "instruct"
+    description = "The family's instruction (fine-tuning) format, zero-shot: what adapters are trained on."
+    defaults = {"max_gen_toks": None}
+
+    def applies_to(self, family):
+        return type(family).instruction_prompt is not TaskFamily.instruction_prompt
+
+    def prompt(self, doc, family, exemplars, options):
+        text = family.instruction_prompt(doc)
+        if text is None:
+            raise StrategyError(f"{self.name}: family {family.name!r} has no instruction format")
+        return text
 
 
 class FewShot(PromptStrategy):
     name = "fewshot"
-    description = (
-        "k labelled exemplars from the train split (seeded per item, never the item), then the item."
-    )
-    defaults = {"k": 3, "seed": 1234, "max_gen_toks": 32}
+    description = "k worked exemplars from the train split (seeded per item, never the item), then the item."
+    defaults = {"k": 3, "seed": 1234, "max_gen_toks": None}
 
     def exemplars(self, doc, context, options):
-        return choose_exemplars(doc, context.pool, options["k"], options["seed"])
+        return choose_exemplars(doc, context.pool, options["k"], options["seed"], context.family.same_item)
 
-    def prompt(self, doc, exemplars, options):
-        shots = [f"{question(ex)} {ex['label']}" for ex in exemplars]
-        return "\n\n".join([*shots, question(doc)])
+    def prompt(self, doc, family, exemplars, options):
+        return _with_exemplars(family, doc, exemplars, rationales=False)
 
 
 class ChainOfThought(PromptStrategy):
     name = "cot"
-    description = 'Zero-shot chain of thought: "Let\'s think step by step.", then the answer.'
-    defaults = {"max_gen_toks": 128}
-    until = COT_UNTIL
+    description = f'Zero-shot chain of thought: "{COT_CUE}", then the answer.'
+    defaults = {"max_gen_toks": None}
+    reasoning = True
 
-    def prompt(self, doc, exemplars, options):
-        return f"{question(doc)} Let's think step by step."
+    def prompt(self, doc, family, exemplars, options):
+        return f"{family.question(doc)} {COT_CUE}"
 
 
 class ChainOfThoughtFewShot(ChainOfThought):
     name = "cot_fewshot"
-    description = 'Worked exemplars whose short rationales end in "So the answer is X.", then the item.'
-    defaults = {"k": 3, "exemplars_file": "cot_fewshot_exemplars.json", "max_gen_toks": 128}
+    description = "Worked exemplars with rationales from the family's exemplar file, then the item."
+    defaults = {"k": 3, "exemplars_file": "", "max_gen_toks": None}
 
-    def exemplar_file(self, context: TaskContext, options: Mapping[str, Any]):
-        if not options.get("exemplars_file"):
-            raise StrategyError(f"{self.name}: no exemplar file given (option exemplars_file)")
-        return context.resolve(options["exemplars_file"])
+    def exemplar_file(self, context, options: Mapping[str, Any]):
+        name = options.get("exemplars_file") or context.family.cot_exemplars_file
+        if not name:
+            raise StrategyError(
+                f"{self.name}: no exemplar file given (option exemplars_file) and family "
+                f"{context.family.name!r} has none of its own"
+            )
+        return context.resolve(name)
 
     def exemplars(self, doc, context, options):
         path = self.exemplar_file(context, options)
-        entries = [e for e in read_exemplar_file(path) if not same_item(e, doc)]
+        family = context.family
+        entries = [e for e in read_exemplar_file(path, family) if not family.same_item(e, doc)]
         k = options["k"]
         if k < 0:
             return entries
@@ -100,45 +120,76 @@ class ChainOfThoughtFewShot(ChainOfThought):
             )
         return entries[:k]
 
-    def prompt(self, doc: Mapping[str, Any], exemplars: Sequence[Mapping[str, Any]], options) -> str:
-        shots = [f"{question(ex)} {ex['rationale']}" for ex in exemplars]
-        return "\n\n".join([*shots, question(doc)])
+    def prompt(self, doc, family, exemplars, options):
+        return _with_exemplars(family, doc, exemplars, rationales=True)
 
 
 class SelfConsistency(ChainOfThoughtFewShot):
     name = "self_consistency"
-    description = "Few-shot chain of thought sampled K times (temperature 0.7); the majority answer wins."
+    description = (
+        "K samples (temperature 0.7) of few-shot chain of thought, or of the zero-shot prompt where the "
+        "family has no reasoning; the family reduces them to one (majority vote, consensus summary)."
+    )
     defaults = {**ChainOfThoughtFewShot.defaults, "samples": 10, "temperature": 0.7}
 
-    def lm_eval_settings(self, options):
+    def applies_to(self, family):
+        return True
+
+    def stop_sequences(self, family):
+        return list(family.reasoning_stop if family.supports_reasoning else family.answer_stop)
+
+    def max_gen_toks(self, family, options):
+        if options.get("max_gen_toks") is not None:
+            return int(options["max_gen_toks"])
+        return family.reasoning_tokens if family.supports_reasoning else family.answer_tokens
+
+    def exemplars(self, doc, context, options):
+        return super().exemplars(doc, context, options) if context.family.supports_reasoning else []
+
+    def prompt(self, doc, family, exemplars, options):
+        if family.supports_reasoning:
+            return super().prompt(doc, family, exemplars, options)
+        return family.direct_question(doc)
+
+    def lm_eval_settings(self, family, options):
         samples = options["samples"]
         if samples < 1:
             raise StrategyError(f"{self.name}: samples must be at least 1, got {samples}")
-        if options["temperature"] <= 0 or options["max_gen_toks"] < 1:
-            raise StrategyError(
-                f"{self.name}: temperature must be above 0 and max_gen_toks at least 1 "
-                f"(got {options['temperature']}, {options['max_gen_toks']})"
-            )
+        max_gen_toks = self.max_gen_toks(family, options)
+        if options["temperature"] <= 0:
+            raise StrategyError(f"{self.name}: temperature must be above 0, got {options['temperature']}")
         return {
             "output_type": "generate_until",
             "repeats": samples,
             "generation_kwargs": {
-                "until": list(self.until),
+                "until": self.stop_sequences(family),
                 "do_sample": True,
                 "temperature": options["temperature"],
-                "max_gen_toks": options["max_gen_toks"],
+                "max_gen_toks": max_gen_toks,
             },
-            # Like lm-eval's gsm8k self-consistency task: the vote, and the first sample alone.
-            "filter_list": [answer_pipeline(f"maj@{samples}", vote=True), answer_pipeline("first")],
+            # Like lm-eval's gsm8k self-consistency task: the reduction, and the first sample alone.
+            "filter_list": [
+                answer_pipeline(f"{family.reduction}@{samples}", family, reduce=True),
+                answer_pipeline("first", family),
+            ],
         }
 
 
 class ActivePrompt(ChainOfThoughtFewShot):
     name = "active_prompt"
-    description = "Few-shot chain of thought on the most uncertain train questions (Diao et al.)."
-    # k = -1: every exemplar in the file (its n); the file comes from `summeval active-prompt select`.
-    defaults = {"k": -1, "exemplars_file": "", "max_gen_toks": 128}
+    description = (
+        "Exemplars chosen by the model's uncertainty on the train split (Diao et al.), from "
+        "`summeval active-prompt select`; with rationales where the family reasons."
+    )
+    # k = -1: every exemplar in the file (its n).
+    defaults = {"k": -1, "exemplars_file": "", "max_gen_toks": None}
     METADATA_KEY = "active_prompt_exemplars"
+
+    def applies_to(self, family):
+        return True
+
+    stop_sequences = SelfConsistency.stop_sequences
+    max_gen_toks = SelfConsistency.max_gen_toks
 
     def options(self, metadata=None):
         options = super().options(metadata)
@@ -149,11 +200,14 @@ class ActivePrompt(ChainOfThoughtFewShot):
     def exemplar_file(self, context, options):
         if not options.get("exemplars_file"):
             raise StrategyError(
-                f"{self.name}: no exemplar file. Make one with `summeval active-prompt select "
-                f"--model-args ... --out exemplars.json`, then pass "
+                f"{self.name}: no exemplar file. Make one with `summeval active-prompt select --task "
+                f"{context.family.name} --model-args ... --out exemplars.json`, then pass "
                 f'--metadata \'{{"{self.METADATA_KEY}": "exemplars.json"}}\''
             )
         return super().exemplar_file(context, options)
+
+    def prompt(self, doc, family, exemplars, options):
+        return _with_exemplars(family, doc, exemplars, rationales=family.supports_reasoning)
 
 
 BUILTIN_STRATEGIES = (
@@ -164,6 +218,7 @@ BUILTIN_STRATEGIES = (
     ChainOfThoughtFewShot(),
     SelfConsistency(),
     ActivePrompt(),
+    Instruct(),
 )
 
 
@@ -174,9 +229,6 @@ def summeval_strategies():
 
 @hookimpl
 def summeval_filters():
-    from prompt_strategies.filters import MajorityAnswerFilter, PlausibilityAnswerFilter
+    from prompt_strategies.filters import FamilyAnswerFilter, FamilyReduceFilter
 
-    return {
-        PlausibilityAnswerFilter.NAME: PlausibilityAnswerFilter,
-        MajorityAnswerFilter.NAME: MajorityAnswerFilter,
-    }
+    return {FamilyAnswerFilter.NAME: FamilyAnswerFilter, FamilyReduceFilter.NAME: FamilyReduceFilter}

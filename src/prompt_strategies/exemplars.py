@@ -1,63 +1,68 @@
-"""Exemplars: seeded choice from the training pool, and exemplar files with rationales.
+"""Exemplars: the one seeded choice from a pool, and exemplar files.
 
 An exemplar file (written by hand for ``cot_fewshot``, by ``summeval active-prompt select`` for
 ``active_prompt``) is JSON::
 
-    {"exemplars": [{"id": "...", "input": "...", "label": "plausible",
+    {"family": "sports_understanding",
+     "exemplars": [{"id": "...", "input": "...", "label": "plausible",
                     "rationale": "... So the answer is plausible.", "rationale_source": "annotation"}],
      ...any other keys (how the file was made)}
 
-Every rationale must end in a conclusion that ``extract_answer`` reads as its label.
+Each entry holds the doc fields its family needs to render it (``TaskFamily.exemplar_fields``) and,
+for families that reason, a ``rationale``. A file without ``family`` is a sports_understanding file
+(the only kind there was before families).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from prompt_strategies.extraction import LABELS, extract_answer
+from prompt_strategies.family import FamilyError, TaskFamily
 from prompt_strategies.strategy import StrategyError
 from summeval_tasks.atomic import write_text_atomically
 
-EXEMPLAR_FIELDS = ("id", "input", "label", "rationale")
+LEGACY_FAMILY = "sports_understanding"
 
 
-def same_item(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
-    """Whether two docs are the same question: same id, or the same statement / input text."""
-    if a.get("id") is not None and a.get("id") == b.get("id"):
-        return True
-    for key in ("statement", "input"):
-        if a.get(key) and b.get(key) and _normalise(a[key]) == _normalise(b[key]):
-            return True
-    return False
+def choose_exemplars(
+    doc: Mapping[str, Any],
+    pool: Sequence[Mapping[str, Any]],
+    k: int,
+    seed: int,
+    same_item: Callable[[Mapping[str, Any], Mapping[str, Any]], bool],
+) -> list:
+    """``k`` exemplars for ``doc`` from ``pool``, never ``doc`` itself (``same_item``).
 
-
-def choose_exemplars(doc: Mapping[str, Any], pool: Sequence[Mapping[str, Any]], k: int, seed: int) -> list:
-    """``k`` exemplars for ``doc`` from ``pool``, never ``doc`` itself (see ``same_item``).
-
-    Each pool entry is ranked by sha256(seed, doc id, entry id), so the choice for a doc depends only
-    on the seed, the doc and the pool: not on which other docs are evaluated (``--limit``) or their order.
+    The walk starts at ``sha256(seed:doc id) mod len(pool)`` and takes the next ``k`` pool entries that
+    are not the item, wrapping around: the choice depends only on the seed, the doc and the pool, not on
+    which other docs are evaluated (``--limit``) or their order. (For k=1 this is exactly the choice of
+    the original ``tweetsumm_one``.)
     """
     if k <= 0:
         return []
-    candidates = [entry for entry in pool if not same_item(entry, doc)]
-    if len(candidates) < k:
-        raise StrategyError(
-            f"{k} exemplars requested for {doc.get('id')!r} but the training pool has only "
-            f"{len(candidates)} other items"
-        )
+    if not pool:
+        raise StrategyError(f"{k} exemplars requested for {doc.get('id')!r} but the exemplar pool is empty")
+    digest = hashlib.sha256(f"{seed}:{doc.get('id')}".encode()).digest()
+    start = int.from_bytes(digest[:8], "big") % len(pool)
+    chosen = []
+    for offset in range(len(pool)):
+        candidate = pool[(start + offset) % len(pool)]
+        if not same_item(candidate, doc):
+            chosen.append(candidate)
+            if len(chosen) == k:
+                return chosen
+    raise StrategyError(
+        f"{k} exemplars requested for {doc.get('id')!r} but the exemplar pool has only "
+        f"{len(chosen)} other items"
+    )
 
-    def rank(entry: Mapping[str, Any]) -> bytes:
-        return hashlib.sha256(f"{seed}:{doc.get('id')}:{entry.get('id')}".encode()).digest()
 
-    return sorted(candidates, key=rank)[:k]
-
-
-def read_exemplar_file(path: str | Path) -> list[dict[str, Any]]:
-    """The exemplars of an exemplar file, validated; errors name the file and the entry."""
+def read_exemplar_file(path: str | Path, family: TaskFamily) -> list[dict[str, Any]]:
+    """The exemplars of an exemplar file for ``family``, validated; errors name the file and the entry."""
     path = Path(path)
     if not path.is_file():
         raise StrategyError(f"exemplar file {path} does not exist")
@@ -68,30 +73,25 @@ def read_exemplar_file(path: str | Path) -> list[dict[str, Any]]:
     entries = data.get("exemplars") if isinstance(data, dict) else None
     if not isinstance(entries, list) or not entries:
         raise StrategyError(f'exemplar file {path} has no "exemplars" list')
+    made_for = data.get("family", LEGACY_FAMILY)
+    if made_for != family.name:
+        raise StrategyError(
+            f"exemplar file {path} holds {made_for} exemplars; the task is a {family.name} task "
+            f"(select exemplars with --task {family.name})"
+        )
     for i, entry in enumerate(entries):
         where = f"exemplar file {path}, entry {i}"
         if not isinstance(entry, dict):
             raise StrategyError(f"{where} is not an object")
-        missing = [f for f in EXEMPLAR_FIELDS if not isinstance(entry.get(f), str) or not entry[f].strip()]
-        if missing:
-            raise StrategyError(
-                f"{where} has no {', '.join(missing)} (each needs {', '.join(EXEMPLAR_FIELDS)})"
-            )
-        if entry["label"] not in LABELS:
-            raise StrategyError(f"{where}: label {entry['label']!r} is not one of {', '.join(LABELS)}")
-        concluded = extract_answer(entry["rationale"])
-        if concluded != entry["label"]:
-            raise StrategyError(
-                f"{where}: the rationale concludes {concluded!r} but the label is {entry['label']!r}; "
-                f'end it with "So the answer is {entry["label"]}."'
-            )
+        try:
+            family.check_exemplar(entry, where)
+        except FamilyError as err:
+            raise StrategyError(str(err)) from err
+        if family.supports_reasoning and not isinstance(entry.get("rationale"), str):
+            raise StrategyError(f"{where} has no rationale (a {family.name} exemplar needs one)")
     return entries
 
 
 def write_exemplar_file(path: str | Path, data: Mapping[str, Any]) -> Path:
     """Write an exemplar file (JSON) through a temporary file and a rename: never half-written."""
     return write_text_atomically(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-
-
-def _normalise(text: str) -> str:
-    return " ".join(str(text).lower().split())

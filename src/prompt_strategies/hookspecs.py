@@ -1,16 +1,20 @@
-"""The plugin contract: the hooks a package implements to contribute prompt strategies.
+"""The plugin contracts: the hooks a package implements to contribute task families and prompt strategies.
 
 A plugin is any module or object with functions marked ``@prompt_strategies.hookimpl`` and named like
 the hooks below. Plugins are found three ways (see ``registry.py``):
 
-* the built-in strategies (``prompt_strategies.builtin``), registered through these same hooks;
-* installed packages that declare an entry point in the group ``summeval.strategies``::
+* the built-ins (``summeval_tasks.families``, ``prompt_strategies.builtin``), registered through these
+  same hooks;
+* installed packages that declare an entry point, in the group ``summeval.families`` for families and
+  ``summeval.strategies`` for strategies (one module may implement both hooks)::
 
       [project.entry-points."summeval.strategies"]
       my_strategies = "my_package.strategies"
 
-* modules named in the environment variable ``SUMMEVAL_STRATEGY_PLUGINS`` (comma-separated import
-  paths), for plugins that are not installed, e.g. a module in a test suite.
+* modules named in the environment variable ``SUMMEVAL_PLUGINS`` (comma-separated import paths; the
+  older ``SUMMEVAL_STRATEGY_PLUGINS`` is read too), for plugins that are not installed, e.g. a test module.
+
+This module imports nothing else of summeval's (families implement it from the bottom layer).
 """
 
 from __future__ import annotations
@@ -22,23 +26,39 @@ import pluggy
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
+    from prompt_strategies.family import TaskFamily
     from prompt_strategies.strategy import PromptStrategy
 
 PROJECT = "summeval"
 ENTRY_POINT_GROUP = "summeval.strategies"
+FAMILY_ENTRY_POINT_GROUP = "summeval.families"
+ENTRY_POINT_GROUPS = (FAMILY_ENTRY_POINT_GROUP, ENTRY_POINT_GROUP)
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
 @hookspec
+def summeval_task_families() -> Sequence[TaskFamily]:
+    """Return the task families this plugin contributes.
+
+    Each is a ``prompt_strategies.family.TaskFamily`` instance: its ``name`` (an identifier, unique
+    across plugins; its tasks are ``<name>_<strategy>`` for every strategy that applies to it), how
+    its docs load, how a question and an exemplar read, how an answer is read back, scored, reduced
+    over K samples and measured for uncertainty. See ``TaskFamily`` for the contract of each member.
+    Called once per process; the result is cached.
+    """
+
+
+@hookspec
 def summeval_strategies() -> Sequence[PromptStrategy]:
     """Return the prompt strategies this plugin contributes.
 
-    Each is a ``PromptStrategy`` instance: its ``name`` (unique across all plugins; the lm-eval task is
-    ``sports_understanding_<name>``), how it chooses exemplars and builds prompts, its generation
-    settings (output type, sampling, repeats) and its filter pipeline. See ``PromptStrategy`` for the
-    contract of each method. Called once per process; the result is cached.
+    Each is a ``PromptStrategy`` instance: its ``name`` (unique across all plugins; it runs as the lm-eval
+    task ``<family>_<name>`` on every family it ``applies_to``), how it chooses exemplars and builds
+    prompts through the family contract, its generation settings (output type, sampling, repeats) and
+    its filter pipeline. See ``PromptStrategy`` for the contract of each method. Called once per
+    process; the result is cached.
     """
 
 

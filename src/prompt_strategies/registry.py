@@ -1,13 +1,20 @@
-"""Finding strategies: the plugin manager, and what it feeds into lm-eval (filters, plugin tasks)."""
+"""Finding families and strategies: the plugin manager, and what it feeds into lm-eval (filters, tasks).
+
+Every (family, strategy) pair the strategy ``applies_to`` is an lm-eval task ``<family>_<strategy>``,
+plus each family's aliases (``tweetsumm_zero``) and its group. No YAML per pair is written by hand:
+``generated_task_dir`` writes a short YAML for each (including the one shared template) into a folder
+under the cache root, keyed by its content, and the start-up hook adds it to lm-eval's include path.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import importlib
-import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
@@ -15,58 +22,99 @@ from prompt_strategies import hookspecs
 from prompt_strategies.strategy import StrategyError
 
 if TYPE_CHECKING:
+    from prompt_strategies.family import TaskFamily
     from prompt_strategies.strategy import PromptStrategy
 
-PLUGINS_ENV = "SUMMEVAL_STRATEGY_PLUGINS"
-TASK_FAMILY = "sports_understanding"
+PLUGINS_ENV = "SUMMEVAL_PLUGINS"
+LEGACY_PLUGINS_ENV = "SUMMEVAL_STRATEGY_PLUGINS"
+BUILTIN_PLUGINS = ("summeval_tasks.families", "prompt_strategies.builtin")
+TEMPLATE = "_summeval_template.yaml"
+GENERATED_FORMAT = 1
+
+
+_builtins_only = False
+
+
+@contextlib.contextmanager
+def builtins_only() -> Iterator[None]:
+    """Within: only the built-in families and strategies are registered (no entry points, no
+    ``$SUMMEVAL_PLUGINS``): what the start-up hook falls back to when a plugin is broken."""
+    global _builtins_only
+    _clear_caches()
+    _builtins_only = True
+    try:
+        yield
+    finally:
+        _builtins_only = False
+        _clear_caches()
+
+
+def _clear_caches() -> None:
+    for cached in (plugin_manager, strategies, families, generated_task_dir):
+        cached.cache_clear()
 
 
 @functools.cache
 def plugin_manager() -> pluggy.PluginManager:
-    """The process-wide plugin manager: built-ins, entry points, then ``$SUMMEVAL_STRATEGY_PLUGINS``."""
-    from prompt_strategies import builtin
+    """The process-wide plugin manager: built-ins, entry points, then ``$SUMMEVAL_PLUGINS``."""
+    from summeval_tasks.settings import env_list
 
     manager = pluggy.PluginManager(hookspecs.PROJECT)
     manager.add_hookspecs(hookspecs)
-    manager.register(builtin, name="summeval.builtin")
-    manager.load_setuptools_entrypoints(hookspecs.ENTRY_POINT_GROUP)
-    for module_name in filter(None, (m.strip() for m in os.environ.get(PLUGINS_ENV, "").split(","))):
+    for module_name in BUILTIN_PLUGINS:
+        manager.register(importlib.import_module(module_name), name=f"summeval.builtin:{module_name}")
+    if _builtins_only:
+        return manager
+    for group in hookspecs.ENTRY_POINT_GROUPS:
+        manager.load_setuptools_entrypoints(group)
+    for module_name in [*env_list(PLUGINS_ENV), *env_list(LEGACY_PLUGINS_ENV)]:
         try:
             module = importlib.import_module(module_name)
         except ImportError as err:
-            raise StrategyError(
-                f"{PLUGINS_ENV}: cannot import strategy plugin {module_name!r}: {err}"
-            ) from err
+            raise StrategyError(f"{PLUGINS_ENV}: cannot import plugin {module_name!r}: {err}") from err
         if manager.get_plugin(module_name) is None and not manager.is_registered(module):
             manager.register(module, name=module_name)
     return manager
 
 
-def _contributions(hook_name: str):
+def _contributions(hook_name: str) -> Iterator[tuple[str, Any]]:
     """(plugin name, result) for each plugin implementing ``hook_name``, in registration order."""
-    manager = plugin_manager()
-    hook = getattr(manager.hook, hook_name)
-    for impl in hook.get_hookimpls():
+    hook = getattr(plugin_manager().hook, hook_name)
+    for impl in hook.get_hookimpls():  # registration order: built-ins first
         yield impl.plugin_name, impl.function()
+
+
+def _named(hook_name: str, kind: str) -> tuple[dict[str, Any], dict[str, str]]:
+    found: dict[str, Any] = {}
+    owners: dict[str, str] = {}
+    for plugin, contributed in _contributions(hook_name):
+        for item in contributed or ():
+            name = getattr(item, "name", None)
+            if not isinstance(name, str) or not name.isidentifier():
+                raise StrategyError(f"plugin {plugin}: {kind} name {name!r} is not an identifier")
+            if name in found:
+                raise StrategyError(f"{kind} {name!r} is registered twice: by {owners[name]} and by {plugin}")
+            found[name] = item
+            owners[name] = plugin
+    return found, owners
 
 
 @functools.cache
 def strategies() -> dict[str, PromptStrategy]:
     """Every registered strategy by name. Two plugins giving the same name is an error naming both."""
-    found: dict[str, PromptStrategy] = {}
-    owners: dict[str, str] = {}
-    for plugin, contributed in _contributions("summeval_strategies"):
-        for strategy in contributed or ():
-            if not strategy.name or not strategy.name.isidentifier():
-                raise StrategyError(f"plugin {plugin}: strategy name {strategy.name!r} is not an identifier")
-            if strategy.name in found:
-                raise StrategyError(
-                    f"strategy {strategy.name!r} is registered twice: "
-                    f"by {owners[strategy.name]} and by {plugin}"
-                )
-            found[strategy.name] = strategy
-            owners[strategy.name] = plugin
-    return found
+    return _named("summeval_strategies", "strategy")[0]
+
+
+@functools.cache
+def families() -> dict[str, TaskFamily]:
+    """Every registered task family by name. Two plugins giving the same name is an error naming both."""
+    return _named("summeval_task_families", "family")[0]
+
+
+def owners(kind: str) -> dict[str, str]:
+    """Which plugin contributed each ``strategy`` or ``family``."""
+    hook = "summeval_strategies" if kind == "strategy" else "summeval_task_families"
+    return _named(hook, kind)[1]
 
 
 def get_strategy(name: str) -> PromptStrategy:
@@ -78,6 +126,57 @@ def get_strategy(name: str) -> PromptStrategy:
             f"Plugins come from the {hookspecs.ENTRY_POINT_GROUP!r} entry-point group or ${PLUGINS_ENV}."
         )
     return known[name]
+
+
+def get_family(name: str) -> TaskFamily:
+    """The family called ``name``; an unknown name is an error listing the known ones."""
+    known = families()
+    if name not in known:
+        raise StrategyError(
+            f"unknown task family {name!r}; known families: {', '.join(sorted(known))}. Plugins come "
+            f"from the {hookspecs.FAMILY_ENTRY_POINT_GROUP!r} entry-point group or ${PLUGINS_ENV}."
+        )
+    return known[name]
+
+
+def task_name(strategy_name: str, family_name: str = "sports_understanding") -> str:
+    """The lm-eval task that runs ``strategy_name`` on ``family_name``."""
+    return f"{family_name}_{strategy_name}"
+
+
+def applicable_strategies(family: TaskFamily) -> list[str]:
+    """The strategies that run on ``family``, in registration order."""
+    return [name for name, strategy in strategies().items() if strategy.applies_to(family)]
+
+
+def task_table() -> dict[str, dict[str, Any]]:
+    """Every task summeval registers: ``{task: {"family", "strategy", "options"}}`` (pairs, then aliases)."""
+    table: dict[str, dict[str, Any]] = {}
+    for family in families().values():
+        for strategy in applicable_strategies(family):
+            table[task_name(strategy, family.name)] = {
+                "family": family.name,
+                "strategy": strategy,
+                "options": {},
+            }
+        for alias, (strategy, options) in family.aliases.items():
+            if not get_strategy(strategy).applies_to(family):
+                raise StrategyError(
+                    f"family {family.name}: alias {alias} names inapplicable strategy {strategy}"
+                )
+            table[alias] = {"family": family.name, "strategy": strategy, "options": dict(options)}
+    return table
+
+
+def group_members(family: TaskFamily) -> list[str]:
+    """The tasks of the group named after ``family``."""
+    if family.group_tasks is not None:
+        return list(family.group_tasks)
+    chosen = family.group_strategies
+    names = applicable_strategies(family)
+    if chosen is None:
+        chosen = [n for n in names if n != "active_prompt"]
+    return [task_name(n, family.name) for n in chosen if n in names]
 
 
 @functools.cache
@@ -100,44 +199,61 @@ def register_lm_eval_filters() -> tuple[str, ...]:
     return tuple(names)
 
 
-def builtin_task_dir() -> Path:
-    """The folder of the built-in strategy tasks (``task_yamls/sports_understanding``)."""
+def template_path() -> Path:
+    """The one task template every generated task includes (``task_yamls/_summeval_template.yaml``)."""
     from summeval_tasks import task_yamls_dir
 
-    return Path(task_yamls_dir()) / TASK_FAMILY
+    return Path(task_yamls_dir()) / TEMPLATE
 
 
-def task_name(strategy_name: str) -> str:
-    return f"{TASK_FAMILY}_{strategy_name}"
+def _yaml_value(value: Any) -> str:
+    import json
+
+    return json.dumps(value)  # JSON is YAML: strings, numbers, booleans, lists and maps as flow style
 
 
-def plugin_task_dir() -> Path | None:
-    """A folder of generated task YAML for plugin strategies without a YAML of their own, or None.
+def generated_task_files() -> dict[str, str]:
+    """File name → YAML text of every generated task and group (see the module docstring)."""
+    template = template_path()
+    files: dict[str, str] = {}
+    for task, entry in task_table().items():
+        lines = [
+            f"# Generated by summeval: family {entry['family']}, strategy {entry['strategy']}.",
+            f"include: {_yaml_value(str(template))}",
+            f"task: {task}",
+            "metadata:",
+            "  version: 1.0",
+            f"  family: {entry['family']}",
+            f"  strategy: {entry['strategy']}",
+        ]
+        if entry["options"]:
+            lines.append(f"  strategy_options: {_yaml_value(entry['options'])}")
+        files[f"{task}.yaml"] = "\n".join(lines) + "\n"
+    for family in families().values():
+        members = group_members(family)
+        if members:
+            lines = [f"# Generated by summeval: the {family.name} group.", f"group: {family.name}", "task:"]
+            lines += [f"  - {member}" for member in members]
+            lines += ["metadata:", "  version: 1.0"]
+            files[f"_{family.name}_group.yaml"] = "\n".join(lines) + "\n"
+    return files
 
-    Each file includes the built-in template, so a plugin strategy runs on the same data, metrics and
-    task class as the built-ins. The folder is keyed by the strategy names and written once.
-    """
-    builtin_dir = builtin_task_dir()
-    missing = sorted(n for n in strategies() if not (builtin_dir / f"{task_name(n)}.yaml").is_file())
-    if not missing:
-        return None
+
+@functools.cache
+def generated_task_dir() -> Path:
+    """The folder of generated task YAML (written once, keyed by its content, under the cache root)."""
     from summeval_tasks.atomic import folder_written_atomically
-
-    key = hashlib.sha256("\n".join([str(builtin_dir), *missing]).encode()).hexdigest()[:16]
     from summeval_tasks.settings import cache_root
 
-    cache = cache_root()
-    target = cache / "plugin_tasks" / key
+    files = generated_task_files()
+    digest = hashlib.sha256(f"format {GENERATED_FORMAT}".encode())
+    for name in sorted(files):
+        digest.update(f"\0{name}\0{files[name]}".encode())
+    target = cache_root() / "tasks" / digest.hexdigest()[:16]
     if target.is_dir():
         return target
-    template = builtin_dir / "_sports_understanding_template.yaml"
     with folder_written_atomically(target, keep_existing=Path.is_dir) as staging:
-        for name in missing:
-            (staging / f"{task_name(name)}.yaml").write_text(
-                f"# Generated by summeval for the plugin strategy {name!r}.\n"
-                f"include: {template}\n"
-                f"task: {task_name(name)}\n"
-                f"metadata:\n  version: 1.0\n  strategy: {name}\n",
-                encoding="utf-8",
-            )
+        for name, text in files.items():
+            (staging / name).write_text(text, encoding="utf-8")
+        staging.chmod(0o755)
     return target

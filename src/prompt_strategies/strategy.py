@@ -1,18 +1,22 @@
 """``PromptStrategy``: what a strategy is, as plugins implement it.
 
-A strategy turns a doc (``id``, ``input``, ``label``; ``statement`` when the task has one) into a prompt,
-says how the model should answer it (lm-eval output type, generation settings, repeats) and how answers
-are read back (an lm-eval ``filter_list`` naming registered filters). ``lm_eval_task.StrategyTask``
-turns one into an lm-eval task; nothing else about lm-eval is needed to write one.
+A strategy says how to prompt, on any task family: which exemplars precede an item and how the prompt
+reads (through the family's ``question`` / ``exemplar`` / ``direct_question``, never its doc fields), how
+the model should answer (lm-eval output type, generation settings, repeats) and how answers are read back
+(an lm-eval ``filter_list``; the family's answer reading and reduction are the ``summeval_answer`` and
+``summeval_reduce`` filters). ``lm_eval_task.StrategyTask`` joins one family and one strategy into an
+lm-eval task; nothing else about lm-eval is needed to write one.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from prompt_strategies.family import Doc, TaskFamily
 
 
 class StrategyError(ValueError):
@@ -21,24 +25,31 @@ class StrategyError(ValueError):
 
 @dataclass(frozen=True)
 class TaskContext:
-    """What a strategy may use besides the doc: the exemplar pool and where the task was defined."""
+    """What a strategy may use besides the doc: the family, its exemplar pool, where the task was defined."""
 
-    pool: Sequence[Mapping[str, Any]] = ()
-    """The training docs, the pool that exemplars come from."""
+    family: TaskFamily
+    pool_loader: Callable[[], Sequence[Doc]] = tuple
+    """Returns the exemplar pool (the family's ``pool_split`` docs); called on first use."""
     config_dir: Path | None = None
     """The folder of the task YAML; relative file options are resolved against it."""
     metadata: Mapping[str, Any] = field(default_factory=dict)
     """lm-eval metadata: the task YAML's ``metadata`` merged with ``--metadata``."""
+    _pool: list = field(default_factory=list, repr=False)
+
+    @property
+    def pool(self) -> Sequence[Doc]:
+        if not self._pool:
+            self._pool.append(list(self.pool_loader()))
+        return self._pool[0]
 
     def resolve(self, path: str | Path) -> Path:
-        """``path`` if absolute; else the first that exists of: beside the task YAML, the built-in task
-        folder (where plugin tasks' defaults live), the working folder. None exists: an error naming all."""
+        """``path`` if absolute; else the first that exists of: beside the task YAML, the family's exemplar
+        folder, the working folder. None exists: an error naming all."""
         candidate = Path(path).expanduser()
         if candidate.is_absolute():
             return candidate
-        from prompt_strategies.registry import builtin_task_dir
-
-        places = [d / candidate for d in (self.config_dir, builtin_task_dir()) if d is not None]
+        folders = (self.config_dir, self.family.exemplar_dir())
+        places = [d / candidate for d in folders if d is not None]
         places.append(Path.cwd() / candidate)
         for place in places:
             if place.is_file():
@@ -50,21 +61,25 @@ class PromptStrategy:
     """Base class of every strategy, built-in or contributed by a plugin.
 
     Subclasses set ``name`` and ``description``, list their options with defaults in ``defaults``, and
-    implement ``prompt``; most also override ``exemplars`` and ``lm_eval_settings``.
+    implement ``prompt``; most also override ``exemplars``, ``lm_eval_settings`` and ``applies_to``.
 
     Options are set per run with ``--metadata '{"<name>": {"<option>": value}}'``; each value must
-    have the type of its default.
+    have the type of its default (a default of None accepts a positive integer or null).
     """
 
     name: str = ""
     description: str = ""
     defaults: Mapping[str, Any] = {}
-    until: Sequence[str] = ("\n\n", "\nQ:")
-    """Stop sequences of the default ``lm_eval_settings``."""
+    reasoning: bool = False
+    """Whether the model writes a chain of thought (the family's reasoning stops and token budget)."""
 
-    def options(self, metadata: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """The defaults updated by ``metadata[self.name]``; unknown options and wrong types are errors."""
-        options = dict(self.defaults)
+    def applies_to(self, family: TaskFamily) -> bool:
+        """Whether ``<family>_<name>`` makes sense (a task is registered for it). Default: always."""
+        return not self.reasoning or family.supports_reasoning
+
+    def given_options(self, metadata: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The options ``metadata[self.name]`` sets (a mapping or a JSON string), checked: unknown options
+        and wrong types are errors."""
         given = (metadata or {}).get(self.name) or {}
         if isinstance(given, str):
             try:
@@ -73,68 +88,81 @@ class PromptStrategy:
                 raise StrategyError(f"{self.name}: options must be a JSON object, got {given!r}") from err
         if not isinstance(given, Mapping):
             raise StrategyError(f"{self.name}: options must be a JSON object, got {given!r}")
+        checked: dict[str, Any] = {}
         for key, value in given.items():
-            if key not in options:
-                known = ", ".join(sorted(options)) or "none"
+            if key not in self.defaults:
+                known = ", ".join(sorted(self.defaults)) or "none"
                 raise StrategyError(f"{self.name}: unknown option {key!r} (options: {known})")
-            default = options[key]
-            if default is not None and not _same_kind(value, default):
+            default = self.defaults[key]
+            if default is None:
+                if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                    raise StrategyError(
+                        f"{self.name}: option {key!r} must be a positive integer, got {value!r}"
+                    )
+            elif not _same_kind(value, default):
                 raise StrategyError(
                     f"{self.name}: option {key!r} must be {type(default).__name__}, got {value!r}"
                 )
-            options[key] = float(value) if isinstance(default, float) else value
-        return options
+            checked[key] = float(value) if isinstance(default, float) else value
+        return checked
 
-    def exemplars(
-        self, doc: Mapping[str, Any], context: TaskContext, options: Mapping[str, Any]
-    ) -> list[Mapping[str, Any]]:
+    def options(self, metadata: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The defaults updated by ``metadata[self.name]`` (see ``given_options``)."""
+        return {**self.defaults, **self.given_options(metadata)}
+
+    def exemplars(self, doc: Doc, context: TaskContext, options: Mapping[str, Any]) -> list[Doc]:
         """The exemplars shown before ``doc``. Must never include ``doc`` itself. Default: none."""
         return []
 
     def prompt(
-        self, doc: Mapping[str, Any], exemplars: Sequence[Mapping[str, Any]], options: Mapping[str, Any]
+        self, doc: Doc, family: TaskFamily, exemplars: Sequence[Doc], options: Mapping[str, Any]
     ) -> str:
         """The full prompt text for ``doc`` after ``exemplars``."""
         raise NotImplementedError(f"strategy {self.name!r} does not build prompts")
 
-    def lm_eval_settings(self, options: Mapping[str, Any]) -> dict[str, Any]:
+    def max_gen_toks(self, family: TaskFamily, options: Mapping[str, Any]) -> int:
+        """The option ``max_gen_toks`` when set, else the family's budget for this kind of answer."""
+        given = options.get("max_gen_toks")
+        if given is not None:
+            return int(given)
+        return family.reasoning_tokens if self.reasoning else family.answer_tokens
+
+    def stop_sequences(self, family: TaskFamily) -> list[str]:
+        return list(family.reasoning_stop if self.reasoning else family.answer_stop)
+
+    def lm_eval_settings(self, family: TaskFamily, options: Mapping[str, Any]) -> dict[str, Any]:
         """lm-eval task settings: ``output_type``, ``generation_kwargs``, ``repeats``, ``filter_list``, ...
 
         Keys the task YAML sets itself win over these. Default: greedy generation, answers read by
-        the shared answer filter.
+        the family.
         """
         return {
             "output_type": "generate_until",
             "generation_kwargs": {
-                "until": list(self.until),
+                "until": self.stop_sequences(family),
                 "do_sample": False,
-                "max_gen_toks": int(options.get("max_gen_toks", 32)),
+                "max_gen_toks": self.max_gen_toks(family, options),
             },
-            "filter_list": [answer_pipeline("answer")],
+            "filter_list": [answer_pipeline(family.answer_filter, family)],
         }
 
-    def primary_filter(self, options: Mapping[str, Any]) -> str:
+    def primary_filter(self, family: TaskFamily, options: Mapping[str, Any]) -> str:
         """The filter whose scores are this strategy's headline result (used by ``summeval compare``)."""
-        return self.lm_eval_settings(options).get("filter_list", [{"name": "none"}])[0]["name"]
+        return self.lm_eval_settings(family, options).get("filter_list", [{"name": "none"}])[0]["name"]
 
 
-# The shared answer filter and the vote, as named in lm-eval's filter registry (see filters.py).
-ANSWER_FILTER = "plausibility_answer"
-MAJORITY_FILTER = "majority_answer"
+# The family's answer reading and its reduction, as named in lm-eval's filter registry (see filters.py).
+ANSWER_FILTER = "summeval_answer"
+REDUCE_FILTER = "summeval_reduce"
 
 
-def answer_pipeline(name: str, *, vote: bool = False) -> dict[str, Any]:
-    """A ``filter_list`` entry: extract each answer, optionally vote, then keep one answer per doc."""
-    steps: list[dict[str, Any]] = [{"function": ANSWER_FILTER}]
-    if vote:
-        steps.append({"function": MAJORITY_FILTER})
+def answer_pipeline(name: str, family: TaskFamily, *, reduce: bool = False) -> dict[str, Any]:
+    """A ``filter_list`` entry: read each answer, optionally reduce the K answers, keep one per doc."""
+    steps: list[dict[str, Any]] = [{"function": ANSWER_FILTER, "family": family.name}]
+    if reduce:
+        steps.append({"function": REDUCE_FILTER, "family": family.name})
     steps.append({"function": "take_first"})
     return {"name": name, "filter": steps}
-
-
-def question(doc: Mapping[str, Any]) -> str:
-    """The question block every built-in prompt ends with (BIG-bench's ``Q:`` / ``A:`` layout)."""
-    return f"Q: {doc['input']}\nA:"
 
 
 def _same_kind(value: Any, default: Any) -> bool:

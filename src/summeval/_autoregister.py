@@ -4,8 +4,9 @@ Released lm-eval versions have no entry point for task packages: a ``TaskManager
 own ``lm_eval/tasks`` folder plus ``include_path``. The installed ``summeval_autoregister.pth``
 calls :func:`install` at interpreter start-up. It adds one import hook and imports nothing
 heavy; only when ``lm_eval.tasks.manager`` is first imported does the hook wrap
-``TaskManager.__init__`` so that ``include_path`` also holds our ``task_yamls`` folder
-(when ``include_defaults`` is true, i.e. wherever lm-eval's built-in tasks are indexed).
+``TaskManager.__init__`` so that ``include_path`` also holds our generated task folder (every
+``<family>_<strategy>`` task; see ``prompt_strategies.registry``) when ``include_defaults`` is true,
+i.e. wherever lm-eval's built-in tasks are indexed.
 
 The same hook wraps ``HFLM._create_model`` of ``lm_eval.models.huggingface`` so that a
 ``peft=`` adapter is checked against ``pretrained=`` before loading (``adapter_io``), and
@@ -13,7 +14,7 @@ The same hook wraps ``HFLM._create_model`` of ``lm_eval.models.huggingface`` so 
 (``summeval.shared_prefix``; off with ``SUMMEVAL_SHARED_PREFIX=0``).
 
 Turn it off with the environment variable ``SUMMEVAL_NO_AUTOREGISTER=1``; then use
-``--include_path`` or :func:`summeval_tasks.task_manager`.
+``--include_path`` or :func:`summeval.task_manager`.
 """
 
 from __future__ import annotations
@@ -53,38 +54,39 @@ def _say_once(message: str) -> None:
 
 
 def with_summeval_path(include_path: Any) -> list[str]:
-    """Return ``include_path`` as a list with summeval's task folder in it, exactly once.
+    """Return ``include_path`` as a list with summeval's generated task folder in it, exactly once.
 
-    Our folder goes first so that the user's own paths, indexed later, override it.
+    Our folder goes first so that the user's own paths, indexed later, override it. It holds every
+    ``<family>_<strategy>`` task, the aliases and the groups (``prompt_strategies.registry``).
     """
     from pathlib import Path
 
-    from summeval_tasks import task_yamls_dir
-
-    ours = task_yamls_dir()
+    ours = summeval_task_dir()
     if include_path is None:
         paths: list[Any] = []
     elif isinstance(include_path, (list, tuple)):
         paths = list(include_path)
     else:
         paths = [include_path]
-    plugins = [p for p in plugin_task_paths() if p not in map(str, paths)]
-    if any(Path(p).expanduser().resolve() == ours for p in paths):
-        return [*plugins, *(str(p) for p in paths)]
-    return [str(ours), *plugins, *(str(p) for p in paths)]
+    if any(Path(p).expanduser().resolve() == ours.resolve() for p in paths):
+        return [str(p) for p in paths]
+    return [str(ours), *(str(p) for p in paths)]
 
 
-def plugin_task_paths() -> list[str]:
-    """The generated task folder of third-party strategies, if any (see prompt_strategies.registry)."""
+def summeval_task_dir():
+    """The generated task folder, with every plugin's filters registered in lm-eval (YAML may name them).
+
+    A broken plugin is named in one line and left out: the built-in tasks are still registered."""
+    from prompt_strategies import registry
+
     try:
-        from prompt_strategies.registry import plugin_task_dir, register_lm_eval_filters
-
-        register_lm_eval_filters()  # so that any task YAML can name our filters
-        folder = plugin_task_dir()
-    except Exception as err:  # a broken strategy plugin must not hide the other tasks
-        print(f"summeval: strategy plugin tasks not registered ({err})", file=sys.stderr)
-        return []
-    return [] if folder is None else [str(folder)]
+        registry.register_lm_eval_filters()
+        return registry.generated_task_dir()
+    except Exception as err:
+        _say_once(f"summeval: plugin tasks not registered, built-in tasks only ({err})")
+        with registry.builtins_only():
+            registry.register_lm_eval_filters()
+            return registry.generated_task_dir()
 
 
 def patch_task_manager(module: Any) -> None:
@@ -92,6 +94,8 @@ def patch_task_manager(module: Any) -> None:
     import functools
     import inspect
 
+    if not lm_eval_supports(module, "task registration"):
+        return
     manager_cls = module.TaskManager
     if getattr(manager_cls, _PATCHED_FLAG, False):
         return
@@ -133,20 +137,66 @@ class _PatchingLoader:
             print(f"summeval: patching {module.__name__} skipped ({err})", file=sys.stderr)
 
 
+SUPPORTED_LM_EVAL = ">=0.4.13,<0.5"
+# What each patch wraps or calls in lm-eval, checked before patching (another lm-eval version may lack it).
+INTERNALS = {
+    "the adapter base check": ("HFLM", "HFLM._create_model"),
+    "shared-prefix sampling": (
+        "HFLM",
+        "HFLM.generate_until",
+        "HFLM._model_generate",
+        "normalize_gen_kwargs",
+        "tqdm",
+    ),
+    "task registration": ("TaskManager", "TaskManager.__init__"),
+}
+
+
+def missing_internals(module: Any, feature: str) -> list[str]:
+    """The lm-eval names ``feature`` needs that ``module`` lacks."""
+    missing = []
+    for dotted in INTERNALS[feature]:
+        owner: Any = module
+        for part in dotted.split("."):
+            owner = getattr(owner, part, None)
+        if owner is None:
+            missing.append(dotted)
+    return missing
+
+
+def lm_eval_supports(module: Any, feature: str) -> bool:
+    """True if ``module`` has what ``feature`` wraps; else say once, in one line, that it is off and why."""
+    missing = missing_internals(module, feature)
+    if missing:
+        try:
+            from importlib.metadata import version
+
+            found = version("lm_eval")
+        except Exception:
+            found = "unknown"
+        _say_once(
+            f"summeval: {feature} is off: lm-eval {found} has no {', '.join(missing)} in {module.__name__} "
+            f"(summeval supports lm-eval {SUPPORTED_LM_EVAL})"
+        )
+    return not missing
+
+
 def _patch_hflm(module: Any) -> None:
     """Both HFLM patches, each on its own so that one failing does not skip the other."""
-    try:
-        from summeval.adapter_io import patch_hflm
+    if lm_eval_supports(module, "the adapter base check"):
+        try:
+            from summeval.adapter_io import patch_hflm
 
-        patch_hflm(module)
-    except Exception as err:  # never break lm_eval itself
-        print(f"summeval: adapter base check not installed ({err})", file=sys.stderr)
-    try:
-        from summeval.shared_prefix import patch_hflm_generate
+            patch_hflm(module)
+        except Exception as err:  # never break lm_eval itself
+            _say_once(f"summeval: adapter base check not installed ({err})")
+    if lm_eval_supports(module, "shared-prefix sampling"):
+        try:
+            from summeval.shared_prefix import patch_hflm_generate
 
-        patch_hflm_generate(module)
-    except Exception as err:
-        print(f"summeval: shared-prefix sampling not installed ({err})", file=sys.stderr)
+            patch_hflm_generate(module)
+        except Exception as err:
+            _say_once(f"summeval: shared-prefix sampling not installed ({err})")
 
 
 # The lm-eval modules we patch when they load, and how.

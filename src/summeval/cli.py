@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 from summeval import __version__
-from summeval_tasks import task_yamls_dir
 
 
 def _embedded_model(args: argparse.Namespace) -> int:
@@ -19,68 +18,78 @@ def _embedded_model(args: argparse.Namespace) -> int:
 
 
 def _task_dir(args: argparse.Namespace) -> int:
-    print(task_yamls_dir())
+    from summeval._autoregister import summeval_task_dir
+
+    print(summeval_task_dir())
     return 0
 
 
+FAMILY_SHORT_NAMES = {"sports": "sports_understanding"}
+
+
+def family_name(value: str) -> str:
+    """A family name as the user typed it (``sports`` is short for ``sports_understanding``)."""
+    from prompt_strategies.registry import get_family
+
+    return get_family(FAMILY_SHORT_NAMES.get(value, value)).name
+
+
 def _data(args: argparse.Namespace) -> int:
-    if args.task == "sports":
-        return _sports_data(args)
-    from summeval_tasks.tweetsumm import load_dialogs
+    from prompt_strategies.registry import get_family
 
-    dialogs = load_dialogs(args.source)
+    family = get_family(family_name(args.task))
+    docs = family.load({family.data_key: args.source} if family.data_key and args.source else {})
     if args.show is None:
-        for split, items in dialogs.items():
-            print(f"{split}: {len(items)} dialogs")
+        print(family.describe(docs))
         return 0
-    return _show_doc(dialogs, args.show, "dialog", lambda dialog: dialog.dialog_id)
-
-
-def _show_doc(splits: dict, wanted: str, noun: str, id_of) -> int:
-    """Print the doc of the item whose ``id_of(item)`` is ``wanted``, from any split."""
-    for items in splits.values():
-        for item in items:
-            if id_of(item) == wanted:
-                print(json.dumps(item.to_doc(), indent=2, ensure_ascii=False))
+    for items in docs.values():
+        for doc in items:
+            if str(doc.get("id")) == args.show:
+                print(json.dumps(dict(doc), indent=2, ensure_ascii=False))
                 return 0
-    print(f"summeval: no {noun} with id {wanted!r}", file=sys.stderr)
+    print(f"summeval: no {family.name} item with id {args.show!r}", file=sys.stderr)
     return 1
 
 
-def _sports_data(args: argparse.Namespace) -> int:
-    from summeval_tasks import sports
-
-    statements = sports.load_statements(args.source)
-    if args.show is None:
-        print(sports.describe(statements, sports.resolve_source(args.source)))
-        return 0
-    return _show_doc(statements, args.show, "statement", lambda statement: statement.id)
-
-
 def _strategies(args: argparse.Namespace) -> int:
-    from prompt_strategies.registry import plugin_manager, strategies, task_name
+    from prompt_strategies.registry import applicable_strategies, families, owners, strategies, task_table
 
-    owners = {
-        s.name: impl.plugin_name
-        for impl in plugin_manager().hook.summeval_strategies.get_hookimpls()
-        for s in impl.function()
-    }
+    strategy_owners, family_owners = owners("strategy"), owners("family")
+    print("Task families:")
+    for name, family in families().items():
+        print(f"  {name}  (from {family_owners.get(name, '?')})")
+        print(f"      {family.description}")
+        print(f"      strategies: {', '.join(applicable_strategies(family))}")
+    print("Strategies (task <family>_<strategy>):")
     for name, strategy in strategies().items():
-        print(f"{name}  (task {task_name(name)}, from {owners.get(name, '?')})")
-        print(f"    {strategy.description}")
+        runs_on = [f.name for f in families().values() if strategy.applies_to(f)]
+        print(f"  {name}  (from {strategy_owners.get(name, '?')}; families: {', '.join(runs_on) or 'none'})")
+        print(f"      {strategy.description}")
         if strategy.defaults:
-            print(f"    options: {json.dumps(dict(strategy.defaults))}")
+            print(f"      options: {json.dumps(dict(strategy.defaults))}")
+    aliases = {t: e for t, e in task_table().items() if t != f"{e['family']}_{e['strategy']}"}
+    if aliases:
+        print("Other task names:")
+        for task, entry in aliases.items():
+            fixed = f" with {json.dumps(entry['options'])}" if entry["options"] else ""
+            print(f"  {task} = {entry['family']}_{entry['strategy']}{fixed}")
     return 0
 
 
 def _active_prompt_select(args: argparse.Namespace) -> int:
     from summeval.compare import load_lm, select_active_prompt_exemplars, selection_inputs
 
+    family = family_name(args.task)
+    from prompt_strategies.registry import get_family
+
+    metric = args.uncertainty or get_family(family).uncertainty_metrics[0]
     selection_inputs(  # bad input fails here, before the model loads
+        family=family,
         data=args.data,
         k=args.k,
         n=args.n,
         seed=args.seed,
+        metric=metric,
         pool_split=args.pool,
         pool_size=args.pool_size,
         annotations=args.annotations,
@@ -88,11 +97,12 @@ def _active_prompt_select(args: argparse.Namespace) -> int:
     lm = load_lm(args.model, args.model_args, args.batch_size, args.device)
     content = select_active_prompt_exemplars(
         lm,
+        family=family,
         data=args.data,
         out=args.out,
         k=args.k,
         n=args.n,
-        metric=args.uncertainty,
+        metric=metric,
         seed=args.seed,
         pool_split=args.pool,
         pool_size=args.pool_size,
@@ -103,18 +113,21 @@ def _active_prompt_select(args: argparse.Namespace) -> int:
         model_description=f"{args.model} {args.model_args}",
     )
     for exemplar in content["exemplars"]:
+        about = exemplar.get("statement") or exemplar.get("summary") or ""
         print(
-            f"{exemplar['id']}  {args.uncertainty}={exemplar['uncertainty']:.3f}  "
-            f"[{exemplar['rationale_source']}]  {exemplar['statement']}"
+            f"{exemplar['id']}  {metric}={exemplar['uncertainty']:.3f}  "
+            f"[{exemplar['rationale_source']}]  {about}"
         )
     print(args.out)
     return 0
 
 
 def _compare(args: argparse.Namespace) -> int:
+    from prompt_strategies.registry import get_family
     from prompt_strategies.strategy import StrategyError
     from summeval.compare import resolve_strategy_names, results_markdown, run_compare
 
+    family = family_name(args.task)
     try:
         options = json.loads(args.options) if args.options else {}
     except json.JSONDecodeError as err:
@@ -124,8 +137,9 @@ def _compare(args: argparse.Namespace) -> int:
     rows = run_compare(
         model=args.model,
         model_args=args.model_args,
-        strategy_names=resolve_strategy_names(args.strategies),
+        strategy_names=resolve_strategy_names(args.strategies, family),
         out=args.out,
+        family=family,
         data=args.data,
         limit=args.limit,
         batch_size=args.batch_size,
@@ -142,8 +156,8 @@ def _compare(args: argparse.Namespace) -> int:
         },
         seed=args.seed,
     )
-    print(results_markdown(rows, f"{args.model} {args.model_args}"))
-    print(f"written to {args.out}/ (results.md, results.json, accuracy.png, one CSV per strategy)")
+    print(results_markdown(rows, get_family(family), f"{args.model} {args.model_args}"))
+    print(f"written to {args.out}/ (results.md, results.json, a chart, one CSV per strategy)")
     return 0
 
 
@@ -163,10 +177,17 @@ def _add_model_arguments(p: argparse.ArgumentParser) -> None:
         help="wrap each prompt as a user turn of the model's chat template (for chat-tuned models)",
     )
     p.add_argument(
+        "--task",
+        default="sports_understanding",
+        metavar="FAMILY",
+        help="task family: tweetsumm, sports_understanding (or sports), or a plugin's "
+        "(default sports_understanding; see summeval strategies)",
+    )
+    p.add_argument(
         "--data",
         default=None,
-        help="sports_understanding source: hub, sample or a BIG-bench task.json "
-        "(default: $SUMMEVAL_SPORTS_DATA, else hub)",
+        help="the family's data source: hub, sample or a path (default: the family's environment "
+        "variable, e.g. $SUMMEVAL_SPORTS_DATA / $SUMMEVAL_TWEETSUMM_DATA, else hub)",
     )
 
 
@@ -218,7 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "task-dir",
-        help="print the folder of summeval's task YAMLs (for lm_eval --include_path)",
+        help="print the folder of summeval's generated task YAMLs (for lm_eval --include_path)",
     )
     p.set_defaults(func=_task_dir)
 
@@ -236,9 +257,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--task",
-        choices=("tweetsumm", "sports"),
         default="tweetsumm",
-        help="which task's data (default tweetsumm; sports = BIG-bench sports_understanding)",
+        metavar="FAMILY",
+        help="which family's data: tweetsumm (default), sports_understanding (or sports), or a plugin's",
     )
     p.add_argument("--show", metavar="ID", default=None, help="print the doc with this id")
     p.set_defaults(func=_data)
@@ -281,11 +302,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "strategies",
-        help="list the registered prompt strategies (built-in and plugins) and their options",
-        description="List every prompt strategy the plugin manager finds: built-ins, packages with an "
-        "entry point in the group summeval.strategies, and modules in $SUMMEVAL_STRATEGY_PLUGINS. "
-        "Each runs as the lm-eval task sports_understanding_<name>; set options with "
-        '--metadata \'{"<name>": {"<option>": VALUE}}\'.',
+        help="list task families and prompt strategies (built-in and plugins), their tasks and options",
+        description="List every task family and prompt strategy the plugin manager finds: built-ins, "
+        "packages with an entry point in the groups summeval.families / summeval.strategies, and "
+        "modules in $SUMMEVAL_PLUGINS. Each strategy runs as the lm-eval task <family>_<strategy> on "
+        "every family it applies to; set options with "
+        '--metadata \'{"<strategy>": {"<option>": VALUE}}\'.',
     )
     p.set_defaults(func=_strategies)
 
@@ -298,9 +320,10 @@ def build_parser() -> argparse.ArgumentParser:
         "select",
         help="rank pool questions by the model's uncertainty and write an exemplar file",
         description="Ask the model K times per pool question with chain of thought (sampled), rank the "
-        "questions by uncertainty, keep the top N, attach rationales (from --annotations, else a "
-        "sampled rationale that reached the gold label, marked as such) and write them with how they "
-        "were chosen. Then run the sports_understanding_active_prompt task with "
+        "questions by uncertainty, keep the top N and write them with how they were chosen. Where the "
+        "family reasons (sports_understanding) rationales come from --annotations, else a sampled chain "
+        "of thought that reached the gold label (marked as such); tweetsumm exemplars carry their "
+        "reference summary. Then run the <family>_active_prompt task with "
         '--metadata \'{"active_prompt_exemplars": "FILE"}\'.',
     )
     _add_model_arguments(p)
@@ -308,30 +331,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n", type=int, default=4, help="exemplars to keep (default 4)")
     p.add_argument(
         "--uncertainty",
-        choices=("disagreement", "entropy", "variance"),
-        default="disagreement",
-        help="how to score a question's answers (default disagreement)",
+        default=None,
+        help="how to score a question's answers: disagreement (default; tweetsumm: 1 - mean pairwise "
+        "ROUGE-L), entropy or variance (sports_understanding)",
     )
-    p.add_argument("--pool", default="train", help="question split (default train)")
+    p.add_argument("--pool", default=None, help="question split (default: the family's, train)")
     p.add_argument("--pool-size", type=int, default=None, help="use a seeded random subset of the pool")
     p.add_argument("--seed", type=int, default=0, help="seed for sampling, the pool subset and ties")
     p.add_argument("--annotations", type=Path, default=None, help="JSON of hand-written rationales")
     p.add_argument("--temperature", type=float, default=0.7, help="sampling temperature (default 0.7)")
-    p.add_argument("--max-gen-toks", type=int, default=128, help="tokens per rationale (default 128)")
+    p.add_argument(
+        "--max-gen-toks",
+        type=int,
+        default=None,
+        help="tokens per answer (default: the family's, 128 for CoT)",
+    )
     p.add_argument("--out", type=Path, required=True, help="exemplar file to write (JSON)")
     p.set_defaults(func=_active_prompt_select)
 
     p = sub.add_parser(
         "compare",
-        help="run prompt strategies on one model; write a table, CSVs and a chart",
-        description="Run each strategy's sports_understanding task on one model (loaded once) and "
-        "write OUT/results.md and results.json (accuracy with 95%% Wilson interval, invalid rate), "
-        "OUT/<strategy>.csv (prompt, target, model output, extracted answer) and OUT/accuracy.png. "
+        help="run prompt strategies on one model and task family; write a table, CSVs and a chart",
+        description="Run each strategy's task <family>_<strategy> on one model (loaded once) and "
+        "write OUT/results.md and results.json (each metric of the family with a 95%% interval: Wilson "
+        "for accuracy and invalid rate, bootstrap for ROUGE), OUT/<strategy>.csv (prompt, target, model "
+        "output, answer, metrics) and a chart of the headline metric (accuracy.png, rouge1.png). "
         "With active_prompt and no --active-prompt-exemplars, exemplars are selected first.",
     )
     _add_model_arguments(p)
     p.add_argument(
-        "--strategies", default="all", help="all, or a comma-separated list (see summeval strategies)"
+        "--strategies",
+        default="all",
+        help="all (every strategy that applies to the family), or a comma-separated list",
     )
     p.add_argument("--out", type=Path, default=Path("results/compare"), help="output folder")
     p.add_argument("--limit", type=int, default=None, help="evaluate only the first N items")
@@ -348,9 +379,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--active-n", type=int, default=4, help="selection: exemplars to keep")
     p.add_argument(
         "--active-uncertainty",
-        choices=("disagreement", "entropy", "variance"),
-        default="disagreement",
-        help="selection: uncertainty metric",
+        default=None,
+        help="selection: uncertainty metric (default: the family's first, disagreement)",
     )
     p.add_argument(
         "--active-pool-size", type=int, default=None, help="selection: seeded subset of the train pool"
@@ -361,11 +391,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the ``summeval`` command; errors in the user's input end with a message, not a traceback."""
+    from prompt_strategies.family import FamilyError
     from prompt_strategies.strategy import StrategyError
     from summeval.adapter_io import AdapterError
     from summeval.embedded_model import EmbeddedModelError
     from summeval.finetune import FinetuneError
     from summeval.recipe import RecipeError
+    from summeval_tasks.settings import SettingError
     from summeval_tasks.sports import SportsDataError
     from summeval_tasks.tweetsumm import TweetSummDataError
 
@@ -380,6 +412,8 @@ def main(argv: list[str] | None = None) -> int:
         RecipeError,
         AdapterError,
         FinetuneError,
+        FamilyError,
+        SettingError,
     ) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

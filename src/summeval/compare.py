@@ -1,12 +1,13 @@
-"""Run strategies side by side on one model and report them: ``summeval compare`` and
-``summeval active-prompt select``.
+"""Run strategies side by side on one model and one task family and report them: ``summeval compare``
+and ``summeval active-prompt select``.
 
-``compare`` loads the model once, runs each strategy's lm-eval task in turn (a progress bar over the
-strategies), and writes into ``--out``:
+``compare`` loads the model once, runs each strategy's lm-eval task ``<family>_<strategy>`` in turn (a
+progress bar over the strategies), and writes into ``--out``:
 
-* ``results.md`` / ``results.json``: per strategy, n, accuracy with a 95% Wilson interval, invalid rate;
-* ``<strategy>.csv``: one row per item: id, prompt, target, model output, extracted answer, correct;
-* ``accuracy.png``: a bar chart of accuracy with the intervals;
+* ``results.md`` / ``results.json``: per strategy, n and each of the family's metrics with a 95%
+  interval (accuracy: Wilson score interval; other metrics: seeded BCa bootstrap over items, scipy);
+* ``<strategy>.csv``: one row per item: id, prompt, target, model output, read answer, each metric;
+* ``<primary metric>.png``: a bar chart of the family's headline metric with the intervals;
 * ``lm_eval/<strategy>.json``: lm-eval's own results for the strategy.
 
 Every file is written under a temporary name and renamed, so none is ever half-written.
@@ -24,8 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from prompt_strategies.exemplars import write_exemplar_file
-from prompt_strategies.extraction import INVALID
-from prompt_strategies.registry import get_strategy, strategies, task_name
+from prompt_strategies.family import TaskFamily
+from prompt_strategies.lm_eval_task import read_result
+from prompt_strategies.registry import applicable_strategies, get_family, get_strategy, strategies, task_name
 from prompt_strategies.strategy import StrategyError
 from summeval_tasks.atomic import write_bytes_atomically, write_text_atomically
 
@@ -35,16 +37,17 @@ EXEMPLARS_KEY = "active_prompt_exemplars"
 
 @dataclass
 class StrategyResult:
-    """One row of the comparison table."""
+    """One row of the comparison table: each metric's mean over the items and its 95% interval."""
 
     strategy: str
     task: str
     filter: str
     n: int
-    accuracy: float
-    ci_low: float
-    ci_high: float
-    invalid_rate: float
+    metrics: dict[str, dict[str, float]]
+    """``{metric: {"mean", "ci_low", "ci_high"}}`` in the family's metric order."""
+
+    def mean(self, metric: str) -> float:
+        return self.metrics[metric]["mean"]
 
 
 def wilson_interval(correct: int, n: int, z: float = 1.96) -> tuple[float, float]:
@@ -57,15 +60,68 @@ def wilson_interval(correct: int, n: int, z: float = 1.96) -> tuple[float, float
     return (max(0.0, centre - half), min(1.0, centre + half))
 
 
-def resolve_strategy_names(spec: str) -> list[str]:
-    """``all`` (every registered strategy) or a comma-separated list of known names."""
+BOOTSTRAP_RESAMPLES = 2000
+
+
+def bootstrap_interval(values: Sequence[float], seed: int = 0) -> tuple[float, float]:
+    """95% BCa bootstrap interval of the mean of ``values`` (scipy.stats.bootstrap, seeded).
+
+    One value, or all equal: the interval is that value (no spread to resample)."""
+    import numpy as np
+    from scipy import stats
+
+    data = np.asarray(values, dtype=float)
+    if data.size == 0:
+        return (0.0, 0.0)
+    if data.size == 1 or np.all(data == data[0]):
+        return (float(data[0]), float(data[0]))
+    result = stats.bootstrap(
+        (data,),
+        np.mean,
+        confidence_level=0.95,
+        n_resamples=BOOTSTRAP_RESAMPLES,
+        method="BCa",
+        random_state=np.random.default_rng(seed),
+    )
+    low, high = result.confidence_interval
+    if not (math.isfinite(low) and math.isfinite(high)):  # BCa degenerate on tiny samples: percentile
+        result = stats.bootstrap(
+            (data,),
+            np.mean,
+            confidence_level=0.95,
+            n_resamples=BOOTSTRAP_RESAMPLES,
+            method="percentile",
+            random_state=np.random.default_rng(seed),
+        )
+        low, high = result.confidence_interval
+    return (float(low), float(high))
+
+
+def metric_summary(values: Sequence[float], binary: bool, seed: int = 0) -> dict[str, float]:
+    """Mean and 95% interval of per-item scores: Wilson for 0/1 scores, bootstrap otherwise."""
+    n = len(values)
+    mean = sum(values) / n if n else 0.0
+    if binary:
+        low, high = wilson_interval(round(sum(values)), n)
+    else:
+        low, high = bootstrap_interval(values, seed)
+    return {"mean": mean, "ci_low": low, "ci_high": high}
+
+
+def resolve_strategy_names(spec: str, family: str = "sports_understanding") -> list[str]:
+    """``all`` (every strategy that applies to ``family``) or a comma-separated list of applicable names."""
+    fam = get_family(family)
     if spec.strip() == "all":
-        return list(strategies())
+        return applicable_strategies(fam)
     names = [s.strip() for s in spec.split(",") if s.strip()]
     if not names:
         raise StrategyError("no strategies given; use --strategies all or a comma-separated list")
     for name in names:
-        get_strategy(name)
+        if not get_strategy(name).applies_to(fam):
+            raise StrategyError(
+                f"strategy {name!r} does not apply to the {family} family; those that do: "
+                f"{', '.join(applicable_strategies(fam))}"
+            )
     return names
 
 
@@ -90,83 +146,106 @@ def chat_formatter(lm: Any, apply_chat_template: bool):
 
 def selection_inputs(
     *,
+    family: str = "sports_understanding",
     data: str | None,
     k: int,
     n: int,
     seed: int,
-    pool_split: str = "train",
+    metric: str | None = None,
+    pool_split: str | None = None,
     pool_size: int | None = None,
     annotations: Path | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
     """The pool and annotations of a selection, every input checked (before any model is loaded)."""
     from prompt_strategies import active_prompt
-    from summeval_tasks import sports
 
+    fam = get_family(family)
+    pool_split = pool_split or fam.pool_split
     if k < 1 or n < 1:
         raise StrategyError(f"k and n must be at least 1 (got k={k}, n={n})")
-    if pool_split == "validation":
+    if metric is not None and metric not in fam.uncertainty_metrics:
         raise StrategyError(
-            "the pool cannot be the validation split: the tasks evaluate on it, and exemplars from it "
-            "would show the model other test items' labels; use --pool train"
+            f"{family}: unknown uncertainty metric {metric!r}; "
+            f"choose one of {', '.join(fam.uncertainty_metrics)}"
         )
-    statements = sports.load_statements(data)
-    if pool_split not in statements:
-        raise StrategyError(f"unknown pool split {pool_split!r}; choose one of {', '.join(statements)}")
-    pool = active_prompt.choose_pool([s.to_doc() for s in statements[pool_split]], pool_size, seed)
+    if pool_split == fam.eval_split:
+        raise StrategyError(
+            f"the pool cannot be the {pool_split} split: the {family} tasks evaluate on it, and exemplars "
+            f"from it would show the model other test items' answers; use --pool {fam.pool_split}"
+        )
+    docs = fam.load({fam.data_key: data} if fam.data_key and data else {})
+    if pool_split not in docs:
+        raise StrategyError(f"unknown pool split {pool_split!r}; choose one of {', '.join(docs)}")
+    pool = active_prompt.choose_pool(list(docs[pool_split]), pool_size, seed)
     if n > len(pool):
         raise StrategyError(f"n={n} exemplars requested from a pool of {len(pool)} questions")
+    if annotations and not fam.supports_reasoning:
+        raise StrategyError(f"--annotations are rationales; the {family} family's exemplars have none")
     return pool, (active_prompt.read_annotations(annotations) if annotations else None)
 
 
 def select_active_prompt_exemplars(
     lm: Any,
     *,
+    family: str = "sports_understanding",
     data: str | None,
     out: Path,
     k: int,
     n: int,
-    metric: str,
+    metric: str | None = None,
     seed: int,
-    pool_split: str = "train",
+    pool_split: str | None = None,
     pool_size: int | None = None,
     annotations: Path | None = None,
     temperature: float = 0.7,
-    max_gen_toks: int = 128,
+    max_gen_toks: int | None = None,
     apply_chat_template: bool = False,
     model_description: str = "",
 ) -> dict[str, Any]:
-    """Active-Prompt stage one on the sports_understanding pool; writes and returns the exemplar file."""
-    from prompt_strategies import active_prompt
-    from prompt_strategies.builtin import COT_UNTIL
-    from summeval_tasks import sports
+    """Active-Prompt stage one on ``family``'s pool; writes and returns the exemplar file.
 
+    The model is asked with zero-shot chain of thought where the family reasons, else with its
+    direct (zero-shot) prompt; sampled at ``temperature``."""
+    from prompt_strategies import active_prompt
+
+    fam = get_family(family)
+    metric = metric or fam.uncertainty_metrics[0]
     pool, annotation_map = selection_inputs(
-        data=data, k=k, n=n, seed=seed, pool_split=pool_split, pool_size=pool_size, annotations=annotations
+        family=family,
+        data=data,
+        k=k,
+        n=n,
+        seed=seed,
+        metric=metric,
+        pool_split=pool_split,
+        pool_size=pool_size,
+        annotations=annotations,
     )
-    cot = get_strategy("cot")
-    cot_options = cot.options({})
+    asking = get_strategy("cot" if fam.supports_reasoning else "answer_only")
+    asking_options = asking.options({})
     formatted = chat_formatter(lm, apply_chat_template)
     _seed_everything(seed)
     content = active_prompt.select_exemplars(
         lm,
         pool,
-        prompt=lambda doc: formatted(cot.prompt(doc, [], cot_options)),
+        family=fam,
+        prompt=lambda doc: formatted(asking.prompt(doc, fam, [], asking_options)),
         k=k,
         n=n,
         metric=metric,
         seed=seed,
         generation_kwargs={
-            "until": COT_UNTIL,
+            "until": asking.stop_sequences(fam),
             "do_sample": True,
             "temperature": temperature,
-            "max_gen_toks": max_gen_toks,
+            "max_gen_toks": max_gen_toks or asking.max_gen_toks(fam, asking_options),
         },
         annotations=annotation_map,
         provenance={
             "model": model_description,
-            "data": sports.resolve_source(data),
-            "pool": pool_split,
-            "prompt_strategy": "cot",
+            "data": fam.source({fam.data_key: data} if data else {}),
+            "pool": pool_split or fam.pool_split,
+            "prompt_strategy": asking.name,
             "apply_chat_template": apply_chat_template,
             "annotations": str(annotations) if annotations else None,
         },
@@ -181,6 +260,7 @@ def run_compare(
     model_args: str,
     strategy_names: Sequence[str],
     out: Path,
+    family: str = "sports_understanding",
     data: str | None = None,
     limit: int | None = None,
     batch_size: int | str = 1,
@@ -191,12 +271,13 @@ def run_compare(
     selection: Mapping[str, Any] | None = None,
     seed: int = 1234,
 ) -> list[StrategyResult]:
-    """Run ``strategy_names`` on one model and write the report files into ``out``."""
+    """Run ``strategy_names`` on one model and ``family``; write the report files into ``out``."""
     import lm_eval
     from tqdm import tqdm
 
     from summeval import task_manager
 
+    fam = get_family(family)
     metadata: dict[str, Any] = {**(options or {})}
     for name in strategy_names:  # unknown options or wrong types fail now, not after the model loads
         get_strategy(name).options(metadata)
@@ -206,25 +287,23 @@ def run_compare(
             f"--options names no strategy: {', '.join(unknown)}; known: {', '.join(sorted(strategies()))}"
         )
     if data:
-        from summeval_tasks import sports
-
-        sports.load_statements(data)  # a bad source fails here, before the model loads
+        metadata[fam.data_key] = data
+    fam.load(metadata)  # a bad source fails here, before the model loads
     if exemplars_file is not None:
         from prompt_strategies.exemplars import read_exemplar_file
 
-        read_exemplar_file(exemplars_file)
+        read_exemplar_file(exemplars_file, fam)
     elif ACTIVE_PROMPT in strategy_names:
-        selection_inputs(data=data, **{k: v for k, v in (selection or {}).items() if k != "metric"})
+        selection_inputs(family=family, data=data, **(selection or {}))
     out.mkdir(parents=True, exist_ok=True)
     lm = load_lm(model, model_args, batch_size, device)
-    if data:
-        metadata["sports_data"] = data
     if ACTIVE_PROMPT in strategy_names:
         if exemplars_file is None:
             exemplars_file = out / "active_prompt_exemplars.json"
             print(f"summeval: selecting active-prompt exemplars first → {exemplars_file}", flush=True)
             select_active_prompt_exemplars(
                 lm,
+                family=family,
                 data=data,
                 out=exemplars_file,
                 apply_chat_template=apply_chat_template,
@@ -232,14 +311,14 @@ def run_compare(
                 **(selection or {}),
             )
         metadata[EXEMPLARS_KEY] = str(Path(exemplars_file).resolve())
-    # Only sports_understanding_<strategy> tasks run: indexing lm-eval's own thousands of tasks costs seconds.
+    # Only our tasks: indexing lm-eval's own thousands of tasks costs seconds.
     manager = task_manager(include_defaults=False, metadata=metadata)
     rows: list[StrategyResult] = []
     bar = tqdm(strategy_names, desc="strategies", unit="strategy")
     for name in bar:
         bar.set_postfix_str(name)
         strategy = get_strategy(name)
-        task = task_name(name)
+        task = task_name(name, family)
         evaluation = lm_eval.simple_evaluate(
             model=lm,
             tasks=[task],
@@ -251,11 +330,11 @@ def run_compare(
             random_seed=seed,
             torch_random_seed=seed,
         )
-        primary = strategy.primary_filter(strategy.options(metadata))
+        primary = strategy.primary_filter(fam, strategy.options(metadata))
         samples = [s for s in evaluation["samples"][task] if s.get("filter", primary) == primary]
-        row = _result_row(name, task, primary, samples)
+        row = result_row(fam, name, task, primary, samples, seed=seed)
         rows.append(row)
-        write_text_atomically(out / f"{name}.csv", samples_csv(samples))
+        write_text_atomically(out / f"{name}.csv", samples_csv(samples, fam))
         write_text_atomically(
             out / "lm_eval" / f"{name}.json",
             json.dumps(
@@ -265,7 +344,7 @@ def run_compare(
             )
             + "\n",
         )
-        write_report(rows, out, model_description=f"{model} {model_args}", planned=strategy_names)
+        write_report(rows, out, fam, model_description=f"{model} {model_args}", planned=strategy_names)
     return rows
 
 
@@ -281,15 +360,14 @@ def _seed_everything(seed: int) -> None:
         pass
 
 
-def sample_answer(sample: Mapping[str, Any]) -> str:
-    """The extracted answer of one logged lm-eval sample (generated, or the most likely label)."""
-    from prompt_strategies.lm_eval_task import predicted_label
-
+def sample_answer(sample: Mapping[str, Any], family: TaskFamily | None = None) -> Any:
+    """The read answer of one logged lm-eval sample (generated, or the most likely choice)."""
+    fam = family or get_family("sports_understanding")
     filtered = sample.get("filtered_resps")
     items = filtered if isinstance(filtered, list) else [filtered]
     if items and isinstance(items[0], (list, tuple)) and len(items[0]) == 2:  # [log-likelihood, is_greedy]
-        return predicted_label([(float(ll), greedy) for ll, greedy in items])
-    return predicted_label([str(items[0])] if items else [])
+        return read_result(fam, [(float(ll), greedy) for ll, greedy in items])
+    return read_result(fam, [str(items[0])] if items else [])
 
 
 def _arguments(sample: Mapping[str, Any]) -> list[tuple]:
@@ -301,9 +379,9 @@ def _arguments(sample: Mapping[str, Any]) -> list[tuple]:
 
 
 def _model_output(sample: Mapping[str, Any]) -> str:
-    """The raw output: generated text (a JSON list when sampled K times), or the label log-likelihoods."""
+    """The raw output: generated text (a JSON list when sampled K times), or the choices' log-likelihoods."""
     resps = sample.get("resps") or []
-    if resps and resps[0] and isinstance(resps[0][0], (list, tuple)):  # one request per label
+    if resps and resps[0] and isinstance(resps[0][0], (list, tuple)):  # one request per choice
         labels = [str(a[1]).strip() if len(a) > 1 else "" for a in _arguments(sample)]
         return "; ".join(f"{lab}: {float(r[0][0]):.3f}" for lab, r in zip(labels, resps, strict=False))
     outputs = resps[0] if resps else []
@@ -315,111 +393,161 @@ def _prompt(sample: Mapping[str, Any]) -> str:
     return str(arguments[0][0]) if arguments and arguments[0] else ""
 
 
-def samples_csv(samples: Sequence[Mapping[str, Any]]) -> str:
-    """CSV text: id, prompt, target, model_output, extracted_answer, correct (one row per item)."""
+def samples_csv(samples: Sequence[Mapping[str, Any]], family: TaskFamily | None = None) -> str:
+    """CSV text: id, prompt, target, model_output, answer, then each metric of the family; a row per item."""
+    fam = family or get_family("sports_understanding")
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["id", "prompt", "target", "model_output", "extracted_answer", "correct"])
+    writer.writerow(["id", "prompt", "target", "model_output", "answer", *fam.metrics])
     for sample in sorted(samples, key=lambda s: s.get("doc_id", 0)):
-        answer = sample_answer(sample)
-        target = sample["doc"]["label"]
+        answer = sample_answer(sample, fam)
+        scores = fam.score(sample["doc"], answer)
         writer.writerow(
             [
-                sample["doc"]["id"],
+                sample["doc"].get("id", sample.get("doc_id")),
                 _prompt(sample),
-                target,
+                fam.answer_text(sample["doc"]),
                 _model_output(sample),
                 answer,
-                int(answer == target),
+                *(_number(scores[m]) for m in fam.metrics),
             ]
         )
     return buffer.getvalue()
 
 
-def _result_row(
-    name: str, task: str, filter_name: str, samples: Sequence[Mapping[str, Any]]
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:.6f}"
+
+
+def item_scores(family: TaskFamily, samples: Sequence[Mapping[str, Any]]) -> dict[str, list[float]]:
+    """Each metric's per-item scores of logged samples, in doc order."""
+    ordered = sorted(samples, key=lambda s: s.get("doc_id", 0))
+    per_item = [family.score(s["doc"], sample_answer(s, family)) for s in ordered]
+    return {m: [float(scores[m]) for scores in per_item] for m in family.metrics}
+
+
+def result_row(
+    family: TaskFamily,
+    name: str,
+    task: str,
+    filter_name: str,
+    samples: Sequence[Mapping[str, Any]],
+    seed: int = 0,
 ) -> StrategyResult:
-    answers = [(sample_answer(s), s["doc"]["label"]) for s in samples]
-    n = len(answers)
-    correct = sum(a == t for a, t in answers)
-    low, high = wilson_interval(correct, n)
-    invalid = sum(a == INVALID for a, _ in answers)
-    return StrategyResult(
-        name, task, filter_name, n, correct / n if n else 0.0, low, high, invalid / n if n else 0.0
-    )
+    """One table row: each metric's mean and interval over ``samples`` (Wilson for 0/1 metrics)."""
+    scores = item_scores(family, samples)
+    metrics = {
+        m: metric_summary(
+            values, binary=all(v in (0.0, 1.0) for v in values) and _is_rate(family, m), seed=seed
+        )
+        for m, values in scores.items()
+    }
+    return StrategyResult(name, task, filter_name, len(samples), metrics)
+
+
+def _is_rate(family: TaskFamily, metric: str) -> bool:
+    # Accuracy-like metrics are proportions: 0/1 per item by construction, never ROUGE.
+    return bool(family.choices)
 
 
 def results_markdown(
-    rows: Sequence[StrategyResult], model_description: str = "", planned: Sequence[str] | None = None
+    rows: Sequence[StrategyResult],
+    family: TaskFamily | None = None,
+    model_description: str = "",
+    planned: Sequence[str] | None = None,
 ) -> str:
+    fam = family or get_family("sports_understanding")
     lines = []
     if planned is not None and len(rows) < len(planned):
         lines += [f"**Incomplete: {len(rows)} of {len(planned)} strategies finished.**", ""]
     if model_description:
         lines += [f"Model: `{model_description.strip()}`", ""]
+    lines += [f"Task family: {fam.name}", ""]
+    metrics = list(fam.metrics)
     lines += [
-        "| strategy | filter | n | accuracy | 95% interval | invalid rate |",
-        "|---|---|---:|---:|---|---:|",
+        "| strategy | filter | n | " + " | ".join(f"{m} [95% interval]" for m in metrics) + " |",
+        "|---|---|---:|" + "---:|" * len(metrics),
     ]
     for r in rows:
-        lines.append(
-            f"| {r.strategy} | {r.filter} | {r.n} | {r.accuracy:.3f} | "
-            f"[{r.ci_low:.3f}, {r.ci_high:.3f}] | {r.invalid_rate:.3f} |"
-        )
-    lines += ["", "Intervals are 95% Wilson score intervals over the items."]
+        cells = [
+            f"{c['mean']:.3f} [{c['ci_low']:.3f}, {c['ci_high']:.3f}]"
+            for c in (r.metrics[m] for m in metrics)
+        ]
+        lines.append(f"| {r.strategy} | {r.filter} | {r.n} | " + " | ".join(cells) + " |")
+    how = (
+        "95% Wilson score intervals over the items"
+        if fam.choices
+        else "95% BCa bootstrap intervals over the items "
+        f"(scipy.stats.bootstrap, {BOOTSTRAP_RESAMPLES} resamples)"
+    )
+    lines += ["", f"Intervals: {how}."]
     return "\n".join(lines) + "\n"
+
+
+def chart_name(family: TaskFamily) -> str:
+    return f"{family.primary_metric}.png"
 
 
 def write_report(
     rows: Sequence[StrategyResult],
     out: Path,
+    family: TaskFamily | None = None,
     model_description: str = "",
     planned: Sequence[str] | None = None,
 ) -> None:
-    """``results.md``, ``results.json`` and ``accuracy.png`` for ``rows`` (each written atomically).
+    """``results.md``, ``results.json`` and the chart for ``rows`` (each written atomically).
 
     Rewritten after every strategy; until all ``planned`` strategies are done, the table says it is
     incomplete and ``results.json`` has ``"complete": false``.
     """
+    fam = family or get_family("sports_understanding")
     complete = planned is None or len(rows) >= len(planned)
-    write_text_atomically(out / "results.md", results_markdown(rows, model_description, planned))
+    write_text_atomically(out / "results.md", results_markdown(rows, fam, model_description, planned))
     write_text_atomically(
         out / "results.json",
         json.dumps(
-            {"model": model_description.strip(), "complete": complete, "results": [asdict(r) for r in rows]},
+            {
+                "model": model_description.strip(),
+                "family": fam.name,
+                "complete": complete,
+                "results": [asdict(r) for r in rows],
+            },
             indent=2,
         )
         + "\n",
     )
-    write_chart(rows, out / "accuracy.png", title=model_description.strip())
+    write_chart(rows, out / chart_name(fam), fam, title=model_description.strip())
 
 
-def write_chart(rows: Sequence[StrategyResult], path: Path, title: str = "") -> Path:
-    """A bar chart of accuracy per strategy with its 95% interval as error bars (PNG)."""
+def write_chart(rows: Sequence[StrategyResult], path: Path, family: TaskFamily, title: str = "") -> Path:
+    """A bar chart of the family's headline metric per strategy with its 95% interval as error bars (PNG)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    metric = family.primary_metric
     fig, ax = plt.subplots(figsize=(max(4.0, 1.1 * len(rows) + 1.5), 3.8), dpi=120)
     names = [r.strategy for r in rows]
-    accuracy = [r.accuracy for r in rows]
-    errors = [[r.accuracy - r.ci_low for r in rows], [r.ci_high - r.accuracy for r in rows]]
-    bars = ax.bar(names, accuracy, yerr=errors, capsize=4, color="#4C72B0")
-    for bar, r in zip(bars, rows, strict=True):
+    cells = [r.metrics[metric] for r in rows]
+    means = [c["mean"] for c in cells]
+    errors = [[c["mean"] - c["ci_low"] for c in cells], [c["ci_high"] - c["mean"] for c in cells]]
+    bars = ax.bar(names, means, yerr=errors, capsize=4, color="#4C72B0")
+    for bar, mean in zip(bars, means, strict=True):
         ax.text(
             bar.get_x() + bar.get_width() / 2,
             0.02,
-            f"{r.accuracy:.2f}",
+            f"{mean:.2f}",
             ha="center",
             fontsize=8,
             bbox={"facecolor": "white", "edgecolor": "none", "pad": 1},
         )
-    ax.axhline(0.5, color="grey", linestyle="--", linewidth=0.8, label="chance")
+    if family.choices:
+        ax.axhline(1 / len(family.choices), color="grey", linestyle="--", linewidth=0.8, label="chance")
+        ax.legend(loc="upper right", fontsize=7)
     ax.set_ylim(0, 1)
-    ax.set_ylabel("accuracy (95% interval)")
-    ax.set_title(f"sports_understanding{': ' + title if title else ''}", fontsize=8)
-    ax.legend(loc="upper right", fontsize=7)
+    ax.set_ylabel(f"{metric} (95% interval)")
+    ax.set_title(f"{family.name}{': ' + title if title else ''}", fontsize=8)
     plt.setp(ax.get_xticklabels(), rotation=30, ha="right", fontsize=8)
     fig.tight_layout()
     buffer = io.BytesIO()

@@ -1,9 +1,11 @@
 """Self-consistency samples that share one prompt encoding.
 
-Self-consistency asks for K samples of the same chain-of-thought prompt: the task says ``repeats: K``
-and ``do_sample: true``, and lm-eval's evaluator hands ``HFLM.generate_until`` K identical requests.
+Self-consistency asks for K samples of the same prompt: the task says ``repeats: K`` and
+``do_sample: true``, and lm-eval's evaluator hands ``HFLM.generate_until`` K identical requests.
 Stock lm-eval encodes that prompt K times. :func:`patch_hflm_generate` wraps ``generate_until`` so
-that each group of identical sampling requests encodes its prompt once:
+that each group of identical sampling requests of summeval's own tasks (``lm_eval_task.SHARED_PREFIX_TASKS``;
+any task with ``SUMMEVAL_SHARED_PREFIX_ALL=1``) encodes its prompt once. Requests of other tasks go
+through lm-eval untouched, so installing summeval changes none of lm-eval's own results:
 
 - decoder-only (``backend="causal"``): one forward pass over the prompt but its last token fills a
   KV cache, ``Cache.batch_repeat_interleave`` copies it to the group's rows, and ``generate`` then
@@ -33,6 +35,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 ENABLE_ENV = "SUMMEVAL_SHARED_PREFIX"
+ALL_TASKS_ENV = "SUMMEVAL_SHARED_PREFIX_ALL"
 CHUNK_ENV = "SUMMEVAL_SHARED_PREFIX_CHUNK"
 # Rows sampled together from one prompt encoding; a model batch_size above it wins.
 DEFAULT_CHUNK_ROWS = 16
@@ -77,13 +80,24 @@ def even_chunks(indices: Sequence[int], rows: int) -> list[list[int]]:
     return chunks
 
 
-def shared_groups(requests: Sequence[Any], samples: Any) -> list[list[int]]:
+def ours(request: Any) -> bool:
+    """Whether ``request`` comes from one of summeval's tasks (or ``SUMMEVAL_SHARED_PREFIX_ALL`` is on)."""
+    from prompt_strategies.lm_eval_task import SHARED_PREFIX_TASKS
+    from summeval_tasks.settings import env_flag
+
+    return getattr(request, "task_name", None) in SHARED_PREFIX_TASKS or env_flag(ALL_TASKS_ENV)
+
+
+def shared_groups(requests: Sequence[Any], samples: Any, eligible: Any = ours) -> list[list[int]]:
     """Indices of requests with the same context and gen_kwargs that sample, in groups of two or more.
 
-    ``samples(gen_kwargs)`` decides whether a request samples (greedy duplicates are left alone).
+    ``samples(gen_kwargs)`` decides whether a request samples (greedy duplicates are left alone);
+    ``eligible(request)`` whether it may share at all (summeval's own tasks, by default).
     """
     groups: dict[tuple[str, str], list[int]] = {}
     for i, request in enumerate(requests):
+        if not eligible(request):
+            continue
         args = request.args
         if len(args) != 2 or not isinstance(args[0], str) or not isinstance(args[1], dict):
             continue

@@ -39,7 +39,6 @@ import json
 import logging
 import os
 import re
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -354,40 +353,3 @@ def load_statements(source: str | None = None) -> dict[str, list[Statement]]:
             raise SportsDataError(f"sports: folder {path} holds no task.json; choose {SOURCE_CHOICES}")
         path = path / "task.json"
     return parse_task_json(path)
-
-
-def build_dataset(statements: Mapping[str, list[Statement]]):
-    """A ``datasets.DatasetDict`` with ``train`` and ``validation`` of docs (see ``Statement.to_doc``)."""
-    import datasets
-
-    features = datasets.Features(
-        {name: datasets.Value("string") for name in ("id", "statement", "input", "label")}
-    )
-    return datasets.DatasetDict(
-        {
-            split: datasets.Dataset.from_list([s.to_doc() for s in statements[split]], features=features)
-            for split in SPLITS
-        }
-    )
-
-
-def load_sports(**metadata: Any):
-    """``custom_dataset`` of the sports_understanding tasks.
-
-    lm-eval passes ``--metadata`` keys merged with the model args; we read ``sports_data`` only.
-    """
-    return build_dataset(load_statements(metadata.get(SOURCE_KEY)))
-
-
-def describe(statements: Mapping[str, list[Statement]], source: str | None = None) -> str:
-    """A few lines for people: the source (when given), then statements per split and per label."""
-    total = sum(len(items) for items in statements.values())
-    head = f"sports_understanding: {total} statements"
-    if source is not None:
-        head += f" from {source}"
-    lines = [head]
-    for split, items in statements.items():
-        counts = Counter(s.label for s in items)
-        by_label = ", ".join(f"{counts.get(label, 0)} {label}" for label in LABELS)
-        lines.append(f"  {split}: {len(items)} ({by_label})")
-    return "\n".join(lines)

@@ -15,7 +15,6 @@ Every source yields the splits ``train``, ``validation`` and ``test``.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -27,14 +26,12 @@ from typing import Any
 from summeval_tasks.atomic import folder_written_atomically
 from summeval_tasks.cleaning import clean_text
 from summeval_tasks.hub import hub_offline, hub_unreachable_reason
-from summeval_tasks.prompts import instruction_prompt
 from summeval_tasks.source_files import read_utf8_text
 
 SPLITS = ("train", "validation", "test")
 SOURCE_ENV = "SUMMEVAL_TWEETSUMM_DATA"
 SOURCE_KEY = "tweetsumm_data"
 SEED_KEY = "tweetsumm_seed"
-DEFAULT_SEED = 1234
 HUB_REPO = "Salesforce/dialogstudio"
 SAMPLE_PATH = Path(__file__).resolve().parent / "data" / "tweetsumm_sample.json"
 SOURCE_CHOICES = (
@@ -80,14 +77,15 @@ class Dialog:
         return "\n".join(f"{turn.speaker}: {turn.text}" for turn in self.turns)
 
     def to_doc(self) -> dict[str, Any]:
-        """The lm-eval doc: ``id``, ``conversation``, ``references``, ``summary``, ``text``."""
-        conversation = self.conversation
+        """The lm-eval doc: ``id``, ``conversation``, ``references``, ``summary`` (the first reference).
+
+        No prompt wording: prompts are the family's (``families.TweetSumm``), the training text is
+        built by fine-tuning."""
         return {
             "id": self.dialog_id,
-            "conversation": conversation,
+            "conversation": self.conversation,
             "references": list(self.reference_summaries),
             "summary": self.reference_summaries[0],
-            "text": instruction_prompt(conversation, self.reference_summaries[0]),
         }
 
 
@@ -400,57 +398,3 @@ def load_dialogs(source: str | None = None) -> dict[str, list[Dialog]]:
     if source == "hub":
         return parse_files(download_hub(), HUB_REPO)
     return parse_path(source)
-
-
-def choose_exemplar(doc: Mapping, pool: list[Mapping], seed: int) -> Mapping:
-    """Pick the one-shot exemplar for ``doc`` from ``pool`` (the train docs).
-
-    Deterministic for a (seed, dialog id, train split), whatever else is evaluated (``--limit``); never the
-    dialog itself: no pool entry with the same id or the same conversation.
-    """
-    if not pool:
-        raise TweetSummDataError("tweetsumm: the train split is empty; one-shot needs exemplars")
-    digest = hashlib.sha256(f"{seed}:{doc['id']}".encode()).digest()
-    start = int.from_bytes(digest[:8], "big") % len(pool)
-    for offset in range(len(pool)):
-        candidate = pool[(start + offset) % len(pool)]
-        if candidate["id"] != doc["id"] and candidate.get("conversation") != doc.get("conversation"):
-            return candidate
-    raise TweetSummDataError(
-        f"tweetsumm: no train dialog other than {doc['id']} to use as a one-shot exemplar"
-    )
-
-
-def build_dataset(dialogs: Mapping[str, list[Dialog]], one_shot_seed: int | None = None):
-    """A ``datasets.DatasetDict`` of docs; with ``one_shot_seed``, each doc gets an exemplar."""
-    import datasets
-
-    docs = {split: [d.to_doc() for d in dialogs[split]] for split in SPLITS}
-    if one_shot_seed is not None:
-        train = docs["train"]
-        for split_docs in docs.values():
-            for doc in split_docs:
-                exemplar = choose_exemplar(doc, train, one_shot_seed)
-                doc["exemplar_id"] = exemplar["id"]
-                doc["exemplar_conversation"] = exemplar["conversation"]
-                doc["exemplar_summary"] = exemplar["summary"]
-    return datasets.DatasetDict(
-        {split: datasets.Dataset.from_list(split_docs) for split, split_docs in docs.items()}
-    )
-
-
-def load_tweetsumm(**metadata: Any):
-    """``custom_dataset`` of the zero-shot and instruction tasks.
-
-    lm-eval passes ``--metadata`` keys merged with the model args; we read ``tweetsumm_data``.
-    """
-    return build_dataset(load_dialogs(metadata.get(SOURCE_KEY)))
-
-
-def load_tweetsumm_one_shot(**metadata: Any):
-    """``custom_dataset`` of ``tweetsumm_one``: docs with a seeded train exemplar each.
-
-    The seed is ``tweetsumm_seed`` from ``--metadata`` (default 1234).
-    """
-    seed = int(metadata.get(SEED_KEY, DEFAULT_SEED))
-    return build_dataset(load_dialogs(metadata.get(SOURCE_KEY)), one_shot_seed=seed)

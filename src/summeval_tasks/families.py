@@ -1,0 +1,235 @@
+"""The built-in task families, registered through the same hook as any third-party family.
+
+* ``tweetsumm``: TweetSumm dialogue summarization; answers are summaries, scored by multi-reference
+  ROUGE; K samples reduce to a consensus summary; uncertainty is 1 - mean pairwise ROUGE-L.
+* ``sports_understanding``: BIG-bench plausibility; answers are labels read by ``extraction``, scored
+  by accuracy and invalid rate; K samples reduce by majority vote.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from prompt_strategies.family import FamilyError, TaskFamily
+from prompt_strategies.hookspecs import hookimpl
+
+
+class TweetSumm(TaskFamily):
+    name = "tweetsumm"
+    description = "TweetSumm dialogue summarization (customer support), multi-reference ROUGE."
+    eval_split = "test"
+    metrics = {"rouge1": True, "rouge2": True, "rougeL": True, "rougeLsum": True}
+    primary_metric = "rouge1"
+    # No bare "\n\n": small models often open a summary with a blank line.
+    answer_stop = ("###", "\nCustomer:", "\nAgent:", "Below is a conversation", "\n\n\n")
+    reasoning_stop = answer_stop
+    answer_tokens = 64
+    reasoning_tokens = 64
+    answer_filter = "none"  # lm-eval's name for one plain answer, as tweetsumm_zero reported before families
+    reduction = "consensus"
+    uncertainty_metrics = ("disagreement",)
+    data_key = "tweetsumm_data"
+    exemplar_fields = ("id", "conversation", "summary")
+    aliases = {
+        "tweetsumm_zero": ("answer_only", {}),
+        "tweetsumm_one": ("fewshot", {"k": 1}),
+        "tweetsumm_instruct": ("instruct", {}),
+    }
+    group_tasks = ("tweetsumm_zero", "tweetsumm_one", "tweetsumm_instruct")
+    # The user's key for the one-shot exemplar seed: {"tweetsumm_seed": N} sets fewshot's seed.
+    metadata_options = {"tweetsumm_seed": ("fewshot", "seed")}
+
+    def load(self, metadata):
+        from summeval_tasks.tweetsumm import load_dialogs
+
+        dialogs = load_dialogs(metadata.get(self.data_key))
+        return {split: [d.to_doc() for d in items] for split, items in dialogs.items()}
+
+    def source(self, metadata):
+        from summeval_tasks.tweetsumm import resolve_source
+
+        return resolve_source(metadata.get(self.data_key))
+
+    def question(self, doc):
+        from summeval_tasks.prompts import zero_shot_block
+
+        return zero_shot_block(doc["conversation"])
+
+    def answer_text(self, doc):
+        return doc["summary"]
+
+    def instruction_prompt(self, doc):
+        from summeval_tasks.prompts import instruction_prompt
+
+        return instruction_prompt(doc["conversation"])
+
+    def same_item(self, a, b):
+        return super().same_item(a, b) or (
+            bool(a.get("conversation")) and a.get("conversation") == b.get("conversation")
+        )
+
+    def read_answer(self, text):
+        """The summary: the text up to the first stop sequence (lm-eval usually cut it there), stripped."""
+        text = str(text or "")
+        for stop in self.answer_stop:
+            text = text.split(stop, 1)[0]
+        return text.strip()
+
+    def score(self, doc, answer):
+        from summeval_tasks.rouge import rouge_scores
+
+        return rouge_scores(answer, doc["references"])
+
+    def reduce(self, answers):
+        from summeval_tasks.rouge import consensus_summary
+
+        return consensus_summary(list(answers))
+
+    def uncertainty(self, answers, metric):
+        if metric != "disagreement":
+            return super().uncertainty(answers, metric)
+        from summeval_tasks.rouge import summary_disagreement
+
+        return summary_disagreement(list(answers))
+
+    def describe(self, docs):
+        return "\n".join(
+            [f"{self.name}:", *(f"{split}: {len(items)} dialogs" for split, items in docs.items())]
+        )
+
+
+class SportsUnderstanding(TaskFamily):
+    name = "sports_understanding"
+    description = "BIG-bench sports_understanding: is a made-up sports statement plausible?"
+    eval_split = "validation"
+    metrics = {"acc": True, "invalid": False}
+    primary_metric = "acc"
+    supports_reasoning = True
+    answer_stop = ("\n\n", "\nQ:")
+    # Chain-of-thought text runs over several lines; a new question or a long gap ends it.
+    reasoning_stop = ("\nQ:", "\n\n\n", "</s>", "<|im_end|>")
+    answer_tokens = 32
+    reasoning_tokens = 128
+    reduction = "maj"
+    uncertainty_metrics = ("disagreement", "entropy", "variance")
+    data_key = "sports_data"
+    cot_exemplars_file = "cot_fewshot_exemplars.json"
+    exemplar_fields = ("id", "input", "label")
+    group_strategies = ("answer_only", "answer_only_mc", "fewshot", "cot", "cot_fewshot", "self_consistency")
+
+    @property
+    def choices(self):
+        from summeval_tasks.extraction import LABELS
+
+        return LABELS
+
+    def load(self, metadata):
+        from summeval_tasks.sports import load_statements
+
+        statements = load_statements(metadata.get(self.data_key))
+        return {split: [s.to_doc() for s in items] for split, items in statements.items()}
+
+    def source(self, metadata):
+        from summeval_tasks.sports import resolve_source
+
+        return resolve_source(metadata.get(self.data_key))
+
+    def exemplar_dir(self):
+        from summeval_tasks import task_yamls_dir
+
+        return Path(task_yamls_dir()) / self.name
+
+    def question(self, doc):
+        return f"Q: {doc['input']}\nA:"
+
+    def direct_question(self, doc):
+        return f"Q: {doc['input']}\nAnswer plausible or implausible.\nA:"
+
+    def answer_text(self, doc):
+        return doc["label"]
+
+    def same_item(self, a, b):
+        if super().same_item(a, b):
+            return True
+        for key in ("statement", "input"):
+            if a.get(key) and b.get(key) and _normalise(a[key]) == _normalise(b[key]):
+                return True
+        return False
+
+    def check_exemplar(self, entry, where):
+        from summeval_tasks.extraction import LABELS, extract_answer
+
+        super().check_exemplar(entry, where)
+        if entry["label"] not in LABELS:
+            raise FamilyError(f"{where}: label {entry['label']!r} is not one of {', '.join(LABELS)}")
+        rationale = entry.get("rationale")
+        if rationale is not None:
+            if not isinstance(rationale, str) or not rationale.strip():
+                raise FamilyError(f"{where} has an empty rationale")
+            concluded = extract_answer(rationale)
+            if concluded != entry["label"]:
+                raise FamilyError(
+                    f"{where}: the rationale concludes {concluded!r} but the label is {entry['label']!r}; "
+                    f'end it with "So the answer is {entry["label"]}."'
+                )
+
+    def read_answer(self, text):
+        from summeval_tasks.extraction import extract_answer
+
+        return extract_answer(None if text is None else str(text))
+
+    def score(self, doc, answer):
+        from summeval_tasks.extraction import INVALID
+
+        return {"acc": float(answer == doc["label"]), "invalid": float(answer == INVALID)}
+
+    def reduce(self, answers):
+        from summeval_tasks.extraction import majority_answer
+
+        return majority_answer(list(answers))
+
+    def uncertainty(self, answers, metric):
+        """``disagreement``: distinct answers / k (``invalid`` counts as an answer); ``entropy``: of the
+        answer distribution (natural log, ``invalid`` included); ``variance``: p(1 - p) with p the share of
+        ``plausible`` among valid answers (0.25, the maximum, when none is valid)."""
+        from summeval_tasks.extraction import INVALID, PLAUSIBLE
+
+        if not answers:
+            raise FamilyError(f"{self.name}: the uncertainty of no answers is undefined")
+        if metric == "disagreement":
+            return len(set(answers)) / len(answers)
+        if metric == "entropy":
+            total = len(answers)
+            return -sum(c / total * math.log(c / total) for c in Counter(answers).values()) + 0.0
+        if metric == "variance":
+            valid = [a for a in answers if a != INVALID]
+            if not valid:
+                return 0.25
+            p = sum(a == PLAUSIBLE for a in valid) / len(valid)
+            return p * (1 - p)
+        return super().uncertainty(answers, metric)
+
+    def describe(self, docs):
+        from summeval_tasks.extraction import LABELS
+
+        lines = [f"{self.name}: {sum(len(items) for items in docs.values())} statements"]
+        for split, items in docs.items():
+            counts = Counter(d["label"] for d in items)
+            lines.append(f"  {split}: {len(items)} ({', '.join(f'{counts.get(x, 0)} {x}' for x in LABELS)})")
+        return "\n".join(lines)
+
+
+def _normalise(text: Any) -> str:
+    return " ".join(str(text).lower().split())
+
+
+BUILTIN_FAMILIES = (TweetSumm(), SportsUnderstanding())
+
+
+@hookimpl
+def summeval_task_families() -> Sequence[TaskFamily]:
+    return list(BUILTIN_FAMILIES)
