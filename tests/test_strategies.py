@@ -291,7 +291,7 @@ def test_a_bad_option_fails_when_lm_eval_loads_the_task():
 
 
 def test_self_consistency_needs_a_sample():
-    with pytest.raises(StrategyError, match="self_consistency: samples must be at least 1, got 0"):
+    with pytest.raises(StrategyError, match="self_consistency: option 'samples' is 0; it must be at least 1"):
         _load(task_name("self_consistency"), self_consistency={"samples": 0})
 
 
@@ -595,8 +595,10 @@ def test_the_multiple_choice_answer_follows_the_label_order():
 
 def test_self_consistency_refuses_a_temperature_of_zero():
     strategy = get_strategy("self_consistency")
-    with pytest.raises(StrategyError, match="temperature must be above 0"):
-        strategy.lm_eval_settings(FAMILY, strategy.options({"self_consistency": {"temperature": 0.0}}))
+    with pytest.raises(StrategyError, match="option 'temperature' is 0.0; it must be above 0"):
+        strategy.options({"self_consistency": {"temperature": 0.0}})
+    with pytest.raises(StrategyError, match="temperature must be above 0"):  # a subclass's own options, too
+        strategy.lm_eval_settings(FAMILY, {**strategy.options(), "temperature": 0.0})
 
 
 # ----------------------------------------------------------------------------- the tweetsumm pairs

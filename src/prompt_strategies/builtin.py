@@ -74,6 +74,7 @@ class FewShot(PromptStrategy):
     name = "fewshot"
     description = "k worked exemplars from the train split (seeded per item, never the item), then the item."
     defaults = {"k": 3, "seed": 1234, "max_gen_toks": None}
+    option_ranges = {"k": (lambda k: k >= 1, "at least 1 (for no exemplars, run answer_only)")}
 
     def exemplars(self, doc, context, options):
         return choose_exemplars(doc, context.pool, options["k"], options["seed"], context.family.same_item)
@@ -96,6 +97,7 @@ class ChainOfThoughtFewShot(ChainOfThought):
     name = "cot_fewshot"
     description = "Worked exemplars with rationales from the family's exemplar file, then the item."
     defaults = {"k": 3, "exemplars_file": "", "max_gen_toks": None}
+    option_ranges = {"k": (lambda k: k == -1 or k >= 1, "at least 1, or -1 for every exemplar in the file")}
 
     def exemplar_file(self, context, options: Mapping[str, Any]):
         name = options.get("exemplars_file") or context.family.cot_exemplars_file
@@ -131,6 +133,11 @@ class SelfConsistency(ChainOfThoughtFewShot):
         "family has no reasoning; the family reduces them to one (majority vote, consensus summary)."
     )
     defaults = {**ChainOfThoughtFewShot.defaults, "samples": 10, "temperature": 0.7}
+    option_ranges = {
+        **ChainOfThoughtFewShot.option_ranges,
+        "samples": (lambda n: n >= 1, "at least 1"),
+        "temperature": (lambda t: 0 < t <= 100, "above 0 (sampling; 0.7 is the paper's)"),
+    }
 
     def applies_to(self, family):
         return True

@@ -7,7 +7,7 @@ is scored, how K sampled answers become one and how uncertain K answers are. A s
 uses only the methods below and never a family's doc fields; a family never knows which strategy
 prompted it (the Inspect AI split of solvers and scorers).
 
-This module imports nothing else of summeval's: families implement it from the bottom layer.
+This module imports nothing of summeval's but the error base: families implement it from the bottom layer.
 """
 
 from __future__ import annotations
@@ -16,10 +16,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from summeval_tasks.errors import SummevalError
+
 Doc = Mapping[str, Any]
 
 
-class FamilyError(ValueError):
+class FamilyError(SummevalError):
     """A family was asked for something it cannot do; the message names the family and the input."""
 
 

@@ -12,7 +12,7 @@ import contextlib
 import functools
 import hashlib
 import importlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -54,9 +54,44 @@ def _clear_caches() -> None:
         cached.cache_clear()
 
 
+def reset() -> None:
+    """Forget every cached plugin, task and failure: the next call finds plugins again (after a change
+    of ``$SUMMEVAL_PLUGINS``; tests)."""
+    _clear_caches()
+    register_lm_eval_filters.cache_clear()
+    _failures.clear()
+
+
+_failures: dict[str, str] = {}
+
+
+def plugin_failures() -> dict[str, str]:
+    """Plugins left out of this process, with why: ``{plugin: one-line reason}``."""
+    return dict(_failures)
+
+
+def _left_out(plugin: str, reason: str) -> None:
+    """Record a broken plugin and name it once, in one line: the built-ins and other plugins go on."""
+    import sys
+
+    reason = " ".join(reason.split())
+    if _failures.get(plugin) != reason:
+        _failures[plugin] = reason
+        print(f"summeval: plugin {plugin} left out: {reason}", file=sys.stderr)
+
+
+def _load_error(err: BaseException) -> str:
+    return f"{type(err).__name__}: {err}"
+
+
 @functools.cache
 def plugin_manager() -> pluggy.PluginManager:
-    """The process-wide plugin manager: built-ins, entry points, then ``$SUMMEVAL_PLUGINS``."""
+    """The process-wide plugin manager: built-ins, entry points, then ``$SUMMEVAL_PLUGINS``.
+
+    A plugin that cannot be imported (missing, a syntax error, an error at import) is named in one line
+    on stderr and left out; it never takes the built-ins down."""
+    from importlib.metadata import entry_points
+
     from summeval_tasks.settings import env_list
 
     manager = pluggy.PluginManager(hookspecs.PROJECT)
@@ -66,22 +101,58 @@ def plugin_manager() -> pluggy.PluginManager:
     if _builtins_only:
         return manager
     for group in hookspecs.ENTRY_POINT_GROUPS:
-        manager.load_setuptools_entrypoints(group)
-    for module_name in [*env_list(PLUGINS_ENV), *env_list(LEGACY_PLUGINS_ENV)]:
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError as err:
-            raise StrategyError(f"{PLUGINS_ENV}: cannot import plugin {module_name!r}: {err}") from err
-        if manager.get_plugin(module_name) is None and not manager.is_registered(module):
-            manager.register(module, name=module_name)
+        for entry in entry_points(group=group):
+            if manager.get_plugin(entry.name) is not None:
+                continue
+            try:
+                plugin = entry.load()
+                manager.register(plugin, name=entry.name)
+            except Exception as err:
+                _left_out(f"{entry.name} (entry point {entry.value} in {group})", _load_error(err))
+    for variable in (PLUGINS_ENV, LEGACY_PLUGINS_ENV):
+        for module_name in env_list(variable):
+            try:
+                module = importlib.import_module(module_name)
+                if manager.get_plugin(module_name) is None and not manager.is_registered(module):
+                    manager.register(module, name=module_name)
+            except Exception as err:
+                _left_out(f"{module_name} (from ${variable})", f"cannot import it: {_load_error(err)}")
     return manager
 
 
+_EXPECTED = {
+    "summeval_strategies": ("PromptStrategy", "a list of PromptStrategy instances"),
+    "summeval_task_families": ("TaskFamily", "a list of TaskFamily instances"),
+}
+
+
 def _contributions(hook_name: str) -> Iterator[tuple[str, Any]]:
-    """(plugin name, result) for each plugin implementing ``hook_name``, in registration order."""
+    """(plugin name, result) for each plugin implementing ``hook_name``, in registration order.
+
+    A plugin whose hook raises or returns the wrong type is named in one line and left out."""
+    from prompt_strategies.family import TaskFamily
+    from prompt_strategies.strategy import PromptStrategy
+
+    kinds = {"PromptStrategy": PromptStrategy, "TaskFamily": TaskFamily}
     hook = getattr(plugin_manager().hook, hook_name)
     for impl in hook.get_hookimpls():  # registration order: built-ins first
-        yield impl.plugin_name, impl.function()
+        try:
+            result = impl.function()
+        except Exception as err:
+            _left_out(impl.plugin_name, f"its {hook_name} hook raised {_load_error(err)}")
+            continue
+        if hook_name in _EXPECTED:
+            kind, expected = _EXPECTED[hook_name]
+            items = list(result) if isinstance(result, (list, tuple)) else None
+            if result is not None and (items is None or not all(isinstance(i, kinds[kind]) for i in items)):
+                _left_out(
+                    impl.plugin_name, f"its {hook_name} hook returned {result!r:.80}; expected {expected}"
+                )
+                continue
+        elif hook_name == "summeval_filters" and result is not None and not isinstance(result, Mapping):
+            _left_out(impl.plugin_name, f"its {hook_name} hook returned {result!r:.80}; expected a dict")
+            continue
+        yield impl.plugin_name, result
 
 
 def _named(hook_name: str, kind: str) -> tuple[dict[str, Any], dict[str, str]]:
@@ -255,5 +326,4 @@ def generated_task_dir() -> Path:
     with folder_written_atomically(target, keep_existing=Path.is_dir) as staging:
         for name, text in files.items():
             (staging / name).write_text(text, encoding="utf-8")
-        staging.chmod(0o755)
     return target

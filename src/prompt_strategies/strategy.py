@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from prompt_strategies.family import Doc, TaskFamily
+from summeval_tasks.errors import SummevalError
 
 
-class StrategyError(ValueError):
+class StrategyError(SummevalError):
     """A strategy was asked for something it cannot do: unknown name or option, bad exemplar file."""
 
 
@@ -72,6 +73,9 @@ class PromptStrategy:
     defaults: Mapping[str, Any] = {}
     reasoning: bool = False
     """Whether the model writes a chain of thought (the family's reasoning stops and token budget)."""
+    option_ranges: Mapping[str, tuple[Callable[[Any], bool], str]] = {}
+    """Range checks of options: ``{option: (accepts(value), "what would be right")}``; a value outside
+    its range is an error, never reinterpreted."""
 
     def applies_to(self, family: TaskFamily) -> bool:
         """Whether ``<family>_<name>`` makes sense (a task is registered for it). Default: always."""
@@ -103,6 +107,10 @@ class PromptStrategy:
                 raise StrategyError(
                     f"{self.name}: option {key!r} must be {type(default).__name__}, got {value!r}"
                 )
+            if key in self.option_ranges and value is not None:
+                accepts, right = self.option_ranges[key]
+                if not accepts(value):
+                    raise StrategyError(f"{self.name}: option {key!r} is {value!r}; it must be {right}")
             checked[key] = float(value) if isinstance(default, float) else value
         return checked
 

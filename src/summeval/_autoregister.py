@@ -111,10 +111,58 @@ def patch_task_manager(module: Any) -> None:
                 bound.arguments["include_path"] = with_summeval_path(bound.arguments.get("include_path"))
             except Exception as err:  # a broken summeval install must not break lm-eval
                 print(f"summeval: tasks not registered ({err})", file=sys.stderr)
+            _check_metadata(bound.arguments.get("metadata"))
         original_init(*bound.args, **bound.kwargs)
 
     manager_cls.__init__ = __init__
     setattr(manager_cls, _PATCHED_FLAG, True)
+
+
+def _check_metadata(metadata: Any) -> None:
+    """Our ``--metadata`` values, checked before lm-eval loads the model (``summeval.checks``).
+
+    A bad value of ours raises its one-line error; a failure of the check itself never stops lm-eval."""
+    from summeval_tasks.errors import SummevalError
+
+    try:
+        from summeval.checks import check_metadata
+
+        check_metadata(metadata)
+    except SummevalError:
+        raise
+    except Exception as err:
+        _say_once(f"summeval: --metadata not checked ({type(err).__name__}: {err})")
+
+
+def our_error(err: BaseException | None) -> BaseException | None:
+    """The summeval error in ``err``'s chain (itself, its cause or context), or None."""
+    from summeval_tasks.errors import SummevalError
+
+    seen: set[int] = set()
+    while err is not None and id(err) not in seen:
+        if isinstance(err, SummevalError):
+            return err
+        seen.add(id(err))
+        err = err.__cause__ or err.__context__
+    return None
+
+
+def install_excepthook(module: Any = None) -> None:
+    """Under the ``lm_eval`` command: an uncaught summeval error prints one line, not a traceback.
+
+    Any other exception (lm-eval's own, a bug) goes to the previous hook unchanged."""
+    previous = sys.excepthook
+    if getattr(previous, _PATCHED_FLAG, False):
+        return
+
+    def excepthook(kind, value, traceback):
+        ours = our_error(value)
+        if ours is None:
+            return previous(kind, value, traceback)
+        print(f"error: {' '.join(str(ours).split())}", file=sys.stderr)
+
+    setattr(excepthook, _PATCHED_FLAG, True)
+    sys.excepthook = excepthook
 
 
 class _PatchingLoader:
@@ -200,7 +248,11 @@ def _patch_hflm(module: Any) -> None:
 
 
 # The lm-eval modules we patch when they load, and how.
-PATCHES = {TARGET_MODULE: patch_task_manager, HFLM_MODULE: _patch_hflm}
+PATCHES = {
+    TARGET_MODULE: patch_task_manager,
+    HFLM_MODULE: _patch_hflm,
+    "lm_eval.__main__": install_excepthook,
+}
 
 
 class _LmEvalFinder:

@@ -17,6 +17,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from summeval_tasks.errors import SummevalError
+
 METADATA_FILE = "summeval.json"
 ALLOW_MISMATCH_ENV = "SUMMEVAL_ALLOW_BASE_MISMATCH"
 # The config fields that decide whether an adapter's weights fit a base model.
@@ -31,7 +33,7 @@ _SHAPE_FIELDS = (
 )
 
 
-class AdapterError(ValueError):
+class AdapterError(SummevalError):
     """An adapter folder is missing, malformed, or does not fit the base model."""
 
 
@@ -54,8 +56,45 @@ def read_adapter_metadata(adapter: str | Path) -> dict[str, Any]:
             return json.loads(ours.read_text(encoding="utf-8"))
         except json.JSONDecodeError as err:
             raise AdapterError(f"adapter: {ours} is not valid JSON: {err}") from err
-    peft_config = json.loads((folder / "adapter_config.json").read_text(encoding="utf-8"))
+    config_path = folder / "adapter_config.json"
+    try:
+        peft_config = json.loads(config_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise AdapterError(
+            f"adapter: {config_path} is not a readable JSON file ({err}); re-save the adapter"
+        ) from err
+    if not isinstance(peft_config, dict):
+        raise AdapterError(
+            f"adapter: {config_path} holds a JSON {type(peft_config).__name__}; expected an object"
+        )
     return {"base_model": peft_config.get("base_model_name_or_path"), "base_config": None}
+
+
+def base_model_config(base: str, revision: str | None = None, what: str = "base model"):
+    """The transformers config of ``base`` (a folder or a hub name), or a one-line error naming it.
+
+    A hub name with the Hub out of reach fails at once instead of retrying for a minute."""
+    from summeval_tasks.hub import hub_offline, hub_unreachable_reason
+
+    local = Path(base).expanduser()
+    if not local.exists():
+        looks_like_path = base.startswith((".", "/", "~")) or base.count("/") != 1
+        if looks_like_path:
+            raise AdapterError(f"{what} {base}: no such folder (and not a hub name like org/model)")
+        reason = "HF_HUB_OFFLINE is set" if hub_offline() else hub_unreachable_reason()
+        if reason:
+            raise AdapterError(
+                f"{what} {base} is not a local folder and the Hugging Face Hub is out of reach ({reason}); "
+                "pass a local folder (--base PATH)"
+            )
+    from transformers import AutoConfig
+
+    try:
+        return AutoConfig.from_pretrained(str(local) if local.exists() else base, revision=revision)
+    except Exception as err:
+        raise AdapterError(
+            f"{what} {base}: {type(err).__name__}: {' '.join(str(err).split())[:200]}"
+        ) from err
 
 
 def _same_reference(a: str | None, b: str | None) -> bool:
@@ -88,9 +127,7 @@ def check_base_matches(adapter: str | Path, pretrained: str, revision: str | Non
         return
     recorded_shape = meta.get("base_config")
     if recorded_shape:
-        from transformers import AutoConfig
-
-        actual_shape = base_config_summary(AutoConfig.from_pretrained(pretrained, revision=revision))
+        actual_shape = base_config_summary(base_model_config(pretrained, revision, "pretrained="))
         differing = {
             k: (recorded_shape.get(k), actual_shape.get(k))
             for k in _SHAPE_FIELDS
@@ -153,6 +190,7 @@ def merge_adapter(adapter: str | Path, out: str | Path, base: str | None = None)
         raise AdapterError(f"adapter: {adapter} records no base model; pass --base")
     if out.exists():
         raise AdapterError(f"merge: {out} already exists; choose another --out or remove it")
+    base_model_config(base, meta.get("base_revision"), "merge: base model")  # fails fast, before weights
     check_base_matches(adapter, base, meta.get("base_revision"))
     model = AutoModelForCausalLM.from_pretrained(
         base, revision=meta.get("base_revision"), dtype=torch.float32

@@ -77,10 +77,14 @@ def _strategies(args: argparse.Namespace) -> int:
 
 
 def _active_prompt_select(args: argparse.Namespace) -> int:
+    from prompt_strategies.registry import get_family
     from summeval.compare import load_lm, select_active_prompt_exemplars, selection_inputs
+    from summeval.paths import input_file, output_file
 
     family = family_name(args.task)
-    from prompt_strategies.registry import get_family
+    output_file(args.out, "--out")
+    if args.annotations:
+        input_file(args.annotations, "--annotations")
 
     metric = args.uncertainty or get_family(family).uncertainty_metrics[0]
     selection_inputs(  # bad input fails here, before the model loads
@@ -126,8 +130,12 @@ def _compare(args: argparse.Namespace) -> int:
     from prompt_strategies.registry import get_family
     from prompt_strategies.strategy import StrategyError
     from summeval.compare import resolve_strategy_names, results_markdown, run_compare
+    from summeval.paths import input_file, output_folder
 
     family = family_name(args.task)
+    output_folder(args.out, "--out")
+    if args.active_prompt_exemplars:
+        input_file(args.active_prompt_exemplars, "--active-prompt-exemplars")
     try:
         options = json.loads(args.options) if args.options else {}
     except json.JSONDecodeError as err:
@@ -161,6 +169,40 @@ def _compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def positive_int(text: str) -> int:
+    """argparse type: an integer of at least 1 (a count: samples, items, steps, tokens)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is out of range; it must be at least 1")
+    return value
+
+
+def batch_size(text: str) -> int | str:
+    """argparse type: lm-eval's batch size, a positive integer, ``auto`` or ``auto:N``."""
+    if text == "auto" or (text.startswith("auto:") and text[5:].isdigit() and int(text[5:]) > 0):
+        return text
+    try:
+        return positive_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a batch size: use a positive integer or auto"
+        ) from None
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a number above 0 (a sampling temperature)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0 or value != value or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} is out of range; it must be above 0")
+    return value
+
+
 def _add_model_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default="hf", help="lm-eval model type (default hf)")
     p.add_argument(
@@ -169,7 +211,9 @@ def _add_model_arguments(p: argparse.ArgumentParser) -> None:
         help="lm-eval model arguments, e.g. pretrained=$(summeval embedded-model) or "
         "pretrained=google/flan-t5-large,backend=seq2seq",
     )
-    p.add_argument("--batch-size", default=1, help="lm-eval batch size (default 1)")
+    p.add_argument(
+        "--batch-size", type=batch_size, default=1, help="lm-eval batch size: N or auto (default 1)"
+    )
     p.add_argument("--device", default=None, help="e.g. cpu, cuda:0 (default: lm-eval's choice)")
     p.add_argument(
         "--apply-chat-template",
@@ -200,8 +244,12 @@ def _finetune(args: argparse.Namespace) -> int:
         overrides.append(f"base_model={args.base}")
     if args.data:
         overrides.append(f"data={args.data}")
+    from summeval.paths import input_file, output_folder
+
+    input_file(args.recipe, "--recipe")
     recipe = load_recipe(args.recipe, overrides)
     output = args.output or f"adapters/{recipe.name}"
+    output_folder(output, "--output", new=True)
     finetune(
         recipe, output, max_steps=args.max_steps, resume=args.resume, keep_checkpoints=args.keep_checkpoints
     )
@@ -211,7 +259,9 @@ def _finetune(args: argparse.Namespace) -> int:
 
 def _merge(args: argparse.Namespace) -> int:
     from summeval.adapter_io import merge_adapter
+    from summeval.paths import output_folder
 
+    output_folder(args.out, "--out", new=True)
     print(merge_adapter(args.adapter, args.out, base=args.base))
     return 0
 
@@ -276,7 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--base", default=None, help="base model (name or folder); overrides the recipe")
     p.add_argument("--data", default=None, help="TweetSumm source: hub, sample or a path")
     p.add_argument("--output", default=None, help="adapter folder to write (default adapters/NAME)")
-    p.add_argument("--max-steps", type=int, default=None, help="stop after N optimiser steps")
+    p.add_argument("--max-steps", type=positive_int, default=None, help="stop after N optimiser steps")
     p.add_argument(
         "--resume", action="store_true", help="continue an interrupted run from its last checkpoint"
     )
@@ -327,8 +377,8 @@ def build_parser() -> argparse.ArgumentParser:
         '--metadata \'{"active_prompt_exemplars": "FILE"}\'.',
     )
     _add_model_arguments(p)
-    p.add_argument("--k", type=int, default=5, help="samples per question (default 5)")
-    p.add_argument("--n", type=int, default=4, help="exemplars to keep (default 4)")
+    p.add_argument("--k", type=positive_int, default=5, help="samples per question (default 5)")
+    p.add_argument("--n", type=positive_int, default=4, help="exemplars to keep (default 4)")
     p.add_argument(
         "--uncertainty",
         default=None,
@@ -336,13 +386,17 @@ def build_parser() -> argparse.ArgumentParser:
         "ROUGE-L), entropy or variance (sports_understanding)",
     )
     p.add_argument("--pool", default=None, help="question split (default: the family's, train)")
-    p.add_argument("--pool-size", type=int, default=None, help="use a seeded random subset of the pool")
+    p.add_argument(
+        "--pool-size", type=positive_int, default=None, help="use a seeded random subset of the pool"
+    )
     p.add_argument("--seed", type=int, default=0, help="seed for sampling, the pool subset and ties")
     p.add_argument("--annotations", type=Path, default=None, help="JSON of hand-written rationales")
-    p.add_argument("--temperature", type=float, default=0.7, help="sampling temperature (default 0.7)")
+    p.add_argument(
+        "--temperature", type=positive_float, default=0.7, help="sampling temperature (default 0.7)"
+    )
     p.add_argument(
         "--max-gen-toks",
-        type=int,
+        type=positive_int,
         default=None,
         help="tokens per answer (default: the family's, 128 for CoT)",
     )
@@ -353,7 +407,7 @@ def build_parser() -> argparse.ArgumentParser:
         "compare",
         help="run prompt strategies on one model and task family; write a table, CSVs and a chart",
         description="Run each strategy's task <family>_<strategy> on one model (loaded once) and "
-        "write OUT/results.md and results.json (each metric of the family with a 95%% interval: Wilson "
+        "write OUT/results.md and results.json (each metric of the family with a 95% interval: Wilson "
         "for accuracy and invalid rate, bootstrap for ROUGE), OUT/<strategy>.csv (prompt, target, model "
         "output, answer, metrics) and a chart of the headline metric (accuracy.png, rouge1.png). "
         "With active_prompt and no --active-prompt-exemplars, exemplars are selected first.",
@@ -365,7 +419,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="all (every strategy that applies to the family), or a comma-separated list",
     )
     p.add_argument("--out", type=Path, default=Path("results/compare"), help="output folder")
-    p.add_argument("--limit", type=int, default=None, help="evaluate only the first N items")
+    p.add_argument("--limit", type=positive_int, default=None, help="evaluate only the first N items")
     p.add_argument(
         "--options",
         default=None,
@@ -375,48 +429,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--active-prompt-exemplars", type=Path, default=None, help="exemplar file for active_prompt"
     )
-    p.add_argument("--active-k", type=int, default=5, help="selection: samples per question")
-    p.add_argument("--active-n", type=int, default=4, help="selection: exemplars to keep")
+    p.add_argument("--active-k", type=positive_int, default=5, help="selection: samples per question")
+    p.add_argument("--active-n", type=positive_int, default=4, help="selection: exemplars to keep")
     p.add_argument(
         "--active-uncertainty",
         default=None,
         help="selection: uncertainty metric (default: the family's first, disagreement)",
     )
     p.add_argument(
-        "--active-pool-size", type=int, default=None, help="selection: seeded subset of the train pool"
+        "--active-pool-size",
+        type=positive_int,
+        default=None,
+        help="selection: seeded subset of the train pool",
     )
     p.set_defaults(func=_compare)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the ``summeval`` command; errors in the user's input end with a message, not a traceback."""
-    from prompt_strategies.family import FamilyError
-    from prompt_strategies.strategy import StrategyError
-    from summeval.adapter_io import AdapterError
-    from summeval.embedded_model import EmbeddedModelError
-    from summeval.finetune import FinetuneError
-    from summeval.recipe import RecipeError
-    from summeval_tasks.settings import SettingError
-    from summeval_tasks.sports import SportsDataError
-    from summeval_tasks.tweetsumm import TweetSummDataError
+    """Run the ``summeval`` command; errors in the user's input end with one line, not a traceback."""
+    from summeval_tasks.errors import SummevalError
 
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (
-        TweetSummDataError,
-        SportsDataError,
-        StrategyError,
-        EmbeddedModelError,
-        RecipeError,
-        AdapterError,
-        FinetuneError,
-        FamilyError,
-        SettingError,
-    ) as err:
-        print(f"error: {err}", file=sys.stderr)
+    except SummevalError as err:
+        print(f"error: {one_line(err)}", file=sys.stderr)
         return 2
+
+
+def one_line(err: BaseException) -> str:
+    """The message of ``err`` on one line (a message that spans lines is joined)."""
+    return " ".join(str(err).split())
 
 
 if __name__ == "__main__":

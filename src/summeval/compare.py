@@ -75,25 +75,21 @@ def bootstrap_interval(values: Sequence[float], seed: int = 0) -> tuple[float, f
         return (0.0, 0.0)
     if data.size == 1 or np.all(data == data[0]):
         return (float(data[0]), float(data[0]))
-    result = stats.bootstrap(
-        (data,),
-        np.mean,
-        confidence_level=0.95,
-        n_resamples=BOOTSTRAP_RESAMPLES,
-        method="BCa",
-        random_state=np.random.default_rng(seed),
-    )
-    low, high = result.confidence_interval
-    if not (math.isfinite(low) and math.isfinite(high)):  # BCa degenerate on tiny samples: percentile
+
+    def interval(method: str) -> tuple[float, float]:
         result = stats.bootstrap(
             (data,),
             np.mean,
             confidence_level=0.95,
             n_resamples=BOOTSTRAP_RESAMPLES,
-            method="percentile",
+            method=method,
             random_state=np.random.default_rng(seed),
         )
-        low, high = result.confidence_interval
+        return tuple(result.confidence_interval)
+
+    low, high = interval("BCa")
+    if not (math.isfinite(low) and math.isfinite(high)):  # BCa degenerate on tiny samples: percentile
+        low, high = interval("percentile")
     return (float(low), float(high))
 
 

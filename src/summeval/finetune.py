@@ -19,13 +19,14 @@ from typing import Any
 from summeval.adapter_io import METADATA_FILE, base_config_summary
 from summeval.recipe import Recipe
 from summeval_tasks.atomic import folder_written_atomically
+from summeval_tasks.errors import SummevalError
 from summeval_tasks.prompts import instruction_prompt
 
 LOG_FILE = "train_log.jsonl"
 _KEEP_HEAD_TOKENS = 32  # when a text is too long, keep the instruction header and cut the middle
 
 
-class FinetuneError(RuntimeError):
+class FinetuneError(SummevalError):
     """The run cannot start or continue; the message says what to do."""
 
 
@@ -198,6 +199,69 @@ def load_base(recipe: Recipe, use_4bit: bool):
     return tokenizer, model, dtype
 
 
+RUN_FILE = "summeval_run.json"
+
+
+def check_scheduler(recipe: Recipe) -> None:
+    """The recipe's ``training.lr_scheduler`` is one the HF Trainer knows."""
+    from transformers.trainer_utils import SchedulerType
+
+    names = [s.value for s in SchedulerType]
+    if recipe.training.lr_scheduler not in names:
+        raise FinetuneError(
+            f"recipe {recipe.name}: training.lr_scheduler {recipe.training.lr_scheduler!r} is unknown; "
+            f"choose one of {', '.join(names)}"
+        )
+
+
+def check_target_modules(recipe: Recipe) -> None:
+    """Every ``lora.target_modules`` name is a module of the base (built on the meta device: no weights)."""
+    from accelerate import init_empty_weights
+    from transformers import AutoModelForCausalLM
+
+    from summeval.adapter_io import base_model_config
+
+    config = base_model_config(
+        recipe.base_model, recipe.base_revision, "finetune: base model (base_model / --base)"
+    )
+    with init_empty_weights():
+        skeleton = AutoModelForCausalLM.from_config(config)
+    leaves = {name.rsplit(".", 1)[-1] for name, _ in skeleton.named_modules() if name}
+    missing = [m for m in recipe.lora.target_modules if m not in leaves]
+    if missing:
+        linear = sorted(
+            {n.rsplit(".", 1)[-1] for n, m in skeleton.named_modules() if type(m).__name__ == "Linear"}
+        )
+        raise FinetuneError(
+            f"recipe {recipe.name}: lora.target_modules {', '.join(missing)} match no module of "
+            f"{recipe.base_model}; its linear layers are {', '.join(linear)}"
+        )
+
+
+def check_same_run(work_dir: Path, run: Mapping[str, Any]) -> None:
+    """``--resume`` continues the interrupted run only with the same recipe, data and steps."""
+    recorded_path = work_dir / RUN_FILE
+    if not recorded_path.is_file():
+        return  # a run from before this record existed: nothing to compare
+    recorded = json.loads(recorded_path.read_text(encoding="utf-8"))
+    differences = _differences(recorded, json.loads(json.dumps(run)))
+    if differences:
+        raise FinetuneError(
+            f"finetune: --resume would continue {work_dir} with other settings "
+            f"({'; '.join(differences[:4])}); "
+            "rerun with the interrupted run's settings, or remove that folder to start over"
+        )
+
+
+def _differences(before: Any, now: Any, where: str = "") -> list[str]:
+    if isinstance(before, dict) and isinstance(now, dict):
+        out: list[str] = []
+        for key in sorted(set(before) | set(now)):
+            out += _differences(before.get(key), now.get(key), f"{where}.{key}" if where else key)
+        return out
+    return [] if before == now else [f"{where} was {before!r}, now {now!r}"]
+
+
 def lora_config(recipe: Recipe):
     """The PEFT ``LoraConfig`` of a recipe."""
     from peft import LoraConfig
@@ -328,6 +392,8 @@ def finetune(
 
     from summeval_tasks.tweetsumm import load_dialogs
 
+    if max_steps is not None and max_steps < 1:
+        raise FinetuneError(f"finetune: --max-steps {max_steps} is out of range; it must be at least 1")
     output = Path(output).expanduser().resolve()
     work_dir = output.with_name(output.name + ".work")
     if output.exists():
@@ -341,6 +407,14 @@ def finetune(
             "or remove that folder to start over"
         )
 
+    # Everything that can be wrong is checked before any weights load.
+    check_scheduler(recipe)
+    dialogs = load_dialogs(recipe.data)
+    run = {"recipe": recipe.to_dict(), "data_sha256": data_fingerprint(dialogs), "max_steps": max_steps}
+    if resume:
+        check_same_run(work_dir, run)
+    check_target_modules(recipe)
+
     can_quantize, why_not = quantization_available()
     use_4bit = recipe.quantization.load_in_4bit and can_quantize
     if recipe.quantization.load_in_4bit and not use_4bit:
@@ -350,7 +424,6 @@ def finetune(
         )
 
     set_seed(recipe.training.seed)
-    dialogs = load_dialogs(recipe.data)
     tokenizer, model, dtype = load_base(recipe, use_4bit)
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
@@ -362,6 +435,8 @@ def finetune(
     validation = encode_split(tokenizer, [d.to_doc() for d in dialogs["validation"]], recipe)
 
     work_dir.mkdir(parents=True, exist_ok=True)
+    if not resume:
+        (work_dir / RUN_FILE).write_text(json.dumps(run, indent=2, sort_keys=True), encoding="utf-8")
     log_path = work_dir / LOG_FILE
     on_gpu = torch.cuda.is_available()
     t = recipe.training
@@ -405,7 +480,12 @@ def finetune(
 
     trainer.remove_callback(PrinterCallback)  # our bar shows the loss; the log file keeps it all
     started = time.time()
-    result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    try:
+        result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    except BaseException:
+        if last_complete_checkpoint(work_dir) is None:  # nothing to resume: leave nothing that blocks a rerun
+            shutil.rmtree(work_dir, ignore_errors=True)
+        raise
     evaluated_last_step = any(
         "eval_loss" in r and r.get("step") == trainer.state.global_step for r in trainer.state.log_history
     )

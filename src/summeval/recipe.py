@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_type_hints
 
+from summeval_tasks.errors import SummevalError
 
-class RecipeError(ValueError):
+
+class RecipeError(SummevalError):
     """A recipe file or override is invalid; the message names the field and what is allowed."""
 
 

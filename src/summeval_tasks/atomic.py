@@ -24,6 +24,8 @@ def folder_written_atomically(
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         yield staging
+        # mkdtemp makes the folder private (0700); the output gets what a plain mkdir would give it
+        staging.chmod(0o777 & ~_umask())
         try:
             os.replace(staging, target)
         except OSError:
@@ -47,9 +49,7 @@ def write_bytes_atomically(target: str | os.PathLike, data: bytes) -> Path:
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(staging, 0o666 & ~umask)
+        os.chmod(staging, 0o666 & ~_umask())
         os.replace(staging, target)
     except BaseException:
         Path(staging).unlink(missing_ok=True)
@@ -60,3 +60,9 @@ def write_bytes_atomically(target: str | os.PathLike, data: bytes) -> Path:
 def write_text_atomically(target: str | os.PathLike, text: str) -> Path:
     """Write ``text`` (UTF-8) to ``target`` as ``write_bytes_atomically`` does."""
     return write_bytes_atomically(target, text.encode("utf-8"))
+
+
+def _umask() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask

@@ -7,14 +7,15 @@ off, unset or empty means the default, and anything else is an error naming the 
 from __future__ import annotations
 
 import os
-from pathlib import Path
+
+from summeval_tasks.errors import SummevalError
 
 TRUE_WORDS = ("1", "true", "yes", "on")
 FALSE_WORDS = ("0", "false", "no", "off")
 CACHE_ENV = "SUMMEVAL_CACHE"
 
 
-class SettingError(ValueError):
+class SettingError(SummevalError):
     """An environment variable holds a value summeval cannot read; the message names it."""
 
 
@@ -38,9 +39,11 @@ def env_list(name: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
 
 
-def cache_root() -> Path:
+def cache_root():
     """summeval's cache folder: ``$SUMMEVAL_CACHE``, else ``$XDG_CACHE_HOME/summeval``, else
-    ``~/.cache/summeval``."""
+    ``~/.cache/summeval`` (a ``pathlib.Path``)."""
+    from pathlib import Path  # not at module level: the start-up hook imports this module
+
     if os.environ.get(CACHE_ENV):
         return Path(os.environ[CACHE_ENV]).expanduser()
     xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")

@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from prompt_strategies.family import FamilyError
 from summeval_tasks.hub import hub_offline, hub_unreachable_reason
 from summeval_tasks.source_files import read_utf8_text
 
@@ -71,7 +72,7 @@ _LEADING_STATEMENT_LABEL = re.compile(r"^\s*statements?\s*:\s*", re.I)
 _TRAILING_QUESTION = re.compile(r"\s*plausible\s*/\s*implausible\s*\?\s*$", re.I)
 
 
-class SportsDataError(ValueError):
+class SportsDataError(FamilyError):
     """A sports_understanding source or record is malformed; the message names the file and record."""
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from prompt_strategies.family import FamilyError
 from summeval_tasks.atomic import folder_written_atomically
 from summeval_tasks.cleaning import clean_text
 from summeval_tasks.hub import hub_offline, hub_unreachable_reason
@@ -51,7 +52,7 @@ _SPLIT_ALIASES = {
 _DIALOGSTUDIO_KEY = re.compile(r"^TweetSumm--(?P<split>[A-Za-z]+)--(?P<n>\d+)$")
 
 
-class TweetSummDataError(ValueError):
+class TweetSummDataError(FamilyError):
     """A TweetSumm source or record is malformed; the message names the file and record."""
 
 
@@ -115,6 +116,11 @@ def _turns_from_texts(texts: Iterable[tuple[str, Any]], origin: str, record: str
 
 
 def _references(summaries: Any, origin: str, record: str) -> tuple[str, ...]:
+    if isinstance(summaries, str):
+        raise TweetSummDataError(
+            f"{_where(origin, record)}: abstractive_summaries is one string; expected a list of "
+            'summaries, e.g. ["first summary", "second summary"] (each a string or a list of sentences)'
+        )
     if not isinstance(summaries, list) or not summaries:
         raise TweetSummDataError(
             f"{_where(origin, record)} has no abstractive summaries "
@@ -242,7 +248,10 @@ def parse_file(path: Path, split: str | None = None) -> dict[str, list[Dialog]]:
         for key, record in data.items():
             match = _DIALOGSTUDIO_KEY.match(str(key))
             if not match:
-                continue
+                raise TweetSummDataError(
+                    f"tweetsumm: key {str(key)!r} in {path} is not a DialogStudio record key; every key of a "
+                    "DialogStudio file is TweetSumm--<split>--<n>, e.g. TweetSumm--test--4"
+                )
             key_split = split_name(match["split"])
             if key_split is None:
                 raise TweetSummDataError(
@@ -275,11 +284,21 @@ def _merge(into: dict[str, list[Dialog]], more: Mapping[str, list[Dialog]]) -> N
 
 
 def _data_files(folder: Path) -> Iterator[Path]:
-    """JSON / JSONL files below ``folder``, skipping hidden ones (``.ipynb_checkpoints``, ...)."""
-    for path in sorted(folder.rglob("*")):
-        hidden = any(part.startswith(".") for part in path.relative_to(folder).parts)
-        if not hidden and path.is_file() and path.suffix.lower() in (".json", ".jsonl"):
-            yield path
+    """JSON / JSONL files below ``folder``, skipping hidden ones (``.ipynb_checkpoints``, ...).
+
+    A sub-folder that cannot be read is an error naming it, never silently skipped."""
+
+    def unreadable(err: OSError) -> None:
+        raise TweetSummDataError(f"tweetsumm: cannot read the folder {err.filename}: {err.strerror}") from err
+
+    found = []
+    for root, dirs, files in os.walk(folder, onerror=unreadable):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for name in files:
+            path = Path(root) / name
+            if not name.startswith(".") and path.suffix.lower() in (".json", ".jsonl"):
+                found.append(path)
+    yield from sorted(found)
 
 
 def parse_files(files: Iterable[Path], origin: Path | str) -> dict[str, list[Dialog]]:
