@@ -313,6 +313,19 @@ CLI_CASES = [
     ("finetune-output-is-file", [*FINETUNE, "--output", "{tmp}/a_file"], "a_file is a file"),
     ("finetune-output-exists", [*FINETUNE, "--output", "{tmp}/existing_out"], "existing_out already exists"),
     (
+        "finetune-target-modules-match-nothing",
+        [
+            *FINETUNE,
+            "--base",
+            "{tmp}/tinybase",
+            "--set",
+            "lora.target_modules=[query,v_proj]",
+            "--output",
+            "{tmp}/a",
+        ],
+        "lora.target_modules query match no module",
+    ),
+    (
         "finetune-rank-zero",
         [*FINETUNE, "--set", "lora.r=0", "--output", "{tmp}/a"],
         "lora.r must be a positive",
