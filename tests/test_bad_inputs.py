@@ -514,3 +514,35 @@ def test_written_folders_are_readable_like_ordinary_folders(tmp_path):
     finally:
         os.umask(previous)
     assert (tmp_path / "adapter").stat().st_mode & 0o777 == 0o755
+
+
+def test_lm_eval_runs_of_other_tasks_are_only_warned_about_keys_that_look_like_ours(capsys):
+    """Any lm-eval run's TaskManager sees the model args and --metadata: only clear errors of ours stop it."""
+    check_metadata({"pretrained": "gpt2", "instruct": True, "cot": 1, "few_shot": 5}, lenient=True)
+    err = capsys.readouterr().err
+    assert err.count("summeval: warning:") == 1 and "did you mean 'fewshot'" in err
+    with pytest.raises(SummevalError, match="option 'k' is 0"):  # an options object for our strategy: checked
+        check_metadata({"fewshot": {"k": 0}}, lenient=True)
+
+
+def test_the_exception_hook_prints_ours_and_leaves_other_tracebacks_alone(capsys, monkeypatch):
+    from summeval import _autoregister
+    from summeval_tasks.errors import SummevalError
+
+    seen = []
+    monkeypatch.setattr(sys, "excepthook", lambda *exc: seen.append(exc[1]))
+    _autoregister.install_excepthook()
+    ours = SummevalError("fewshot: option 'k' is 0")
+    try:
+        raise RuntimeError("lm-eval wrapped it") from ours
+    except RuntimeError as wrapped:
+        sys.excepthook(type(wrapped), wrapped, wrapped.__traceback__)
+    assert capsys.readouterr().err == "error: fewshot: option 'k' is 0\n" and seen == []
+    try:
+        try:
+            raise ours
+        except SummevalError:
+            raise KeyError("lm-eval's own bug while handling ours")  # noqa: B904
+    except KeyError as theirs:
+        sys.excepthook(type(theirs), theirs, theirs.__traceback__)
+    assert seen and isinstance(seen[0], KeyError)  # their traceback, not our line

@@ -17,7 +17,13 @@ from typing import Any
 from lm_eval.api.task import ConfigurableTask
 
 from prompt_strategies.family import TaskFamily
-from prompt_strategies.registry import get_family, get_strategy, register_lm_eval_filters
+from prompt_strategies.registry import (
+    get_family,
+    get_strategy,
+    misspelled_key,
+    misspelling_message,
+    register_lm_eval_filters,
+)
 from prompt_strategies.strategy import PromptStrategy, StrategyError, TaskContext
 
 # A task YAML written before families existed names only a strategy: it meant sports_understanding.
@@ -62,6 +68,9 @@ class StrategyTask(ConfigurableTask):
         name = metadata.get("strategy")
         if not name:
             raise StrategyError(f"task {config.get('task')!r}: its YAML metadata names no strategy")
+        misspelled = misspelled_key(metadata)
+        if misspelled:  # our task is requested: a key meant for it must not be ignored
+            raise StrategyError(misspelling_message(*misspelled))
         self.family = get_family(metadata.get("family") or LEGACY_FAMILY)
         self.strategy = get_strategy(name)
         if not self.strategy.applies_to(self.family):

@@ -210,6 +210,38 @@ def get_family(name: str) -> TaskFamily:
     return known[name]
 
 
+EXEMPLARS_KEY = "active_prompt_exemplars"
+
+
+def metadata_keys() -> set[str]:
+    """Every ``--metadata`` key summeval reads: strategy names, the families' data and seed keys, the
+    active-prompt exemplar file."""
+    keys = set(strategies()) | {EXEMPLARS_KEY}
+    for family in families().values():
+        keys |= {family.data_key, *family.metadata_options} - {""}
+    return keys
+
+
+def misspelled_key(metadata: Any) -> tuple[str, str] | None:
+    """(key, the key of ours it is probably meant to be) for the first such key of ``metadata``, or None."""
+    import difflib
+
+    ours = metadata_keys()
+    for key in metadata or {}:
+        if isinstance(key, str) and key not in ours:
+            close = difflib.get_close_matches(key, sorted(ours), n=1, cutoff=0.8)
+            if close:
+                return key, close[0]
+    return None
+
+
+def misspelling_message(key: str, meant: str) -> str:
+    return (
+        f"--metadata key {key!r} is not one summeval reads; did you mean {meant!r}? "
+        f"(summeval's keys: {', '.join(sorted(metadata_keys()))})"
+    )
+
+
 def task_name(strategy_name: str, family_name: str = "sports_understanding") -> str:
     """The lm-eval task that runs ``strategy_name`` on ``family_name``."""
     return f"{family_name}_{strategy_name}"

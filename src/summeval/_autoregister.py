@@ -127,7 +127,7 @@ def _check_metadata(metadata: Any) -> None:
     try:
         from summeval.checks import check_metadata
 
-        check_metadata(metadata)
+        check_metadata(metadata, lenient=True)
     except SummevalError:
         raise
     except Exception as err:
@@ -135,7 +135,9 @@ def _check_metadata(metadata: Any) -> None:
 
 
 def our_error(err: BaseException | None) -> BaseException | None:
-    """The summeval error in ``err``'s chain (itself, its cause or context), or None."""
+    """The summeval error that ``err`` is or was raised from (its ``__cause__`` chain), or None.
+
+    Only explicit causes: an error raised while one of ours was being handled is not ours."""
     from summeval_tasks.errors import SummevalError
 
     seen: set[int] = set()
@@ -143,7 +145,7 @@ def our_error(err: BaseException | None) -> BaseException | None:
         if isinstance(err, SummevalError):
             return err
         seen.add(id(err))
-        err = err.__cause__ or err.__context__
+        err = err.__cause__
     return None
 
 
@@ -251,7 +253,7 @@ def _patch_hflm(module: Any) -> None:
 PATCHES = {
     TARGET_MODULE: patch_task_manager,
     HFLM_MODULE: _patch_hflm,
-    "lm_eval.__main__": install_excepthook,
+    "lm_eval._cli": install_excepthook,
 }
 
 

@@ -8,44 +8,45 @@ active-prompt exemplar file, and keys that look like a misspelling of one of our
 
 from __future__ import annotations
 
-import difflib
+import sys
 from collections.abc import Mapping
 from typing import Any
 
+from prompt_strategies.registry import EXEMPLARS_KEY
 from prompt_strategies.strategy import StrategyError
 
-EXEMPLARS_KEY = "active_prompt_exemplars"
 
+def check_metadata(metadata: Mapping[str, Any] | None, *, lenient: bool = False) -> None:
+    """Raise a one-line ``SummevalError`` for the first bad value of ours in ``metadata``.
 
-def our_keys() -> set[str]:
-    """Every ``--metadata`` key summeval reads."""
-    from prompt_strategies.registry import families, strategies
-
-    keys = set(strategies()) | {EXEMPLARS_KEY}
-    for family in families().values():
-        keys |= {family.data_key, *family.metadata_options} - {""}
-    return keys
-
-
-def check_metadata(metadata: Mapping[str, Any] | None) -> None:
-    """Raise a one-line ``SummevalError`` for the first bad value of ours in ``metadata``."""
+    ``lenient`` is for the ``TaskManager`` of any lm-eval run, ours or not (its metadata also holds the
+    model args): a key that looks like a misspelling of ours is a one-line warning, not an error (our
+    tasks refuse it when they are built), and a strategy name whose value is not an options object is
+    left alone (it may be another package's model argument)."""
     if not metadata:
         return
-    from prompt_strategies.registry import families, get_family, get_strategy, strategies
+    from prompt_strategies.registry import (
+        families,
+        get_family,
+        get_strategy,
+        misspelled_key,
+        misspelling_message,
+        strategies,
+    )
 
     for name, strategy in strategies().items():
         if name in metadata:
-            strategy.given_options(metadata)
-    ours = our_keys()
-    for key in metadata:
-        if key in ours or not isinstance(key, str):
-            continue
-        close = difflib.get_close_matches(key, sorted(ours), n=1, cutoff=0.8)
-        if close:
-            raise StrategyError(
-                f"--metadata key {key!r} is not one summeval reads; did you mean {close[0]!r}? "
-                f"(summeval's keys: {', '.join(sorted(ours))})"
+            value = metadata[name]
+            looks_like_options = isinstance(value, Mapping) or (
+                isinstance(value, str) and value.lstrip()[:1] == "{"
             )
+            if looks_like_options or not lenient:
+                strategy.given_options(metadata)
+    misspelled = misspelled_key(metadata)
+    if misspelled:
+        if not lenient:
+            raise StrategyError(misspelling_message(*misspelled))
+        print(f"summeval: warning: {misspelling_message(*misspelled)}", file=sys.stderr)
     for family in families().values():
         for key, (strategy_name, option) in family.metadata_options.items():
             if metadata.get(key) is not None:

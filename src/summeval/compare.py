@@ -32,7 +32,7 @@ from prompt_strategies.strategy import StrategyError
 from summeval_tasks.atomic import write_bytes_atomically, write_text_atomically
 
 ACTIVE_PROMPT = "active_prompt"
-EXEMPLARS_KEY = "active_prompt_exemplars"
+from prompt_strategies.registry import EXEMPLARS_KEY  # noqa: E402  (one place for the key)
 
 
 @dataclass
