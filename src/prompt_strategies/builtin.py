@@ -142,13 +142,8 @@ class SelfConsistency(ChainOfThoughtFewShot):
     def applies_to(self, family):
         return True
 
-    def stop_sequences(self, family):
-        return list(family.reasoning_stop if family.supports_reasoning else family.answer_stop)
-
-    def max_gen_toks(self, family, options):
-        if options.get("max_gen_toks") is not None:
-            return int(options["max_gen_toks"])
-        return family.reasoning_tokens if family.supports_reasoning else family.answer_tokens
+    def reasons(self, family):
+        return family.supports_reasoning
 
     def exemplars(self, doc, context, options):
         return super().exemplars(doc, context, options) if context.family.supports_reasoning else []
@@ -195,8 +190,7 @@ class ActivePrompt(ChainOfThoughtFewShot):
     def applies_to(self, family):
         return True
 
-    stop_sequences = SelfConsistency.stop_sequences
-    max_gen_toks = SelfConsistency.max_gen_toks
+    reasons = SelfConsistency.reasons
 
     def options(self, metadata=None):
         options = super().options(metadata)

@@ -61,8 +61,9 @@ def choose_exemplars(
     )
 
 
-def read_exemplar_file(path: str | Path, family: TaskFamily) -> list[dict[str, Any]]:
-    """The exemplars of an exemplar file for ``family``, validated; errors name the file and the entry."""
+def read_exemplar_file(path: str | Path, family: TaskFamily | None = None) -> list[dict[str, Any]]:
+    """The exemplars of an exemplar file for ``family`` (None: the family the file names), validated;
+    errors name the file and the entry."""
     path = Path(path)
     if not path.is_file():
         raise StrategyError(f"exemplar file {path} does not exist")
@@ -74,6 +75,10 @@ def read_exemplar_file(path: str | Path, family: TaskFamily) -> list[dict[str, A
     if not isinstance(entries, list) or not entries:
         raise StrategyError(f'exemplar file {path} has no "exemplars" list')
     made_for = data.get("family", LEGACY_FAMILY)
+    if family is None:
+        from prompt_strategies.registry import get_family
+
+        family = get_family(str(made_for))
     if made_for != family.name:
         raise StrategyError(
             f"exemplar file {path} holds {made_for} exemplars; the task is a {family.name} task "

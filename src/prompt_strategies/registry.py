@@ -50,7 +50,7 @@ def builtins_only() -> Iterator[None]:
 
 
 def _clear_caches() -> None:
-    for cached in (plugin_manager, strategies, families, generated_task_dir):
+    for cached in (plugin_manager, _named, generated_task_dir):
         cached.cache_clear()
 
 
@@ -155,7 +155,9 @@ def _contributions(hook_name: str) -> Iterator[tuple[str, Any]]:
         yield impl.plugin_name, result
 
 
+@functools.cache
 def _named(hook_name: str, kind: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """(items by name, the plugin that gave each) of one hook; the hooks run once per process."""
     found: dict[str, Any] = {}
     owners: dict[str, str] = {}
     for plugin, contributed in _contributions(hook_name):
@@ -170,13 +172,11 @@ def _named(hook_name: str, kind: str) -> tuple[dict[str, Any], dict[str, str]]:
     return found, owners
 
 
-@functools.cache
 def strategies() -> dict[str, PromptStrategy]:
     """Every registered strategy by name. Two plugins giving the same name is an error naming both."""
     return _named("summeval_strategies", "strategy")[0]
 
 
-@functools.cache
 def families() -> dict[str, TaskFamily]:
     """Every registered task family by name. Two plugins giving the same name is an error naming both."""
     return _named("summeval_task_families", "family")[0]

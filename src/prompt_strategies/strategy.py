@@ -78,8 +78,14 @@ class PromptStrategy:
     its range is an error, never reinterpreted."""
 
     def applies_to(self, family: TaskFamily) -> bool:
-        """Whether ``<family>_<name>`` makes sense (a task is registered for it). Default: always."""
+        """Whether ``<family>_<name>`` makes sense (a task is registered for it). Default: always, but a
+        reasoning strategy only on families that read answers from reasoning."""
         return not self.reasoning or family.supports_reasoning
+
+    def reasons(self, family: TaskFamily) -> bool:
+        """Whether the model writes a chain of thought on ``family`` (its reasoning stops and token
+        budget apply). Default: ``reasoning``."""
+        return self.reasoning
 
     def given_options(self, metadata: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The options ``metadata[self.name]`` sets (a mapping or a JSON string), checked: unknown options
@@ -133,10 +139,10 @@ class PromptStrategy:
         given = options.get("max_gen_toks")
         if given is not None:
             return int(given)
-        return family.reasoning_tokens if self.reasoning else family.answer_tokens
+        return family.reasoning_tokens if self.reasons(family) else family.answer_tokens
 
     def stop_sequences(self, family: TaskFamily) -> list[str]:
-        return list(family.reasoning_stop if self.reasoning else family.answer_stop)
+        return list(family.reasoning_stop if self.reasons(family) else family.answer_stop)
 
     def lm_eval_settings(self, family: TaskFamily, options: Mapping[str, Any]) -> dict[str, Any]:
         """lm-eval task settings: ``output_type``, ``generation_kwargs``, ``repeats``, ``filter_list``, ...

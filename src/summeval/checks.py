@@ -27,7 +27,6 @@ def check_metadata(metadata: Mapping[str, Any] | None, *, lenient: bool = False)
         return
     from prompt_strategies.registry import (
         families,
-        get_family,
         get_strategy,
         misspelled_key,
         misspelling_message,
@@ -59,20 +58,15 @@ def check_metadata(metadata: Mapping[str, Any] | None, *, lenient: bool = False)
             family.load(metadata)  # a local source is parsed now; the hub is fetched when the task loads
     exemplars = metadata.get(EXEMPLARS_KEY)
     if exemplars:
-        _check_exemplar_file(str(exemplars), get_family)
+        _check_exemplar_file(str(exemplars))
 
 
-def _check_exemplar_file(path: str, get_family: Any) -> None:
-    import json
+def _check_exemplar_file(path: str) -> None:
     from pathlib import Path
 
-    from prompt_strategies.exemplars import LEGACY_FAMILY, read_exemplar_file
+    from prompt_strategies.exemplars import read_exemplar_file
 
     file = Path(path).expanduser()
     if not file.is_file():
         raise StrategyError(f"--metadata {EXEMPLARS_KEY}={path!r}: no such file")
-    try:
-        made_for = json.loads(file.read_text(encoding="utf-8")).get("family", LEGACY_FAMILY)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError):
-        made_for = LEGACY_FAMILY  # read_exemplar_file says what is wrong with it
-    read_exemplar_file(file, get_family(str(made_for)))
+    read_exemplar_file(file)  # checked for the family the file was made for

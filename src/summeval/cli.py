@@ -77,7 +77,6 @@ def _strategies(args: argparse.Namespace) -> int:
 
 
 def _active_prompt_select(args: argparse.Namespace) -> int:
-    from prompt_strategies.registry import get_family
     from summeval.compare import load_lm, select_active_prompt_exemplars, selection_inputs
     from summeval.paths import input_file, output_file
 
@@ -85,15 +84,13 @@ def _active_prompt_select(args: argparse.Namespace) -> int:
     output_file(args.out, "--out")
     if args.annotations:
         input_file(args.annotations, "--annotations")
-
-    metric = args.uncertainty or get_family(family).uncertainty_metrics[0]
     selection_inputs(  # bad input fails here, before the model loads
         family=family,
         data=args.data,
         k=args.k,
         n=args.n,
         seed=args.seed,
-        metric=metric,
+        metric=args.uncertainty,
         pool_split=args.pool,
         pool_size=args.pool_size,
         annotations=args.annotations,
@@ -106,7 +103,7 @@ def _active_prompt_select(args: argparse.Namespace) -> int:
         out=args.out,
         k=args.k,
         n=args.n,
-        metric=metric,
+        metric=args.uncertainty,
         seed=args.seed,
         pool_split=args.pool,
         pool_size=args.pool_size,
@@ -116,6 +113,7 @@ def _active_prompt_select(args: argparse.Namespace) -> int:
         apply_chat_template=args.apply_chat_template,
         model_description=f"{args.model} {args.model_args}",
     )
+    metric = content["uncertainty"]
     for exemplar in content["exemplars"]:
         about = exemplar.get("statement") or exemplar.get("summary") or ""
         print(

@@ -45,11 +45,11 @@ from pathlib import Path
 from typing import Any
 
 from prompt_strategies.family import FamilyError
+from summeval_tasks.extraction import LABELS
 from summeval_tasks.hub import hub_offline, hub_unreachable_reason
 from summeval_tasks.source_files import read_utf8_text
 
 TASK_PREFIX = "Determine whether the following statement or statements are plausible or implausible:"
-LABELS = ("plausible", "implausible")
 SPLITS = ("train", "validation")
 SOURCE_KEY = "sports_data"
 SOURCE_ENV = "SUMMEVAL_SPORTS_DATA"

@@ -32,7 +32,6 @@ from summeval_tasks.source_files import read_utf8_text
 SPLITS = ("train", "validation", "test")
 SOURCE_ENV = "SUMMEVAL_TWEETSUMM_DATA"
 SOURCE_KEY = "tweetsumm_data"
-SEED_KEY = "tweetsumm_seed"
 HUB_REPO = "Salesforce/dialogstudio"
 SAMPLE_PATH = Path(__file__).resolve().parent / "data" / "tweetsumm_sample.json"
 SOURCE_CHOICES = (
