@@ -167,6 +167,21 @@ def _compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _study(args: argparse.Namespace) -> int:
+    from summeval.report import write_study_report
+    from summeval.study import run_study
+    from summeval.study_config import load_study
+
+    config = load_study(args.config)
+    out = args.out or Path("results") / f"study-{config.name}"
+    if args.report_only:
+        report = write_study_report(config, out)
+    else:
+        report = run_study(config, out, progress=not args.no_progress)["report"]
+    print(f"report: {report} and {report.with_suffix('.html')}")
+    return 0
+
+
 def positive_int(text: str) -> int:
     """argparse type: an integer of at least 1 (a count: samples, items, steps, tokens)."""
     try:
@@ -441,6 +456,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="selection: seeded subset of the train pool",
     )
     p.set_defaults(func=_compare)
+
+    p = sub.add_parser(
+        "study",
+        help="run a whole study config (models x tasks) through lm-eval, cached; write the report",
+        description="Run every cell (a model on a task) of a study config through lm-eval's Python API "
+        "with our tasks, training adapters from their recipes when missing. Finished cells are saved in "
+        "OUT/cells/ and skipped on a re-run unless their settings, data, model, adapter or package versions "
+        "changed; an interrupted run loses at most the cell in progress. Then writes OUT/report.md and "
+        "OUT/report.html (tables with 95%% intervals beside the published figures, paired tests with "
+        "Holm's correction, baselines, charts, provenance), per-sample CSVs in OUT/samples/.",
+    )
+    p.add_argument("--config", type=Path, required=True, help="study YAML, e.g. studies/embedded.yaml")
+    p.add_argument("--out", type=Path, default=None, help="output folder (default results/study-<name>)")
+    p.add_argument(
+        "--report-only", action="store_true", help="rebuild the report from the saved cells; run nothing"
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_study)
     return parser
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -29,6 +28,12 @@ from prompt_strategies.family import TaskFamily
 from prompt_strategies.lm_eval_task import read_result
 from prompt_strategies.registry import applicable_strategies, get_family, get_strategy, strategies, task_name
 from prompt_strategies.strategy import StrategyError
+from summeval.stats import (  # noqa: F401  (bootstrap_interval, wilson_interval: re-exported)
+    BOOTSTRAP_RESAMPLES,
+    bootstrap_interval,
+    metric_summary,
+    wilson_interval,
+)
 from summeval_tasks.atomic import write_bytes_atomically, write_text_atomically
 
 ACTIVE_PROMPT = "active_prompt"
@@ -48,60 +53,6 @@ class StrategyResult:
 
     def mean(self, metric: str) -> float:
         return self.metrics[metric]["mean"]
-
-
-def wilson_interval(correct: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """The Wilson score interval for ``correct`` successes out of ``n`` (95% by default)."""
-    if n == 0:
-        return (0.0, 1.0)
-    p = correct / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return (max(0.0, centre - half), min(1.0, centre + half))
-
-
-BOOTSTRAP_RESAMPLES = 2000
-
-
-def bootstrap_interval(values: Sequence[float], seed: int = 0) -> tuple[float, float]:
-    """95% BCa bootstrap interval of the mean of ``values`` (scipy.stats.bootstrap, seeded).
-
-    One value, or all equal: the interval is that value (no spread to resample)."""
-    import numpy as np
-    from scipy import stats
-
-    data = np.asarray(values, dtype=float)
-    if data.size == 0:
-        return (0.0, 0.0)
-    if data.size == 1 or np.all(data == data[0]):
-        return (float(data[0]), float(data[0]))
-
-    def interval(method: str) -> tuple[float, float]:
-        result = stats.bootstrap(
-            (data,),
-            np.mean,
-            confidence_level=0.95,
-            n_resamples=BOOTSTRAP_RESAMPLES,
-            method=method,
-            random_state=np.random.default_rng(seed),
-        )
-        return tuple(result.confidence_interval)
-
-    low, high = interval("BCa")
-    if not (math.isfinite(low) and math.isfinite(high)):  # BCa degenerate on tiny samples: percentile
-        low, high = interval("percentile")
-    return (float(low), float(high))
-
-
-def metric_summary(values: Sequence[float], binary: bool, seed: int = 0) -> dict[str, float]:
-    """Mean and 95% interval of per-item scores: Wilson for 0/1 scores, bootstrap otherwise."""
-    n = len(values)
-    mean = sum(values) / n if n else 0.0
-    if binary:
-        low, high = wilson_interval(round(sum(values)), n)
-    else:
-        low, high = bootstrap_interval(values, seed)
-    return {"mean": mean, "ci_low": low, "ci_high": high}
 
 
 def resolve_strategy_names(spec: str, family: str = "sports_understanding") -> list[str]:
@@ -268,7 +219,6 @@ def run_compare(
     seed: int = 1234,
 ) -> list[StrategyResult]:
     """Run ``strategy_names`` on one model and ``family``; write the report files into ``out``."""
-    import lm_eval
     from tqdm import tqdm
 
     from summeval import task_manager
@@ -313,21 +263,18 @@ def run_compare(
     bar = tqdm(strategy_names, desc="strategies", unit="strategy")
     for name in bar:
         bar.set_postfix_str(name)
-        strategy = get_strategy(name)
         task = task_name(name, family)
-        evaluation = lm_eval.simple_evaluate(
-            model=lm,
-            tasks=[task],
-            limit=limit,
-            log_samples=True,
-            apply_chat_template=apply_chat_template,
-            task_manager=manager,
+        evaluation, samples, primary = evaluate_task(
+            lm,
+            task=task,
+            family=fam,
+            strategy_name=name,
             metadata=metadata,
-            random_seed=seed,
-            torch_random_seed=seed,
+            manager=manager,
+            limit=limit,
+            apply_chat_template=apply_chat_template,
+            seed=seed,
         )
-        primary = strategy.primary_filter(fam, strategy.options(metadata))
-        samples = [s for s in evaluation["samples"][task] if s.get("filter", primary) == primary]
         row = result_row(fam, name, task, primary, samples, seed=seed)
         rows.append(row)
         write_text_atomically(out / f"{name}.csv", samples_csv(samples, fam))
@@ -342,6 +289,48 @@ def run_compare(
         )
         write_report(rows, out, fam, model_description=f"{model} {model_args}", planned=strategy_names)
     return rows
+
+
+def evaluate_task(
+    lm: Any,
+    *,
+    task: str,
+    family: TaskFamily,
+    strategy_name: str,
+    metadata: Mapping[str, Any],
+    manager: Any,
+    limit: int | None,
+    apply_chat_template: bool,
+    seed: int,
+    fixed_options: Mapping[str, Any] | None = None,
+) -> tuple[dict[str, Any], list[dict[str, Any]], str]:
+    """Run one of our lm-eval tasks through ``lm_eval.simple_evaluate``, every seed set to ``seed``.
+
+    Returns lm-eval's evaluation, the logged samples of the strategy's primary filter (the one answer
+    per item that is scored), and that filter's name. ``fixed_options`` are an alias's own options
+    (``tweetsumm_one``: fewshot k=1)."""
+    import lm_eval
+
+    evaluation = lm_eval.simple_evaluate(
+        model=lm,
+        tasks=[task],
+        limit=limit,
+        log_samples=True,
+        apply_chat_template=apply_chat_template,
+        task_manager=manager,
+        metadata=dict(metadata),
+        random_seed=seed,
+        numpy_random_seed=seed,
+        torch_random_seed=seed,
+        fewshot_random_seed=seed,
+    )
+    strategy = get_strategy(strategy_name)
+    options = dict(metadata)
+    if fixed_options:
+        options[strategy_name] = {**dict(options.get(strategy_name) or {}), **fixed_options}
+    primary = strategy.primary_filter(family, strategy.options(options))
+    samples = [s for s in evaluation["samples"][task] if s.get("filter", primary) == primary]
+    return evaluation, samples, primary
 
 
 def _seed_everything(seed: int) -> None:
