@@ -25,9 +25,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from summeval.stats import ALPHA, BOOTSTRAP_RESAMPLES, chance_range, holm, metric_summary, paired_test, wilson_interval
+from summeval.stats import (
+    ALPHA,
+    BOOTSTRAP_RESAMPLES,
+    chance_range,
+    holm,
+    metric_summary,
+    paired_test,
+    wilson_interval,
+)
 from summeval.study_config import Cell, StudyConfig
-from summeval_tasks.atomic import write_bytes_atomically, write_text_atomically
+from summeval_tasks.atomic import write_text_atomically
 
 
 @dataclass
@@ -127,7 +135,8 @@ def results_table(config: StudyConfig, family_name: str, records: Mapping[str, A
 
 
 def baselines_table(config: StudyConfig, family_name: str, records: Mapping[str, Any]) -> Table | None:
-    """Always-majority-label (the pool split's most common label) and random guessing, on the evaluated items."""
+    """Always-majority-label (the pool split's most common label) and random guessing, on the evaluated
+    items."""
     from prompt_strategies.registry import get_family
 
     family = get_family(family_name)
@@ -158,7 +167,11 @@ def baselines_table(config: StudyConfig, family_name: str, records: Mapping[str,
         chance = 1 / len(family.choices)
         c_low, c_high = chance_range(n, chance)
         rows.append(
-            [f"random guessing among {len(family.choices)} labels", str(n), f"{chance:.3f} [{c_low:.3f}, {c_high:.3f}]"]
+            [
+                f"random guessing among {len(family.choices)} labels",
+                str(n),
+                f"{chance:.3f} [{c_low:.3f}, {c_high:.3f}]",
+            ]
         )
     return Table(
         f"{family_name}: baselines",
@@ -185,12 +198,22 @@ def comparison_results(config: StudyConfig, records: Mapping[str, Any]) -> list[
         metric = family.primary_metric
         a, b = records[comparison.a], records[comparison.b]
         by_item_b = dict(zip(b["items"], b["scores"][metric], strict=True))
-        pairs = [(x, by_item_b[i]) for i, x in zip(a["items"], a["scores"][metric], strict=True) if i in by_item_b]
-        test = paired_test([p[0] for p in pairs], [p[1] for p in pairs], binary=_is_rate(family), seed=config.seed)
+        pairs = [
+            (x, by_item_b[i]) for i, x in zip(a["items"], a["scores"][metric], strict=True) if i in by_item_b
+        ]
+        test = paired_test(
+            [p[0] for p in pairs], [p[1] for p in pairs], binary=_is_rate(family), seed=config.seed
+        )
         higher_is_better = family.metrics[metric]
         results.append(
-            {"label": comparison.label, "a": comparison.a, "b": comparison.b, "metric": metric,
-             "higher_is_better": higher_is_better, **test.to_dict()}
+            {
+                "label": comparison.label,
+                "a": comparison.a,
+                "b": comparison.b,
+                "metric": metric,
+                "higher_is_better": higher_is_better,
+                **test.to_dict(),
+            }
         )
     for result, adjusted in zip(results, holm([r["p_value"] for r in results]), strict=True):
         result["p_holm"] = adjusted
@@ -211,7 +234,8 @@ def verdict(result: Mapping[str, Any]) -> str:
         )
     return (
         f"{result['label']}: not significant at this sample size (n = {result['n']}, Holm p = "
-        f"{result['p_holm']:.3g}): the {abs(result['difference']):.3f} difference in {result['metric']} could be "
+        f"{result['p_holm']:.3g}): the {abs(result['difference']):.3f} difference in {result['metric']} "
+        "could be "
         f"chance ({interval})."
     )
 
@@ -237,11 +261,25 @@ def comparisons_table(results: Sequence[Mapping[str, Any]]) -> Table:
     ]
     return Table(
         "Paired comparisons",
-        ["comparison", "A", "B", "metric", "n", "A", "B", "B − A [95%]", "B>A / A>B", "test", "p", "Holm p",
-         f"significant at {ALPHA:.0%}"],
+        [
+            "comparison",
+            "A",
+            "B",
+            "metric",
+            "n",
+            "A",
+            "B",
+            "B − A [95%]",
+            "B>A / A>B",
+            "test",
+            "p",
+            "Holm p",
+            f"significant at {ALPHA:.0%}",
+        ],
         rows,
         [
-            "Each test pairs the two cells item by item. Accuracy: exact McNemar test on the discordant items "
+            "Each test pairs the two cells item by item. Accuracy: exact McNemar test on the discordant "
+            "items "
             "(scipy.stats.binomtest). ROUGE: a two-sided paired permutation test (random sign flips of the "
             "per-item differences; exact when n ≤ 13; scipy.stats.permutation_test). B − A: paired BCa "
             "bootstrap interval. Holm's step-down correction over all comparisons of the study."
@@ -249,7 +287,9 @@ def comparisons_table(results: Sequence[Mapping[str, Any]]) -> Table:
     )
 
 
-def provenance(config: StudyConfig, out: Path, records: Mapping[str, Any], inputs: Any, timings: Mapping) -> dict:
+def provenance(
+    config: StudyConfig, out: Path, records: Mapping[str, Any], inputs: Any, timings: Mapping
+) -> dict:
     from summeval.study import versions
 
     return {
@@ -320,12 +360,22 @@ def hardware() -> dict[str, Any]:
 
 
 def provenance_tables(facts: Mapping[str, Any]) -> list[Table]:
-    versions = Table("Package versions", ["package", "version"], [[k, v] for k, v in facts["versions"].items()])
+    versions = Table(
+        "Package versions", ["package", "version"], [[k, v] for k, v in facts["versions"].items()]
+    )
     machine = Table("Hardware", ["what", "value"], [[k, str(v)] for k, v in facts["hardware"].items()])
     models = Table(
         "Models",
-        ["model", "backend", "pretrained", "fingerprint (sha256, first 12)", "adapter", "adapter rank",
-         "adapter sha256 (first 12)", "training s"],
+        [
+            "model",
+            "backend",
+            "pretrained",
+            "fingerprint (sha256, first 12)",
+            "adapter",
+            "adapter rank",
+            "adapter sha256 (first 12)",
+            "training s",
+        ],
         [
             [
                 name,
@@ -340,19 +390,28 @@ def provenance_tables(facts: Mapping[str, Any]) -> list[Table]:
             for name, m in facts["models"].items()
         ],
     )
-    data = Table("Data", ["family", "sha256 of the loaded docs"], [[k, v] for k, v in facts["data_sha256"].items()])
+    data = Table(
+        "Data", ["family", "sha256 of the loaded docs"], [[k, v] for k, v in facts["data_sha256"].items()]
+    )
     run = facts["this_run"]
     cells = Table(
         "Time per cell",
         ["cell", "n", "evaluation s", "s per item", "exemplar selection s", "cache key (first 12)"],
         [
-            [cell_id, str(c["n"]), f"{c['seconds']:.1f}", f"{c['seconds_per_item'] or 0:.2f}",
-             f"{c['selection_seconds']:.1f}", c["key"][:12]]
+            [
+                cell_id,
+                str(c["n"]),
+                f"{c['seconds']:.1f}",
+                f"{c['seconds_per_item'] or 0:.2f}",
+                f"{c['selection_seconds']:.1f}",
+                c["key"][:12],
+            ]
             for cell_id, c in facts["cells"].items()
         ],
         [
             f"This run: {run.get('wall_seconds', 0):.0f} s wall in all; model loads "
-            f"{json.dumps(run.get('models', {}))} s; adapter training {json.dumps(run.get('adapters', {}))} s. "
+            f"{json.dumps(run.get('models', {}))} s; "
+            f"adapter training {json.dumps(run.get('adapters', {}))} s. "
             f"Seed {facts['study']['seed']} for sampling, exemplar choice and training."
         ],
     )
@@ -380,8 +439,13 @@ def charts(config: StudyConfig, records: Mapping[str, Any], out: Path) -> dict[s
     for family_name in dict.fromkeys(c.family for c in config.cells):
         family = get_family(family_name)
         rows = [
-            StrategyResult(cell.id, cell.task, records[cell.id]["filter"], records[cell.id]["n"],
-                           summaries(cell, records[cell.id], config.seed))
+            StrategyResult(
+                cell.id,
+                cell.task,
+                records[cell.id]["filter"],
+                records[cell.id]["n"],
+                summaries(cell, records[cell.id], config.seed),
+            )
             for cell in config.cells
             if cell.family == family_name and cell.id in records
         ]
@@ -391,7 +455,9 @@ def charts(config: StudyConfig, records: Mapping[str, Any], out: Path) -> dict[s
     return written
 
 
-def write_study_report(config: StudyConfig, out: Path, *, inputs: Any = None, timings: Mapping | None = None) -> Path:
+def write_study_report(
+    config: StudyConfig, out: Path, *, inputs: Any = None, timings: Mapping | None = None
+) -> Path:
     """Write the report files from the saved cells; return the path of ``report.md``."""
     from summeval.study import CSV_FILE, cell_dir
 
@@ -422,7 +488,11 @@ def write_study_report(config: StudyConfig, out: Path, *, inputs: Any = None, ti
     md += [t.markdown() for t in tables]
     md += ["## Charts", ""] + [f"![{f}]({p.relative_to(out).as_posix()})\n" for f, p in chart_paths.items()]
     if comparison_table:
-        md += ["## Which differences are real", ""] + [f"- {v}" for v in verdicts] + ["", comparison_table.markdown()]
+        md += (
+            ["## Which differences are real", ""]
+            + [f"- {v}" for v in verdicts]
+            + ["", comparison_table.markdown()]
+        )
     md += ["## Per-sample outputs", ""]
     md += [f"- [{c.id}](samples/{c.model}__{c.task}.csv)" for c in config.cells if c.id in records]
     md += ["", "## Provenance", ""] + [t.markdown() for t in provenance_parts]
@@ -448,7 +518,8 @@ def write_study_report(config: StudyConfig, out: Path, *, inputs: Any = None, ti
         body += ["</ul>", comparison_table.html()]
     body += ["<h2>Per-sample outputs</h2><ul>"]
     body += [
-        f'<li><a href="samples/{html.escape(c.model)}__{html.escape(c.task)}.csv">{html.escape(c.id)}</a></li>'
+        f'<li><a href="samples/{html.escape(c.model)}__{html.escape(c.task)}.csv">'
+        f"{html.escape(c.id)}</a></li>"
         for c in config.cells
         if c.id in records
     ]
@@ -462,8 +533,12 @@ def write_study_report(config: StudyConfig, out: Path, *, inputs: Any = None, ti
     write_text_atomically(out / "report.html", page)
     write_text_atomically(
         out / "report.json",
-        json.dumps({"complete": finished == len(config.cells), "comparisons": compared, "provenance": facts},
-                   indent=2, default=str) + "\n",
+        json.dumps(
+            {"complete": finished == len(config.cells), "comparisons": compared, "provenance": facts},
+            indent=2,
+            default=str,
+        )
+        + "\n",
     )
     return out / "report.md"
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from summeval.study_config import EMBEDDED, Cell, ModelSpec, StudyConfig, StudyConfigError
-from summeval_tasks.atomic import folder_written_atomically, write_text_atomically
+from summeval_tasks.atomic import folder_written_atomically
 
 CELL_FILE = "cell.json"
 SAMPLES_FILE = "samples.jsonl"
@@ -51,7 +51,16 @@ def versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     found = {}
-    for package in ("summeval", "lm_eval", "transformers", "torch", "peft", "datasets", "rouge_score", "scipy"):
+    for package in (
+        "summeval",
+        "lm_eval",
+        "transformers",
+        "torch",
+        "peft",
+        "datasets",
+        "rouge_score",
+        "scipy",
+    ):
         try:
             found[package] = version(package.replace("_", "-"))
         except PackageNotFoundError:
@@ -77,19 +86,31 @@ def model_fingerprint(pretrained: str, model_args: Mapping[str, Any]) -> dict[st
     folder = Path(pretrained)
     if not folder.is_dir():
         return {"id": pretrained, "revision": model_args.get("revision", "main")}
-    files = sorted(p for p in folder.iterdir() if p.suffix in (".json", ".safetensors", ".bin", ".model", ".gguf"))
+    files = sorted(
+        p for p in folder.iterdir() if p.suffix in (".json", ".safetensors", ".bin", ".model", ".gguf")
+    )
     return {"id": str(folder), "files": {p.name: file_sha256(p) for p in files if p.is_file()}}
 
 
 def adapter_fingerprint(adapter: Path) -> dict[str, str]:
     """sha256 of an adapter's config and weights."""
-    return {p.name: file_sha256(p) for p in sorted(adapter.iterdir()) if p.suffix in (".json", ".safetensors")}
+    return {
+        p.name: file_sha256(p) for p in sorted(adapter.iterdir()) if p.suffix in (".json", ".safetensors")
+    }
 
 
 def adapter_rank(adapter: Path) -> int:
     """The LoRA rank ``r`` of an adapter folder (vLLM's ``max_lora_rank`` must be at least this)."""
-    config = json.loads((adapter / "adapter_config.json").read_text(encoding="utf-8"))
-    return int(config["r"])
+    from summeval.adapter_io import AdapterError
+
+    path = adapter / "adapter_config.json"
+    try:
+        rank = json.loads(path.read_text(encoding="utf-8"))["r"]
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as err:
+        raise AdapterError(f"adapter: {path} gives no LoRA rank r ({type(err).__name__}: {err})") from err
+    if isinstance(rank, bool) or not isinstance(rank, int) or rank < 1:
+        raise AdapterError(f"adapter: {path}: r = {rank!r} is not a LoRA rank (a positive integer)")
+    return rank
 
 
 def resolve_pretrained(spec: ModelSpec) -> str:
@@ -116,7 +137,8 @@ def backend_settings(
         configured = args.get("max_lora_rank")
         if configured is not None and int(configured) < rank:
             raise StudyConfigError(
-                f"models.{spec.name}.model_args.max_lora_rank: {configured} is below the adapter's rank {rank} "
+                f"study config: models.{spec.name}.model_args.max_lora_rank: {configured} is below the "
+                f"adapter's rank {rank} "
                 f"({adapter}); raise it to at least {rank} or leave it out"
             )
         args["lora_local_path"] = str(adapter)
@@ -134,7 +156,9 @@ def load_model(spec: ModelSpec, pretrained: str, adapter: Path | None, config: S
         import torch
 
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    name, args, extra = backend_settings(spec, pretrained, adapter, batch_size=config.batch_size, device=device)
+    name, args, extra = backend_settings(
+        spec, pretrained, adapter, batch_size=config.batch_size, device=device
+    )
     return get_model(name).create_from_arg_obj(args, extra)
 
 
@@ -156,7 +180,9 @@ def check_inputs(config: StudyConfig, out: Path) -> Inputs:
     pretrained = {name: resolve_pretrained(config.models[name]) for name in used}
     for name, path in pretrained.items():
         if Path(path).is_absolute() and not Path(path).is_dir():
-            raise StudyConfigError(f"study config {config.path}: models.{name}.pretrained: {path} is not a folder")
+            raise StudyConfigError(
+                f"study config {config.path}: models.{name}.pretrained: {path} is not a folder"
+            )
     data_hashes: dict[str, str] = {}
     for family_name in sorted({c.family for c in config.cells}):
         family = get_family(family_name)
@@ -285,7 +311,9 @@ def _replace_folder(target: Path) -> Iterator[Path]:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def write_cell(out: Path, cell: Cell, record: Mapping[str, Any], samples: list[dict[str, Any]], csv_text: str) -> None:
+def write_cell(
+    out: Path, cell: Cell, record: Mapping[str, Any], samples: list[dict[str, Any]], csv_text: str
+) -> None:
     """Save a finished cell: all three files appear together, or none does."""
     with _replace_folder(cell_dir(out, cell)) as staging:
         (staging / SAMPLES_FILE).write_text(
@@ -455,6 +483,7 @@ def run_study(config: StudyConfig, out: Path, *, progress: bool = True) -> dict[
             return None  # its adapter is not trained yet
         return _sha256_json(cell_settings(config, cell, inputs, adapter_prints.get(cell.model)))
 
+    _quiet_lm_eval_per_task_notice()
     to_run = [c for c in config.cells if not cached(out, c, key_of(c))]
     skipped = len(config.cells) - len(to_run)
     print(
@@ -493,6 +522,7 @@ def run_study(config: StudyConfig, out: Path, *, progress: bool = True) -> dict[
             record["selection_seconds"] = round(selection_seconds, 2)
             write_cell(out, cell, record, samples, csv_text)
             bar.update(1)
+            bar.write(f"summeval study: {cell.id} done in {record['seconds'] + selection_seconds:.0f} s")
         del lm
         gc.collect()
         _empty_cuda_cache()
@@ -500,6 +530,21 @@ def run_study(config: StudyConfig, out: Path, *, progress: bool = True) -> dict[
     timings["wall_seconds"] = round(time.time() - wall_started, 2)
     report = write_study_report(config, out, inputs=inputs, timings=timings)
     return {"cells": len(config.cells), "cached": skipped, "ran": len(to_run), "report": report, **timings}
+
+
+class _DropNotice:
+    """Drops lm-eval's per-task hint about ``--metadata`` (it repeats for every cell and asks nothing)."""
+
+    def filter(self, record: Any) -> bool:
+        return "Custom kwargs can be passed" not in record.getMessage()
+
+
+def _quiet_lm_eval_per_task_notice() -> None:
+    import logging
+
+    logger = logging.getLogger("lm_eval.api.task")
+    if not any(isinstance(f, _DropNotice) for f in logger.filters):
+        logger.addFilter(_DropNotice())
 
 
 def _empty_cuda_cache() -> None:

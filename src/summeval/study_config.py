@@ -36,7 +36,7 @@ class ModelSpec:
     """A hub id, a local folder, or ``embedded``."""
     backend: str = "hf"
     model_args: Mapping[str, Any] = field(default_factory=dict)
-    """Further lm-eval model arguments, passed as given (``dtype``, ``revision``, ``tensor_parallel_size``...)."""
+    """Further lm-eval model arguments, passed as given (``dtype``, ``revision``, ``parallelize``)."""
     adapter: Path | None = None
     """A trained adapter folder; trained from ``recipe`` first when missing."""
     recipe: Path | None = None
@@ -141,7 +141,7 @@ class _Reader:
         return dict(value)
 
     def keys(self, tree: Mapping[str, Any], allowed: set[str], where: str) -> None:
-        unknown = sorted(set(tree) - allowed)
+        unknown = sorted(str(k) for k in set(tree) - allowed)
         if unknown:
             import difflib
 
@@ -197,7 +197,9 @@ def load_study(path: str | Path) -> StudyConfig:
     except OSError as err:
         raise StudyConfigError(f"study config {path}: cannot read it: {err.strerror}") from err
     except yaml.YAMLError as err:
-        raise StudyConfigError(f"study config {path} is not valid YAML: {' '.join(str(err).split())}") from err
+        raise StudyConfigError(
+            f"study config {path} is not valid YAML: {' '.join(str(err).split())}"
+        ) from err
     tree = where.mapping(tree, "the file")
     where.keys(tree, _TOP, "")
     for required in ("name", "models", "evaluations"):
@@ -294,13 +296,19 @@ def _model(where: _Reader, name: str, value: Any) -> ModelSpec:
         pretrained = str(where.path_value(pretrained, f"{at}.pretrained"))
     backend = tree.get("backend", "hf")
     if backend not in BACKENDS:
-        raise where.fail(f"{at}.backend", f"{backend!r} is not a backend; choose one of {', '.join(BACKENDS)}")
+        raise where.fail(
+            f"{at}.backend", f"{backend!r} is not a backend; choose one of {', '.join(BACKENDS)}"
+        )
     model_args = where.mapping(tree.get("model_args") or {}, f"{at}.model_args")
     for reserved in ("pretrained", "peft", "lora_local_path"):
         if reserved in model_args:
             raise where.fail(
-                f"{at}.model_args.{reserved}", "is set by the study; use the model's pretrained/adapter fields"
+                f"{at}.model_args.{reserved}",
+                "is set by the study; use the model's pretrained/adapter fields",
             )
+    rank = model_args.get("max_lora_rank")
+    if rank is not None:
+        where.integer(rank, f"{at}.model_args.max_lora_rank", minimum=1)
     recipe = where.path_value(tree["recipe"], f"{at}.recipe") if tree.get("recipe") is not None else None
     adapter = where.path_value(tree["adapter"], f"{at}.adapter") if tree.get("adapter") is not None else None
     recipe_set = tree.get("recipe_set") or []
@@ -310,7 +318,9 @@ def _model(where: _Reader, name: str, value: Any) -> ModelSpec:
     if max_steps is not None:
         where.integer(max_steps, f"{at}.max_steps", minimum=1)
     if (recipe_set or max_steps is not None) and recipe is None:
-        raise where.fail(f"{at}.recipe", "is required with recipe_set or max_steps (they set up its training)")
+        raise where.fail(
+            f"{at}.recipe", "is required with recipe_set or max_steps (they set up its training)"
+        )
     return ModelSpec(
         name=name,
         pretrained=pretrained,
@@ -323,11 +333,22 @@ def _model(where: _Reader, name: str, value: Any) -> ModelSpec:
     )
 
 
-def _cells(where: _Reader, value: Any, models: Mapping[str, ModelSpec], default_limit: int | None) -> list[Cell]:
-    from prompt_strategies.registry import applicable_strategies, families, get_strategy, task_name, task_table
+def _cells(
+    where: _Reader, value: Any, models: Mapping[str, ModelSpec], default_limit: int | None
+) -> list[Cell]:
+    from prompt_strategies.registry import (
+        applicable_strategies,
+        families,
+        get_strategy,
+        strategies,
+        task_name,
+        task_table,
+    )
 
     if not isinstance(value, list) or not value:
-        raise where.fail("evaluations", "must be a non-empty list of {model, tasks} or {model, family, strategies}")
+        raise where.fail(
+            "evaluations", "must be a non-empty list of {model, tasks} or {model, family, strategies}"
+        )
     table = task_table()
     cells: list[Cell] = []
     for i, entry in enumerate(value):
@@ -335,7 +356,7 @@ def _cells(where: _Reader, value: Any, models: Mapping[str, ModelSpec], default_
         entry = where.mapping(entry, at)
         where.keys(entry, _EVALUATION_KEYS, at)
         model = entry.get("model")
-        if model not in models:
+        if not isinstance(model, str) or model not in models:
             raise where.fail(f"{at}.model", f"{model!r} is not one of the models: {', '.join(models)}")
         limit = _limit(where, entry.get("limit", default_limit), f"{at}.limit")
         if ("tasks" in entry) == ("family" in entry):
@@ -350,13 +371,17 @@ def _cells(where: _Reader, value: Any, models: Mapping[str, ModelSpec], default_
 
                     close = difflib.get_close_matches(task, table, n=1)
                     hint = f"; did you mean {close[0]!r}?" if close else ""
-                    raise where.fail(f"{at}.tasks", f"{task!r} is not a summeval task{hint} (summeval strategies)")
+                    raise where.fail(
+                        f"{at}.tasks", f"{task!r} is not a summeval task{hint} (summeval strategies)"
+                    )
             pairs = [(t, table[t]["family"], table[t]["strategy"]) for t in tasks]
         else:
             family_name = entry["family"]
             known = families()
-            if family_name not in known:
-                raise where.fail(f"{at}.family", f"{family_name!r} is not a family; known: {', '.join(known)}")
+            if not isinstance(family_name, str) or family_name not in known:
+                raise where.fail(
+                    f"{at}.family", f"{family_name!r} is not a family; known: {', '.join(known)}"
+                )
             family = known[family_name]
             names = entry.get("strategies", "all")
             if names == "all":
@@ -364,6 +389,11 @@ def _cells(where: _Reader, value: Any, models: Mapping[str, ModelSpec], default_
             if not isinstance(names, list) or not names or not all(isinstance(s, str) for s in names):
                 raise where.fail(f"{at}.strategies", "must be all or a non-empty list of strategy names")
             for strategy in names:
+                if strategy not in strategies():
+                    raise where.fail(
+                        f"{at}.strategies",
+                        f"{strategy!r} is not a strategy; known: {', '.join(strategies())}",
+                    )
                 if not get_strategy(strategy).applies_to(family):
                     raise where.fail(
                         f"{at}.strategies",
@@ -389,13 +419,16 @@ def _comparisons(where: _Reader, value: Any, cells: list[Cell]) -> list[Comparis
         entry = where.mapping(entry, at)
         where.keys(entry, {"label", "a", "b"}, at)
         for side in ("a", "b"):
-            if entry.get(side) not in by_id:
+            if not isinstance(entry.get(side), str) or entry.get(side) not in by_id:
                 raise where.fail(
-                    f"{at}.{side}", f"{entry.get(side)!r} is not a cell of this study (cells are <model>/<task>)"
+                    f"{at}.{side}",
+                    f"{entry.get(side)!r} is not a cell of this study (cells are <model>/<task>)",
                 )
         a, b = by_id[entry["a"]], by_id[entry["b"]]
         if a.family != b.family or a.limit != b.limit:
-            raise where.fail(at, f"{a.id} and {b.id} are not scored on the same items (family and limit must match)")
+            raise where.fail(
+                at, f"{a.id} and {b.id} are not scored on the same items (family and limit must match)"
+            )
         label = where.string(entry.get("label") or f"{a.id} vs {b.id}", f"{at}.label")
         comparisons.append(Comparison(label=label, a=a.id, b=b.id))
     return comparisons
@@ -416,7 +449,9 @@ def _published(where: _Reader, value: Any, cells: list[Cell]) -> tuple[str, dict
         figures = where.mapping(figures, at)
         for metric, number in figures.items():
             if metric not in metrics:
-                raise where.fail(f"{at}.{metric}", f"is not a metric of the family; known: {', '.join(metrics)}")
+                raise where.fail(
+                    f"{at}.{metric}", f"is not a metric of the family; known: {', '.join(metrics)}"
+                )
             if isinstance(number, bool) or not isinstance(number, (int, float)):
                 raise where.fail(f"{at}.{metric}", f"must be a number, got {_shown(number)}")
         published[cell_id] = {m: float(v) for m, v in figures.items()}
