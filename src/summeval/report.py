@@ -46,17 +46,27 @@ class Table:
     header: list[str]
     rows: list[list[str]]
     notes: list[str] = field(default_factory=list)
+    text_columns: int = 1
+    """The leading columns that hold names (left-aligned); the rest hold numbers."""
 
     def markdown(self) -> str:
         lines = [f"### {self.title}", "", "| " + " | ".join(self.header) + " |"]
-        lines.append("|" + "|".join("---" if i == 0 else "---:" for i in range(len(self.header))) + "|")
+        lines.append(
+            "|" + "|".join("---" if i < self.text_columns else "---:" for i in range(len(self.header))) + "|"
+        )
         lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in self.rows]
         return "\n".join(lines + [""] + [f"{n}" for n in self.notes]) + "\n"
 
     def html(self) -> str:
-        head = "".join(f"<th>{html.escape(h)}</th>" for h in self.header)
+        def align(i: int) -> str:
+            return " class=text" if i < self.text_columns else ""
+
+        head = "".join(f"<th{align(i)}>{html.escape(h)}</th>" for i, h in enumerate(self.header))
         body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>" for row in self.rows
+            "<tr>"
+            + "".join(f"<td{align(i)}>{html.escape(cell)}</td>" for i, cell in enumerate(row))
+            + "</tr>"
+            for row in self.rows
         )
         notes = "".join(f"<p class=note>{html.escape(n)}</p>" for n in self.notes)
         return f"<h3>{html.escape(self.title)}</h3><table><tr>{head}</tr>{body}</table>{notes}"
@@ -131,7 +141,7 @@ def results_table(config: StudyConfig, family_name: str, records: Mapping[str, A
             f"{config.published_label}: the figures the original study reported, shown beside the cell that "
             "reproduces them (they have no interval: the study reported none)."
         )
-    return Table(f"{family_name}: results", header, rows, notes)
+    return Table(f"{family_name}: results", header, rows, notes, text_columns=3)
 
 
 def baselines_table(config: StudyConfig, family_name: str, records: Mapping[str, Any]) -> Table | None:
@@ -277,12 +287,13 @@ def comparisons_table(results: Sequence[Mapping[str, Any]]) -> Table:
             f"significant at {ALPHA:.0%}",
         ],
         rows,
-        [
+        text_columns=4,
+        notes=[
             "Each test pairs the two cells item by item. Accuracy: exact McNemar test on the discordant "
-            "items "
-            "(scipy.stats.binomtest). ROUGE: a two-sided paired permutation test (random sign flips of the "
-            "per-item differences; exact when n ≤ 13; scipy.stats.permutation_test). B − A: paired BCa "
-            "bootstrap interval. Holm's step-down correction over all comparisons of the study."
+            "items (scipy.stats.binomtest). ROUGE: a two-sided paired permutation test (random sign flips "
+            "of the per-item differences; exact when n ≤ 13; scipy.stats.permutation_test). B − A: paired "
+            "bootstrap interval (BCa for ROUGE, percentile for accuracy). Holm's step-down correction over "
+            "all comparisons of the study."
         ],
     )
 
@@ -361,16 +372,21 @@ def hardware() -> dict[str, Any]:
 
 def provenance_tables(facts: Mapping[str, Any]) -> list[Table]:
     versions = Table(
-        "Package versions", ["package", "version"], [[k, v] for k, v in facts["versions"].items()]
+        "Package versions",
+        ["package", "version"],
+        [[k, v] for k, v in facts["versions"].items()],
+        text_columns=2,
     )
-    machine = Table("Hardware", ["what", "value"], [[k, str(v)] for k, v in facts["hardware"].items()])
+    machine = Table(
+        "Hardware", ["what", "value"], [[k, str(v)] for k, v in facts["hardware"].items()], text_columns=2
+    )
     models = Table(
         "Models",
         [
             "model",
             "backend",
             "pretrained",
-            "fingerprint (sha256, first 12)",
+            "files (sha256 of their sha256s, first 12)",
             "adapter",
             "adapter rank",
             "adapter sha256 (first 12)",
@@ -389,9 +405,13 @@ def provenance_tables(facts: Mapping[str, Any]) -> list[Table]:
             ]
             for name, m in facts["models"].items()
         ],
+        text_columns=5,
     )
     data = Table(
-        "Data", ["family", "sha256 of the loaded docs"], [[k, v] for k, v in facts["data_sha256"].items()]
+        "Data",
+        ["family", "sha256 of the loaded docs"],
+        [[k, v] for k, v in facts["data_sha256"].items()],
+        text_columns=2,
     )
     run = facts["this_run"]
     cells = Table(
@@ -547,7 +567,8 @@ _CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em; color: #222; max-width: 1400px; }
 table { border-collapse: collapse; margin: 0.5em 0 1em; font-size: 13px; }
 th, td { border: 1px solid #ccc; padding: 3px 8px; text-align: right; }
-th:first-child, td:first-child { text-align: left; }
+td { white-space: nowrap; }
+th.text, td.text { text-align: left; }
 th { background: #eef2f7; }
 figure { display: inline-block; margin: 0 1em 1em 0; }
 img { max-width: 100%; border: 1px solid #ddd; }

@@ -27,8 +27,8 @@ def wilson_interval(correct: int, n: int, z: float = 1.96) -> tuple[float, float
     return (max(0.0, centre - half), min(1.0, centre + half))
 
 
-def _bootstrap(data: tuple, statistic, seed: int, paired: bool) -> tuple[float, float]:
-    """scipy's seeded 95% BCa interval, or the percentile one where BCa degenerates on tiny samples."""
+def _bootstrap(data: tuple, statistic, seed: int, paired: bool, method: str = "BCa") -> tuple[float, float]:
+    """scipy's seeded 95% interval (BCa by default), percentile where BCa degenerates on tiny samples."""
     import numpy as np
     from scipy import stats
 
@@ -45,7 +45,7 @@ def _bootstrap(data: tuple, statistic, seed: int, paired: bool) -> tuple[float, 
         )
         return tuple(result.confidence_interval)
 
-    low, high = interval("BCa")
+    low, high = interval(method)
     if not (math.isfinite(low) and math.isfinite(high)):
         low, high = interval("percentile")
     return (float(low), float(high))
@@ -109,8 +109,14 @@ class PairedTest:
         return asdict(self)
 
 
-def paired_difference_interval(a: Sequence[float], b: Sequence[float], seed: int = 0) -> tuple[float, float]:
-    """95% paired BCa bootstrap interval of mean(b) - mean(a) (items resampled together, scipy)."""
+def paired_difference_interval(
+    a: Sequence[float], b: Sequence[float], seed: int = 0, method: str = "BCa"
+) -> tuple[float, float]:
+    """95% paired bootstrap interval of mean(b) - mean(a) (items resampled together, scipy).
+
+    ``method="percentile"`` for 0/1 scores: with few discordant items the resampled differences are a
+    handful of values, and BCa's bias correction then pushes the interval off them (it excluded 0 where
+    a third of the resamples were 0)."""
     import numpy as np
 
     x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
@@ -119,7 +125,7 @@ def paired_difference_interval(a: Sequence[float], b: Sequence[float], seed: int
         return (0.0, 0.0)
     if differences.size == 1 or np.all(differences == differences[0]):
         return (float(differences[0]), float(differences[0]))
-    return _bootstrap((x, y), _mean_difference, seed, paired=True)
+    return _bootstrap((x, y), _mean_difference, seed, paired=True, method=method)
 
 
 def mcnemar_exact(a: Sequence[float], b: Sequence[float]) -> float:
@@ -156,11 +162,11 @@ def paired_permutation_p(a: Sequence[float], b: Sequence[float], seed: int = 0) 
 def paired_test(a: Sequence[float], b: Sequence[float], binary: bool, seed: int = 0) -> PairedTest:
     """Compare B with A item by item: exact McNemar for 0/1 scores, a paired permutation test otherwise.
 
-    The interval of the difference is the paired bootstrap either way."""
+    The interval of the difference is the paired bootstrap either way (percentile for 0/1 scores)."""
     if len(a) != len(b):
         raise ValueError(f"paired scores differ in length: {len(a)} and {len(b)}")
     n = len(a)
-    low, high = paired_difference_interval(a, b, seed)
+    low, high = paired_difference_interval(a, b, seed, method="percentile" if binary else "BCa")
     p = mcnemar_exact(a, b) if binary else paired_permutation_p(a, b, seed)
     mean_a = sum(a) / n if n else 0.0
     mean_b = sum(b) / n if n else 0.0

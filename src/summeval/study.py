@@ -507,6 +507,8 @@ def run_study(config: StudyConfig, out: Path, *, progress: bool = True) -> dict[
         bar.set_postfix_str(f"loading {model_name}")
         started = time.time()
         lm = load_model(spec, inputs.pretrained[model_name], adapter, config)
+        if progress:
+            _one_progress_display(lm)
         timings["models"][model_name] = round(time.time() - started, 2)
         for cell in cells:
             bar.set_postfix_str(cell.id)
@@ -530,6 +532,17 @@ def run_study(config: StudyConfig, out: Path, *, progress: bool = True) -> dict[
     timings["wall_seconds"] = round(time.time() - wall_started, 2)
     report = write_study_report(config, out, inputs=inputs, timings=timings)
     return {"cells": len(config.cells), "cached": skipped, "ran": len(to_run), "report": report, **timings}
+
+
+def _one_progress_display(lm: Any) -> None:
+    """Turn off the model's own per-request bars (on this instance only): the study's bar is the display."""
+    import functools
+    import inspect
+
+    for method in ("generate_until", "loglikelihood", "loglikelihood_rolling"):
+        bound = getattr(lm, method, None)
+        if bound is not None and "disable_tqdm" in inspect.signature(bound).parameters:
+            setattr(lm, method, functools.partial(bound, disable_tqdm=True))
 
 
 class _DropNotice:
