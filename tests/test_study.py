@@ -297,3 +297,38 @@ def test_a_reduced_embedded_study_exercises_every_cell_type(tmp_path, offline):
     assert "consensus@2" in report and "maj@2" in report
     second = run_study(config, out, progress=False)
     assert second["ran"] == 0 and second["cached"] == 12
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"models": {"llama": {"pretrained": "/no/such/model"}}}, "models.llama.pretrained: /no/such/model"),
+        (
+            {"options": {"self_consistncy": {"samples": 2}}},
+            "options.self_consistncy: unknown field; did you mean",
+        ),
+        ({"options": {"self_consistency": {"samples": 0}}}, "samples"),
+        ({"data": {"tweetsumm": "/no/such/data.json", SPORTS: "sample"}}, "/no/such/data.json"),
+        ({"active_prompt": {"k": 2, "n": 50}}, "n=50"),
+    ],
+)
+def test_summeval_study_refuses_bad_input_in_one_line_before_any_model_loads(
+    tmp_path, tiny_llama, tiny_t5, capsys, offline, change, message
+):
+    from summeval.cli import main
+
+    tree = tiny_study(tiny_llama, tiny_t5)
+    if "models" in change:
+        tree["models"] = change["models"]
+        tree["evaluations"] = [{"model": "llama", "tasks": ["tweetsumm_zero"]}]
+        tree["comparisons"], tree["published"] = [], {}
+    else:
+        tree.update(change)
+        if "active_prompt" in change:
+            tree["evaluations"] = [{"model": "llama", "family": SPORTS, "strategies": ["active_prompt"]}]
+            tree["comparisons"], tree["published"] = [], {}
+    out = tmp_path / "out"
+    code = main(["study", "--config", str(write_config(tmp_path / "bad.yaml", tree)), "--out", str(out)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.startswith("error: ") and "\n" not in err and message in err, err
+    assert not (out / "cells").exists()  # nothing ran

@@ -178,15 +178,20 @@ def check_inputs(config: StudyConfig, out: Path) -> Inputs:
             )
     used = {c.model for c in config.cells}
     pretrained = {name: resolve_pretrained(config.models[name]) for name in used}
-    for name, path in pretrained.items():
-        if Path(path).is_absolute() and not Path(path).is_dir():
-            raise StudyConfigError(
-                f"study config {config.path}: models.{name}.pretrained: {path} is not a folder"
-            )
+    from summeval.adapter_io import base_model_config
+    from summeval.checks import check_metadata
+
+    for name, path in pretrained.items():  # a missing folder, or a hub name offline, fails now
+        base_model_config(
+            path,
+            revision=config.models[name].model_args.get("revision"),
+            what=f"study config {config.path}: models.{name}.pretrained:",
+        )
     data_hashes: dict[str, str] = {}
     for family_name in sorted({c.family for c in config.cells}):
         family = get_family(family_name)
         metadata = config.metadata(family_name)
+        check_metadata(metadata)
         for cell in config.cells:
             if cell.family == family_name:
                 get_strategy(cell.strategy).options(metadata)  # unknown options, wrong types, ranges

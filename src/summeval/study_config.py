@@ -215,9 +215,10 @@ def load_study(path: str | Path) -> StudyConfig:
         family: _data_source(where, value, f"data.{family}")
         for family, value in where.mapping(tree.get("data") or {}, "data").items()
     }
+    options_tree = where.mapping(tree.get("options") or {}, "options")
+    where.keys(options_tree, set(_strategy_names()), "options")
     options = {
-        strategy: where.mapping(value, f"options.{strategy}")
-        for strategy, value in where.mapping(tree.get("options") or {}, "options").items()
+        strategy: where.mapping(value, f"options.{strategy}") for strategy, value in options_tree.items()
     }
     selection = _selection(where, tree.get("active_prompt") or {})
     models = {
@@ -247,6 +248,12 @@ def load_study(path: str | Path) -> StudyConfig:
         published=published,
         raw=tree,
     )
+
+
+def _strategy_names() -> list[str]:
+    from prompt_strategies.registry import strategies
+
+    return list(strategies())
 
 
 def _limit(where: _Reader, value: Any, field_name: str) -> int | None:
