@@ -113,6 +113,25 @@ def test_every_cell_is_saved_whole_and_the_report_is_written(tiny_run):
     }
     assert facts["provenance"]["models"]["t5"]["model_args"] == {"backend": "seq2seq"}
     assert facts["provenance"]["versions"]["lm_eval"].startswith("0.4.")
+    one = json.loads((out / "cells" / "llama" / "tweetsumm_one" / "cell.json").read_text())
+    assert one["settings"]["options"]["seed"] == 7  # the study's seed chooses the exemplar too
+    assert one["settings"]["device"] == "cpu" and one["environment"]["versions"]["summeval"]
+
+
+def test_report_only_shows_cells_saved_with_other_settings_as_stale(tiny_run, tiny_llama, tiny_t5, offline):
+    from summeval.cli import main
+
+    folder, _, out, _ = tiny_run
+    changed = tiny_study(tiny_llama, tiny_t5)
+    changed["options"]["cot"]["max_gen_toks"] = 9
+    path = write_config(folder / "stale.yaml", changed)
+    before = finished_cells(out)
+    assert main(["study", "--config", str(path), "--out", str(out), "--report-only"]) == 0
+    report = (out / "report.md").read_text()
+    assert f"| llama | {SPORTS}_cot | stale: settings changed, rerun |" in report
+    assert "Not run yet (a cell missing), so not tested: answer vs cot." in report
+    assert finished_cells(out) == before  # nothing ran
+    assert main(["study", "--config", str(folder / "tiny.yaml"), "--out", str(out), "--report-only"]) == 0
 
 
 def test_the_report_numbers_are_the_cells_scores(tiny_run):
@@ -309,7 +328,7 @@ def test_a_reduced_embedded_study_exercises_every_cell_type(tmp_path, offline):
         ),
         ({"options": {"self_consistency": {"samples": 0}}}, "samples"),
         ({"data": {"tweetsumm": "/no/such/data.json", SPORTS: "sample"}}, "/no/such/data.json"),
-        ({"active_prompt": {"k": 2, "n": 50}}, "n=50"),
+        ({"active_prompt": {"k": 2, "n": 100}}, "n=100"),
     ],
 )
 def test_summeval_study_refuses_bad_input_in_one_line_before_any_model_loads(

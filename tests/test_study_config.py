@@ -430,13 +430,14 @@ VLLM_ARGS = {"tensor_parallel_size": 2, "data_parallel_size": 2, "gpu_memory_uti
 def test_vllm_settings_with_a_rank_32_adapter(tmp_path):
     adapter = _adapter(tmp_path / "adapter", 32)
     spec = ModelSpec(name="tuned", pretrained="org/model", backend="vllm", model_args=VLLM_ARGS)
-    name, args, extra = backend_settings(spec, "org/model", adapter, batch_size="auto", device="cuda")
+    name, args, extra = backend_settings(spec, "org/model", adapter, batch_size="auto", device="cuda", seed=5)
     assert name == "vllm"
     assert args == {
         "pretrained": "org/model",
         **VLLM_ARGS,
         "lora_local_path": str(adapter),
         "max_lora_rank": 32,
+        "seed": 5,  # vLLM samples with its own seed: the study's
     }
     assert "peft" not in args
     assert extra == {"batch_size": "auto", "device": "cuda"}
@@ -445,7 +446,9 @@ def test_vllm_settings_with_a_rank_32_adapter(tmp_path):
 def test_vllm_settings_without_an_adapter():
     spec = ModelSpec(name="base", pretrained="org/model", backend="vllm", model_args=VLLM_ARGS)
     _, args, _ = backend_settings(spec, "org/model", None, batch_size=8, device=None)
-    assert args == {"pretrained": "org/model", **VLLM_ARGS}
+    assert args == {"pretrained": "org/model", **VLLM_ARGS, "seed": 1234}
+    configured = ModelSpec(name="base", pretrained="m", backend="vllm", model_args={"seed": 3})
+    assert backend_settings(configured, "m", None, batch_size=8, device=None, seed=9)[1]["seed"] == 3
 
 
 @pytest.mark.parametrize("configured", [32, 64])
@@ -510,6 +513,7 @@ def test_vllm_model_accepts_our_settings(tmp_path):
         "gpu_memory_utilization",
         "batch_size",
         "device",
+        "seed",
     }
     init = _init_of(_lm_eval_source("models/vllm_causallms.py"), "VLLM")
     named, kwargs = _parameters(init)
@@ -520,6 +524,7 @@ def test_vllm_model_accepts_our_settings(tmp_path):
         "max_lora_rank",
         "tensor_parallel_size",
         "data_parallel_size",
+        "seed",
     } <= named
     assert "batch_size" in named
     # ... the rest (device, vLLM engine settings such as gpu_memory_utilization) go through **kwargs.

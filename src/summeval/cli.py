@@ -168,14 +168,13 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _study(args: argparse.Namespace) -> int:
-    from summeval.report import write_study_report
-    from summeval.study import run_study
+    from summeval.study import rebuild_report, run_study
     from summeval.study_config import load_study
 
     config = load_study(args.config)
     out = args.out or Path("results") / f"study-{config.name}"
     if args.report_only:
-        report = write_study_report(config, out)
+        report = rebuild_report(config, out)
     else:
         report = run_study(config, out, progress=not args.no_progress)["report"]
     print(f"report: {report} and {report.with_suffix('.html')}")

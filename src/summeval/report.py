@@ -80,16 +80,23 @@ def _is_rate(family: Any) -> bool:
     return bool(family.choices)  # accuracy and invalid rate: 0/1 per item; ROUGE never is
 
 
-def load_records(config: StudyConfig, out: Path) -> dict[str, dict[str, Any]]:
-    """The saved record of each finished cell, by cell id."""
+def load_records(
+    config: StudyConfig, out: Path, keys: Mapping[str, str | None] | None = None
+) -> tuple[dict[str, dict[str, Any]], set[str]]:
+    """The saved record of each finished cell, by cell id, and the ids of stale cells (saved with other
+    settings than ``keys`` give now; those are left out of the report)."""
     from summeval.study import read_cell
 
-    records = {}
+    records, stale = {}, set()
     for cell in config.cells:
         record = read_cell(out, cell)
-        if record is not None:
+        if record is None:
+            continue
+        if keys is not None and record.get("key") != keys.get(cell.id):
+            stale.add(cell.id)
+        else:
             records[cell.id] = record
-    return records
+    return records, stale
 
 
 def summaries(cell: Cell, record: Mapping[str, Any], seed: int) -> dict[str, dict[str, float]]:
@@ -102,7 +109,9 @@ def summaries(cell: Cell, record: Mapping[str, Any], seed: int) -> dict[str, dic
     }
 
 
-def results_table(config: StudyConfig, family_name: str, records: Mapping[str, Any]) -> Table:
+def results_table(
+    config: StudyConfig, family_name: str, records: Mapping[str, Any], stale: set[str] = frozenset()
+) -> Table:
     from prompt_strategies.registry import get_family
 
     family = get_family(family_name)
@@ -117,7 +126,8 @@ def results_table(config: StudyConfig, family_name: str, records: Mapping[str, A
         published = config.published.get(cell.id, {})
         shown_published = [f"{published[m]:.3f}" if m in published else "" for m in published_metrics]
         if record is None:
-            rows.append([cell.model, cell.task, "not run", "", *([""] * len(metrics)), *shown_published])
+            why = "stale: settings changed, rerun" if cell.id in stale else "not run"
+            rows.append([cell.model, cell.task, why, "", *([""] * len(metrics)), *shown_published])
             continue
         summary = summaries(cell, record, config.seed)
         rows.append(
@@ -250,7 +260,11 @@ def verdict(result: Mapping[str, Any]) -> str:
     )
 
 
-def comparisons_table(results: Sequence[Mapping[str, Any]]) -> Table:
+def comparisons_not_run(config: StudyConfig, records: Mapping[str, Any]) -> list[str]:
+    return [c.label for c in config.comparisons if c.a not in records or c.b not in records]
+
+
+def comparisons_table(results: Sequence[Mapping[str, Any]], missing: Sequence[str] = ()) -> Table:
     rows = [
         [
             r["label"],
@@ -294,7 +308,15 @@ def comparisons_table(results: Sequence[Mapping[str, Any]]) -> Table:
             "of the per-item differences; exact when n ≤ 13; scipy.stats.permutation_test). B − A: paired "
             "bootstrap interval (BCa for ROUGE, percentile for accuracy). Holm's step-down correction over "
             "all comparisons of the study."
-        ],
+        ]
+        + (
+            [
+                f"Not run yet (a cell missing), so not tested: {'; '.join(missing)}. Holm's correction above "
+                "covers only the comparisons shown and will be stricter once these are added."
+            ]
+            if missing
+            else []
+        ),
     )
 
 
@@ -303,10 +325,11 @@ def provenance(
 ) -> dict:
     from summeval.study import versions
 
+    environments = [r.get("environment") or {} for r in records.values()]
     return {
         "study": {"name": config.name, "config": str(config.path), "seed": config.seed},
-        "versions": versions(),
-        "hardware": hardware(),
+        "versions": _merged([e.get("versions") or {} for e in environments]) or versions(),
+        "hardware": _merged([e.get("hardware") or {} for e in environments]) or hardware(),
         "models": {
             name: {
                 "backend": config.models[name].backend,
@@ -314,6 +337,18 @@ def provenance(
                 "model_args": dict(config.models[name].model_args),
                 "fingerprint": inputs.model_fingerprints.get(name) if inputs else None,
                 "adapter": _adapter_provenance(inputs.adapters.get(name)) if inputs else None,
+                "revision": config.models[name].model_args.get("revision")
+                or ", ".join(
+                    sorted(
+                        {
+                            str((r.get("environment") or {}).get("model_revision"))
+                            for cell_id, r in records.items()
+                            if cell_id.split("/")[0] == name
+                            and (r.get("environment") or {}).get("model_revision")
+                        }
+                    )
+                )
+                or "local files (see fingerprint)",
             }
             for name in dict.fromkeys(c.model for c in config.cells)
         },
@@ -330,6 +365,15 @@ def provenance(
         },
         "this_run": dict(timings),
     }
+
+
+def _merged(dicts: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """One value per key across the cells' environments; where cells differ, every value, comma-joined."""
+    merged: dict[str, set[str]] = {}
+    for d in dicts:
+        for key, value in d.items():
+            merged.setdefault(key, set()).add(str(value))
+    return {key: ", ".join(sorted(values)) for key, values in merged.items()}
 
 
 def _adapter_provenance(adapter: Path | None) -> dict[str, Any] | None:
@@ -372,13 +416,16 @@ def hardware() -> dict[str, Any]:
 
 def provenance_tables(facts: Mapping[str, Any]) -> list[Table]:
     versions = Table(
-        "Package versions",
+        "Package versions (where the cells ran; comma-joined where cells differ)",
         ["package", "version"],
         [[k, v] for k, v in facts["versions"].items()],
         text_columns=2,
     )
     machine = Table(
-        "Hardware", ["what", "value"], [[k, str(v)] for k, v in facts["hardware"].items()], text_columns=2
+        "Hardware (where the cells ran)",
+        ["what", "value"],
+        [[k, str(v)] for k, v in facts["hardware"].items()],
+        text_columns=2,
     )
     models = Table(
         "Models",
@@ -386,6 +433,7 @@ def provenance_tables(facts: Mapping[str, Any]) -> list[Table]:
             "model",
             "backend",
             "pretrained",
+            "revision",
             "files (sha256 of their sha256s, first 12)",
             "adapter",
             "adapter rank",
@@ -397,6 +445,7 @@ def provenance_tables(facts: Mapping[str, Any]) -> list[Table]:
                 name,
                 m["backend"],
                 str(m["pretrained"]),
+                str(m["revision"]),
                 _short(m["fingerprint"]),
                 (m["adapter"] or {}).get("path", ""),
                 str((m["adapter"] or {}).get("rank", "")),
@@ -405,7 +454,7 @@ def provenance_tables(facts: Mapping[str, Any]) -> list[Table]:
             ]
             for name, m in facts["models"].items()
         ],
-        text_columns=5,
+        text_columns=6,
     )
     data = Table(
         "Data",
@@ -476,14 +525,20 @@ def charts(config: StudyConfig, records: Mapping[str, Any], out: Path) -> dict[s
 
 
 def write_study_report(
-    config: StudyConfig, out: Path, *, inputs: Any = None, timings: Mapping | None = None
+    config: StudyConfig,
+    out: Path,
+    *,
+    inputs: Any = None,
+    keys: Mapping[str, str | None] | None = None,
+    timings: Mapping | None = None,
 ) -> Path:
-    """Write the report files from the saved cells; return the path of ``report.md``."""
+    """Write the report files from the saved cells whose key is ``keys``' (all saved cells without
+    ``keys``); return the path of ``report.md``."""
     from summeval.study import CSV_FILE, cell_dir
 
-    records = load_records(config, out)
+    records, stale = load_records(config, out, keys)
     families = list(dict.fromkeys(c.family for c in config.cells))
-    result_tables = [results_table(config, f, records) for f in families]
+    result_tables = [results_table(config, f, records, stale) for f in families]
     baseline_tables = [t for t in (baselines_table(config, f, records) for f in families) if t]
     compared = comparison_results(config, records)
     facts = provenance(config, out, records, inputs, timings or {})
@@ -500,7 +555,8 @@ def write_study_report(
         else f"Incomplete: {finished} of {len(config.cells)} cells finished."
     )
     tables = [*result_tables, *baseline_tables]
-    comparison_table = comparisons_table(compared) if compared else None
+    missing = comparisons_not_run(config, records)
+    comparison_table = comparisons_table(compared, missing) if compared or missing else None
     verdicts = [r["verdict"] for r in compared]
     provenance_parts = provenance_tables(facts)
 

@@ -44,6 +44,8 @@ class Inputs:
     """Model name → its ``Recipe`` (models that train their adapter)."""
     adapters: dict[str, Path]
     """Model name → adapter folder (possibly not trained yet)."""
+    devices: dict[str, str | None]
+    """Model name → the device it runs on (part of the cells' keys: CPU and GPU outputs differ)."""
 
 
 def versions() -> dict[str, str]:
@@ -60,6 +62,7 @@ def versions() -> dict[str, str]:
         "datasets",
         "rouge_score",
         "scipy",
+        "vllm",
     ):
         try:
             found[package] = version(package.replace("_", "-"))
@@ -95,7 +98,9 @@ def model_fingerprint(pretrained: str, model_args: Mapping[str, Any]) -> dict[st
 def adapter_fingerprint(adapter: Path) -> dict[str, str]:
     """sha256 of an adapter's config and weights."""
     return {
-        p.name: file_sha256(p) for p in sorted(adapter.iterdir()) if p.suffix in (".json", ".safetensors")
+        p.name: file_sha256(p)
+        for p in sorted(adapter.iterdir())
+        if p.suffix in (".json", ".safetensors", ".bin") and p.is_file()
     }
 
 
@@ -122,13 +127,20 @@ def resolve_pretrained(spec: ModelSpec) -> str:
 
 
 def backend_settings(
-    spec: ModelSpec, pretrained: str, adapter: Path | None, *, batch_size: int | str, device: str | None
+    spec: ModelSpec,
+    pretrained: str,
+    adapter: Path | None,
+    *,
+    batch_size: int | str,
+    device: str | None,
+    seed: int = 1234,
 ) -> tuple[str, dict[str, Any], dict[str, Any]]:
     """The lm-eval model name, its arguments and the extra settings that build a model of the study.
 
     ``hf``: the adapter goes in ``peft=``. ``vllm``: through vLLM's LoRA support (``lora_local_path``),
     with ``max_lora_rank`` set from the adapter's own rank (vLLM's default, 16, refuses a rank-32
-    adapter); a configured ``max_lora_rank`` below the adapter's rank is an error."""
+    adapter); a configured ``max_lora_rank`` below the adapter's rank is an error. vLLM samples with its
+    own ``seed`` model argument: the study's seed unless ``model_args`` give one."""
     args: dict[str, Any] = {"pretrained": pretrained, **dict(spec.model_args)}
     if adapter is not None and spec.backend == "hf":
         args["peft"] = str(adapter)
@@ -143,21 +155,29 @@ def backend_settings(
             )
         args["lora_local_path"] = str(adapter)
         args["max_lora_rank"] = int(configured) if configured is not None else rank
+    if spec.backend == "vllm":
+        args.setdefault("seed", seed)
     extra = {"batch_size": batch_size, "device": device}
     return spec.backend, args, extra
 
 
-def load_model(spec: ModelSpec, pretrained: str, adapter: Path | None, config: StudyConfig) -> Any:
+def resolve_device(spec: ModelSpec, config: StudyConfig) -> str | None:
+    """The configured device; for hf without one, cuda when there is a GPU, else cpu."""
+    if config.device is not None or spec.backend != "hf":
+        return config.device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def load_model(
+    spec: ModelSpec, pretrained: str, adapter: Path | None, config: StudyConfig, device: str | None
+) -> Any:
     """Build the lm-eval model of ``spec`` (``lm_eval.api.registry.get_model(backend)``)."""
     from lm_eval.api.registry import get_model
 
-    device = config.device
-    if device is None and spec.backend == "hf":
-        import torch
-
-        device = "cuda" if torch.cuda.is_available() else "cpu"
     name, args, extra = backend_settings(
-        spec, pretrained, adapter, batch_size=config.batch_size, device=device
+        spec, pretrained, adapter, batch_size=config.batch_size, device=device, seed=config.seed
     )
     return get_model(name).create_from_arg_obj(args, extra)
 
@@ -168,6 +188,7 @@ def check_inputs(config: StudyConfig, out: Path) -> Inputs:
     import importlib.util
 
     from prompt_strategies.registry import get_family, get_strategy
+    from prompt_strategies.strategy import StrategyError
     from summeval.recipe import load_recipe
 
     for spec in config.models.values():
@@ -191,10 +212,13 @@ def check_inputs(config: StudyConfig, out: Path) -> Inputs:
     for family_name in sorted({c.family for c in config.cells}):
         family = get_family(family_name)
         metadata = config.metadata(family_name)
-        check_metadata(metadata)
-        for cell in config.cells:
-            if cell.family == family_name:
-                get_strategy(cell.strategy).options(metadata)  # unknown options, wrong types, ranges
+        try:
+            check_metadata(metadata)
+            for cell in config.cells:
+                if cell.family == family_name:
+                    get_strategy(cell.strategy).options(metadata)  # unknown options, wrong types, ranges
+        except StrategyError as err:
+            raise StudyConfigError(f"study config {config.path}: options: {err}") from err
         docs = family.load(metadata)
         data_hashes[family_name] = _sha256_json({split: list(items) for split, items in docs.items()})
     if any(c.strategy == "active_prompt" for c in config.cells):
@@ -220,7 +244,7 @@ def check_inputs(config: StudyConfig, out: Path) -> Inputs:
                 raise StudyConfigError(
                     f"study config {config.path}: models.{name}.recipe: {spec.recipe} does not exist"
                 )
-            overrides = [f"base_model={pretrained[name]}"]
+            overrides = [f"base_model={pretrained[name]}", f"training.seed={config.seed}"]
             if "tweetsumm" in config.data:
                 overrides.append(f"data={config.data['tweetsumm']}")
             recipes[name] = load_recipe(spec.recipe, [*overrides, *spec.recipe_set])
@@ -232,17 +256,43 @@ def check_inputs(config: StudyConfig, out: Path) -> Inputs:
                     f"study config {config.path}: models.{name}.adapter: {adapter} is not an adapter folder "
                     "(no adapter_config.json); train it first or give the model a recipe to train it from"
                 )
-    if adapters:
-        from summeval.finetune import check_scheduler, check_target_modules
-
-        for name, recipe in recipes.items():
-            if not (adapters[name] / "adapter_config.json").is_file():
-                check_scheduler(recipe)
-                check_target_modules(recipe)
     fingerprints = {
         name: model_fingerprint(pretrained[name], config.models[name].model_args) for name in used
     }
-    return Inputs(pretrained, fingerprints, data_hashes, recipes, adapters)
+    devices = {name: resolve_device(config.models[name], config) for name in used}
+    inputs = Inputs(pretrained, fingerprints, data_hashes, recipes, adapters, devices)
+    _check_adapters(config, out, inputs)
+    return inputs
+
+
+def _check_adapters(config: StudyConfig, out: Path, inputs: Inputs) -> None:
+    """Adapters that will be trained can be (scheduler, target modules, no stale training folder outside
+    ``out``); trained ones fit their backend (vLLM's ``max_lora_rank``) and, outside ``out``, their recipe."""
+    from summeval.finetune import check_scheduler, check_target_modules
+
+    ours = out.resolve()
+    for name, adapter in inputs.adapters.items():
+        spec = config.models[name]
+        at = f"study config {config.path}: models.{name}.adapter"
+        trained = (adapter / "adapter_config.json").is_file()
+        if trained:
+            backend_settings(spec, inputs.pretrained[name], adapter, batch_size=1, device=None)
+        if name not in inputs.recipes or adapter_current(config, name, inputs):
+            continue
+        outside = not adapter.resolve().is_relative_to(ours)
+        if trained and outside:
+            raise StudyConfigError(
+                f"{at}: {adapter} was trained with other settings than models.{name}.recipe now gives; "
+                "remove it to retrain, or point adapter elsewhere"
+            )
+        work = adapter.with_name(adapter.name + ".work")
+        if work.exists() and outside:
+            raise StudyConfigError(
+                f"{at}: {work} holds an interrupted training; remove it (or resume it with summeval "
+                f"finetune --resume) before the study trains {adapter}"
+            )
+        check_scheduler(inputs.recipes[name])
+        check_target_modules(inputs.recipes[name])
 
 
 def cell_settings(
@@ -275,12 +325,41 @@ def cell_settings(
         "seed": config.seed,
         "apply_chat_template": config.apply_chat_template,
         "batch_size": config.batch_size,
-        "device": config.device,
+        "device": inputs.devices[cell.model],
+        "files": _option_files(options),
         "versions": {k: v for k, v in versions().items() if k in ("summeval", "lm_eval")},
     }
-    if cell.strategy == "active_prompt":
+    if cell.strategy == "active_prompt" and not options.get("exemplars_file"):
         settings["selection"] = dict(config.selection)
     return settings
+
+
+def _option_files(options: Mapping[str, Any]) -> dict[str, str]:
+    """sha256 of the files a cell's options name (exemplar files), so an edited file reruns the cell."""
+    files = {}
+    for name, value in options.items():
+        if name.endswith("_file") and isinstance(value, str) and value and Path(value).is_file():
+            files[name] = file_sha256(Path(value))
+    return files
+
+
+def study_keys(config: StudyConfig, inputs: Inputs, prints: Mapping[str, Any]) -> dict[str, str | None]:
+    """Each cell's cache key now; None for a cell whose adapter is not trained (with these settings) yet."""
+    keys: dict[str, str | None] = {}
+    for cell in config.cells:
+        if cell.model in inputs.adapters and prints.get(cell.model) is None:
+            keys[cell.id] = None
+        else:
+            keys[cell.id] = _sha256_json(cell_settings(config, cell, inputs, prints.get(cell.model)))
+    return keys
+
+
+def adapter_prints(config: StudyConfig, inputs: Inputs) -> dict[str, Any]:
+    """Each adapter's fingerprint, or None while it is missing or trained with other settings."""
+    return {
+        name: adapter_fingerprint(path) if adapter_current(config, name, inputs) else None
+        for name, path in inputs.adapters.items()
+    }
 
 
 def cell_dir(out: Path, cell: Cell) -> Path:
@@ -364,13 +443,8 @@ def ensure_adapter(config: StudyConfig, name: str, inputs: Inputs, out: Path) ->
         return None, 0.0
     if adapter_current(config, name, inputs):
         return adapter, 0.0
-    if (adapter / "adapter_config.json").is_file():  # trained with other settings
-        if not adapter.resolve().is_relative_to(out.resolve()):
-            raise StudyConfigError(
-                f"models.{name}.adapter: {adapter} was trained with other settings than models.{name}.recipe "
-                "now gives; remove it to retrain, or point adapter elsewhere"
-            )
-        shutil.rmtree(adapter)  # ours: train it again with the new settings
+    if (adapter / "adapter_config.json").is_file():  # ours (checked up front), with other settings: retrain
+        shutil.rmtree(adapter)
     started = time.time()
     stale_work = adapter.with_name(adapter.name + ".work")
     if stale_work.exists() and adapter.resolve().is_relative_to(out.resolve()):
@@ -478,18 +552,10 @@ def run_study(config: StudyConfig, out: Path, *, progress: bool = True) -> dict[
     out.mkdir(parents=True, exist_ok=True)
     _clean_interrupted(out)
 
-    adapter_prints = {
-        name: adapter_fingerprint(path) if adapter_current(config, name, inputs) else None
-        for name, path in inputs.adapters.items()
-    }
-
-    def key_of(cell: Cell) -> str | None:
-        if cell.model in inputs.adapters and adapter_prints[cell.model] is None:
-            return None  # its adapter is not trained yet
-        return _sha256_json(cell_settings(config, cell, inputs, adapter_prints.get(cell.model)))
-
+    prints = adapter_prints(config, inputs)
+    keys = study_keys(config, inputs, prints)
     _quiet_lm_eval_per_task_notice()
-    to_run = [c for c in config.cells if not cached(out, c, key_of(c))]
+    to_run = [c for c in config.cells if not cached(out, c, keys[c.id])]
     skipped = len(config.cells) - len(to_run)
     print(
         f"summeval study {config.name}: {len(config.cells)} cells, {skipped} finished before, "
@@ -497,6 +563,7 @@ def run_study(config: StudyConfig, out: Path, *, progress: bool = True) -> dict[
         flush=True,
     )
     timings: dict[str, Any] = {"models": {}, "adapters": {}, "selection": {}}
+    given_exemplars = (config.options.get("active_prompt") or {}).get("exemplars_file")
     bar = tqdm(total=len(to_run), desc="study", unit="cell", disable=not progress or not to_run)
     for model_name in dict.fromkeys(c.model for c in to_run):
         spec = config.models[model_name]
@@ -504,29 +571,31 @@ def run_study(config: StudyConfig, out: Path, *, progress: bool = True) -> dict[
         if adapter is not None:
             if train_seconds:
                 timings["adapters"][model_name] = round(train_seconds, 2)
-            adapter_prints[model_name] = adapter_fingerprint(adapter)
-        cells = [c for c in to_run if c.model == model_name and not cached(out, c, key_of(c))]
+            prints[model_name] = adapter_fingerprint(adapter)
+            keys = study_keys(config, inputs, prints)
+        cells = [c for c in to_run if c.model == model_name and not cached(out, c, keys[c.id])]
         bar.update(len([c for c in to_run if c.model == model_name]) - len(cells))
         if not cells:
             continue
         bar.set_postfix_str(f"loading {model_name}")
         started = time.time()
-        lm = load_model(spec, inputs.pretrained[model_name], adapter, config)
+        lm = load_model(spec, inputs.pretrained[model_name], adapter, config, inputs.devices[model_name])
         if progress:
             _one_progress_display(lm)
         timings["models"][model_name] = round(time.time() - started, 2)
         for cell in cells:
             bar.set_postfix_str(cell.id)
             exemplars, selection_seconds = (None, 0.0)
-            if cell.strategy == "active_prompt":
+            if cell.strategy == "active_prompt" and not given_exemplars:
                 exemplars, selection_seconds = exemplars_for(
-                    config, cell, lm, inputs, out, adapter_prints.get(model_name)
+                    config, cell, lm, inputs, out, prints.get(model_name)
                 )
                 if selection_seconds:
                     timings["selection"][cell.id] = round(selection_seconds, 2)
-            settings = cell_settings(config, cell, inputs, adapter_prints.get(model_name))
+            settings = cell_settings(config, cell, inputs, prints.get(model_name))
             record, samples, csv_text = run_cell(config, cell, lm, settings, exemplars)
             record["selection_seconds"] = round(selection_seconds, 2)
+            record["environment"] = environment(lm)
             write_cell(out, cell, record, samples, csv_text)
             bar.update(1)
             bar.write(f"summeval study: {cell.id} done in {record['seconds'] + selection_seconds:.0f} s")
@@ -535,8 +604,35 @@ def run_study(config: StudyConfig, out: Path, *, progress: bool = True) -> dict[
         _empty_cuda_cache()
     bar.close()
     timings["wall_seconds"] = round(time.time() - wall_started, 2)
-    report = write_study_report(config, out, inputs=inputs, timings=timings)
+    report = write_study_report(
+        config, out, inputs=inputs, keys=study_keys(config, inputs, prints), timings=timings
+    )
     return {"cells": len(config.cells), "cached": skipped, "ran": len(to_run), "report": report, **timings}
+
+
+def rebuild_report(config: StudyConfig, out: Path) -> Path:
+    """Write the report from the saved cells, loading no model; cells saved with other settings than the
+    config gives now are shown as stale, not reported."""
+    from summeval.report import write_study_report
+
+    if not (out / "cells").is_dir():
+        raise StudyConfigError(f"--report-only: {out} holds no study cells; run the study first")
+    inputs = check_inputs(config, out)
+    keys = study_keys(config, inputs, adapter_prints(config, inputs))
+    return write_study_report(config, out, inputs=inputs, keys=keys)
+
+
+def environment(lm: Any) -> dict[str, Any]:
+    """Where a cell ran: package versions, hardware, and the base model's resolved revision if known."""
+    from summeval.report import hardware
+
+    model = getattr(lm, "_model", None)
+    config = getattr(model, "config", None)
+    return {
+        "versions": versions(),
+        "hardware": hardware(),
+        "model_revision": getattr(config, "_commit_hash", None),
+    }
 
 
 def _one_progress_display(lm: Any) -> None:

@@ -95,11 +95,17 @@ class StudyConfig:
         return next(c for c in self.cells if c.id == cell_id)
 
     def metadata(self, family: str) -> dict[str, Any]:
-        """The ``--metadata`` of a cell of ``family``: every strategy option and the family's data source."""
-        from prompt_strategies.registry import get_family
+        """The ``--metadata`` of a cell of ``family``: every strategy option and the family's data source.
+
+        A strategy with a ``seed`` option (fewshot's exemplar choice) gets the study's seed unless the
+        config's options give it one."""
+        from prompt_strategies.registry import get_family, strategies
 
         fam = get_family(family)
         metadata: dict[str, Any] = {name: dict(opts) for name, opts in self.options.items()}
+        for name, strategy in strategies().items():
+            if "seed" in strategy.defaults:
+                metadata.setdefault(name, {}).setdefault("seed", self.seed)
         if fam.data_key and family in self.data:
             metadata[fam.data_key] = self.data[family]
         return metadata
@@ -211,14 +217,13 @@ def load_study(path: str | Path) -> StudyConfig:
     batch_size = _batch_size(where, tree.get("batch_size", 1))
     device = where.string(tree["device"], "device") if tree.get("device") is not None else None
     chat = where.boolean(tree.get("apply_chat_template", False), "apply_chat_template")
-    data = {
-        family: _data_source(where, value, f"data.{family}")
-        for family, value in where.mapping(tree.get("data") or {}, "data").items()
-    }
+    data_tree = where.mapping(tree.get("data") or {}, "data")
+    where.keys(data_tree, set(_family_names()), "data")
+    data = {family: _data_source(where, value, f"data.{family}") for family, value in data_tree.items()}
     options_tree = where.mapping(tree.get("options") or {}, "options")
     where.keys(options_tree, set(_strategy_names()), "options")
     options = {
-        strategy: where.mapping(value, f"options.{strategy}") for strategy, value in options_tree.items()
+        strategy: _options(where, value, f"options.{strategy}") for strategy, value in options_tree.items()
     }
     selection = _selection(where, tree.get("active_prompt") or {})
     models = {
@@ -248,6 +253,23 @@ def load_study(path: str | Path) -> StudyConfig:
         published=published,
         raw=tree,
     )
+
+
+def _options(where: _Reader, value: Any, field_name: str) -> dict[str, Any]:
+    """A strategy's options; a file option (``exemplars_file``) found beside the config is made absolute."""
+    options = where.mapping(value, field_name)
+    for name, setting in options.items():
+        if str(name).endswith("_file") and isinstance(setting, str) and setting:
+            beside = where.path_value(setting, f"{field_name}.{name}")
+            if beside.is_file():
+                options[name] = str(beside)
+    return options
+
+
+def _family_names() -> list[str]:
+    from prompt_strategies.registry import families
+
+    return list(families())
 
 
 def _strategy_names() -> list[str]:
