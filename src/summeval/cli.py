@@ -463,7 +463,7 @@ def build_parser() -> argparse.ArgumentParser:
         "with our tasks, training adapters from their recipes when missing. Finished cells are saved in "
         "OUT/cells/ and skipped on a re-run unless their settings, data, model, adapter or package versions "
         "changed; an interrupted run loses at most the cell in progress. Then writes OUT/report.md and "
-        "OUT/report.html (tables with 95%% intervals beside the published figures, paired tests with "
+        "OUT/report.html (tables with 95% intervals beside the published figures, paired tests with "
         "Holm's correction, baselines, charts, provenance), per-sample CSVs in OUT/samples/.",
     )
     p.add_argument("--config", type=Path, required=True, help="study YAML, e.g. studies/embedded.yaml")
