@@ -348,7 +348,7 @@ def provenance(
                         }
                     )
                 )
-                or "local files (see fingerprint)",
+                or "local folder (see its files)",
             }
             for name in dict.fromkeys(c.model for c in config.cells)
         },
