@@ -199,7 +199,7 @@ def baselines_table(config: StudyConfig, family_name: str, records: Mapping[str,
         rows,
         [
             "Majority: Wilson interval. Random: its expected accuracy, and the range that guessing reaches "
-            "95% of the time on n items (binomial): a strategy inside it is indistinguishable from guessing."
+            "95% of the time on n items (binomial): an accuracy inside it is one guessing could produce."
         ],
     )
 
