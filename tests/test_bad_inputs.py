@@ -516,6 +516,22 @@ def test_written_folders_are_readable_like_ordinary_folders(tmp_path):
     assert (tmp_path / "adapter").stat().st_mode & 0o777 == 0o755
 
 
+def test_a_replaced_folder_is_swapped_only_once_the_new_one_is_complete(tmp_path):
+    from summeval_tasks.atomic import folder_written_atomically
+
+    target = tmp_path / "cell"
+    with folder_written_atomically(target) as staging:
+        (staging / "old").write_text("1", encoding="utf-8")
+    with pytest.raises(RuntimeError), folder_written_atomically(target, replace=True) as staging:
+        (staging / "new").write_text("2", encoding="utf-8")
+        raise RuntimeError("killed half-way")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cell"] and (target / "old").is_file()
+    with folder_written_atomically(target, replace=True) as staging:
+        (staging / "new").write_text("2", encoding="utf-8")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cell"]
+    assert sorted(p.name for p in target.iterdir()) == ["new"]
+
+
 def test_lm_eval_runs_of_other_tasks_are_only_warned_about_keys_that_look_like_ours(capsys):
     """Any lm-eval run's TaskManager sees the model args and --metadata: only clear errors of ours stop it."""
     check_metadata({"pretrained": "gpt2", "instruct": True, "cot": 1, "few_shot": 5}, lenient=True)

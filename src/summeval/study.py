@@ -11,12 +11,12 @@ active-prompt exemplars are selected once per model and family (``OUT/exemplars/
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import shutil
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,7 @@ class Inputs:
     """Model name → the device it runs on (part of the cells' keys: CPU and GPU outputs differ)."""
 
 
+@functools.cache
 def versions() -> dict[str, str]:
     """The versions of the packages a cell's result depends on."""
     from importlib.metadata import PackageNotFoundError, version
@@ -71,7 +72,7 @@ def versions() -> dict[str, str]:
     return found
 
 
-def _sha256_json(value: Any) -> str:
+def sha256_json(value: Any) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode("utf-8")).hexdigest()
 
 
@@ -220,12 +221,11 @@ def check_inputs(config: StudyConfig, out: Path) -> Inputs:
         except StrategyError as err:
             raise StudyConfigError(f"study config {config.path}: options: {err}") from err
         docs = family.load(metadata)
-        data_hashes[family_name] = _sha256_json({split: list(items) for split, items in docs.items()})
+        data_hashes[family_name] = sha256_json({split: list(items) for split, items in docs.items()})
     if any(c.strategy == "active_prompt" for c in config.cells):
         from summeval.compare import selection_inputs
 
         for family_name in {c.family for c in config.cells if c.strategy == "active_prompt"}:
-            family = get_family(family_name)
             selection_inputs(
                 family=family_name,
                 data=config.data.get(family_name),
@@ -256,9 +256,13 @@ def check_inputs(config: StudyConfig, out: Path) -> Inputs:
                     f"study config {config.path}: models.{name}.adapter: {adapter} is not an adapter folder "
                     "(no adapter_config.json); train it first or give the model a recipe to train it from"
                 )
-    fingerprints = {
-        name: model_fingerprint(pretrained[name], config.models[name].model_args) for name in used
-    }
+    fingerprints: dict[str, dict[str, Any]] = {}
+    hashed: dict[tuple[str, Any], dict[str, Any]] = {}  # models sharing a base folder hash its files once
+    for name in used:
+        source = (pretrained[name], config.models[name].model_args.get("revision"))
+        if source not in hashed:
+            hashed[source] = model_fingerprint(pretrained[name], config.models[name].model_args)
+        fingerprints[name] = hashed[source]
     devices = {name: resolve_device(config.models[name], config) for name in used}
     inputs = Inputs(pretrained, fingerprints, data_hashes, recipes, adapters, devices)
     _check_adapters(config, out, inputs)
@@ -350,7 +354,7 @@ def study_keys(config: StudyConfig, inputs: Inputs, prints: Mapping[str, Any]) -
         if cell.model in inputs.adapters and prints.get(cell.model) is None:
             keys[cell.id] = None
         else:
-            keys[cell.id] = _sha256_json(cell_settings(config, cell, inputs, prints.get(cell.model)))
+            keys[cell.id] = sha256_json(cell_settings(config, cell, inputs, prints.get(cell.model)))
     return keys
 
 
@@ -380,26 +384,11 @@ def cached(out: Path, cell: Cell, key: str | None) -> bool:
     return key is not None and record is not None and record.get("key") == key
 
 
-@contextmanager
-def _replace_folder(target: Path) -> Iterator[Path]:
-    """Like ``folder_written_atomically``, but an older ``target`` is swapped out only once the new one is
-    complete."""
-    old = target.with_name(f".{target.name}.old")
-    with folder_written_atomically(target.with_name(f"{target.name}.new")) as staging:
-        yield staging
-    new = target.with_name(f"{target.name}.new")
-    if target.exists():
-        shutil.rmtree(old, ignore_errors=True)
-        target.rename(old)
-    new.rename(target)
-    shutil.rmtree(old, ignore_errors=True)
-
-
 def write_cell(
     out: Path, cell: Cell, record: Mapping[str, Any], samples: list[dict[str, Any]], csv_text: str
 ) -> None:
     """Save a finished cell: all three files appear together, or none does."""
-    with _replace_folder(cell_dir(out, cell)) as staging:
+    with folder_written_atomically(cell_dir(out, cell), replace=True) as staging:
         (staging / SAMPLES_FILE).write_text(
             "".join(json.dumps(s, default=str, ensure_ascii=False) + "\n" for s in samples), encoding="utf-8"
         )
@@ -415,7 +404,7 @@ def _clean_interrupted(out: Path) -> None:
     for model_dir in cells.iterdir():
         if model_dir.is_dir():
             for leftover in model_dir.iterdir():
-                if leftover.name.startswith(".") or leftover.name.endswith(".new"):
+                if leftover.name.startswith("."):
                     shutil.rmtree(leftover, ignore_errors=True)
 
 
@@ -459,7 +448,7 @@ def exemplars_for(
     """The active-prompt exemplar file of the cell's model and family, selected with ``lm`` when missing."""
     from summeval.compare import select_active_prompt_exemplars
 
-    key = _sha256_json(
+    key = sha256_json(
         {
             "model": inputs.model_fingerprints[cell.model],
             "adapter": adapter_print,
@@ -521,7 +510,7 @@ def run_cell(
     seconds = time.time() - started
     ordered = sorted(samples, key=lambda s: s.get("doc_id", 0))
     record = {
-        "key": _sha256_json(settings),
+        "key": sha256_json(settings),
         "settings": dict(settings),
         "filter": primary,
         "n": len(ordered),

@@ -12,13 +12,14 @@ from pathlib import Path
 
 @contextmanager
 def folder_written_atomically(
-    target: Path, *, keep_existing: Callable[[Path], bool] | None = None
+    target: Path, *, keep_existing: Callable[[Path], bool] | None = None, replace: bool = False
 ) -> Iterator[Path]:
     """Yield a private temporary folder beside ``target``; rename it to ``target`` when the block ends.
 
     If the block fails (or is interrupted) the temporary folder is removed. If the rename fails because
     another process wrote ``target`` first and ``keep_existing(target)`` says that copy is good, ours
-    is discarded instead.
+    is discarded instead. With ``replace``, an existing ``target`` is moved aside (to a hidden name)
+    only once the new folder is complete, then removed.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
@@ -26,6 +27,12 @@ def folder_written_atomically(
         yield staging
         # mkdtemp makes the folder private (0700); the output gets what a plain mkdir would give it
         staging.chmod(0o777 & ~_umask())
+        if replace and target.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
+            os.replace(target, old)  # onto the empty folder mkdtemp made: a free, hidden name
+            os.replace(staging, target)
+            shutil.rmtree(old, ignore_errors=True)
+            return
         try:
             os.replace(staging, target)
         except OSError:
