@@ -188,26 +188,24 @@ def owners(kind: str) -> dict[str, str]:
     return _named(hook, kind)[1]
 
 
-def get_strategy(name: str) -> PromptStrategy:
-    """The strategy called ``name``; an unknown name is an error listing the known ones."""
-    known = strategies()
+def _lookup(known: dict[str, Any], name: str, kind: str, kinds: str, group: str) -> Any:
+    """``known[name]``; an unknown name is an error listing the known ones and where plugins come from."""
     if name not in known:
         raise StrategyError(
-            f"unknown strategy {name!r}; known strategies: {', '.join(sorted(known))}. "
-            f"Plugins come from the {hookspecs.ENTRY_POINT_GROUP!r} entry-point group or ${PLUGINS_ENV}."
+            f"unknown {kind} {name!r}; known {kinds}: {', '.join(sorted(known))}. "
+            f"Plugins come from the {group!r} entry-point group or ${PLUGINS_ENV}."
         )
     return known[name]
+
+
+def get_strategy(name: str) -> PromptStrategy:
+    """The strategy called ``name``; an unknown name is an error listing the known ones."""
+    return _lookup(strategies(), name, "strategy", "strategies", hookspecs.ENTRY_POINT_GROUP)
 
 
 def get_family(name: str) -> TaskFamily:
     """The family called ``name``; an unknown name is an error listing the known ones."""
-    known = families()
-    if name not in known:
-        raise StrategyError(
-            f"unknown task family {name!r}; known families: {', '.join(sorted(known))}. Plugins come "
-            f"from the {hookspecs.FAMILY_ENTRY_POINT_GROUP!r} entry-point group or ${PLUGINS_ENV}."
-        )
-    return known[name]
+    return _lookup(families(), name, "task family", "families", hookspecs.FAMILY_ENTRY_POINT_GROUP)
 
 
 EXEMPLARS_KEY = "active_prompt_exemplars"
