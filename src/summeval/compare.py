@@ -420,19 +420,28 @@ def result_row(
     seed: int = 0,
 ) -> StrategyResult:
     """One table row: each metric's mean and interval over ``samples`` (Wilson for 0/1 metrics)."""
-    scores = item_scores(family, samples)
-    metrics = {
-        m: metric_summary(
-            values, binary=all(v in (0.0, 1.0) for v in values) and _is_rate(family, m), seed=seed
-        )
-        for m, values in scores.items()
-    }
+    metrics = score_summaries(family, item_scores(family, samples), seed)
     return StrategyResult(name, task, filter_name, len(samples), metrics)
 
 
-def _is_rate(family: TaskFamily, metric: str) -> bool:
-    # Accuracy-like metrics are proportions: 0/1 per item by construction, never ROUGE.
-    return bool(family.choices)
+def is_rate(family: TaskFamily, values: Sequence[float]) -> bool:
+    """Whether per-item scores are a proportion (accuracy, invalid rate): 0/1 scores of a family with
+    fixed labels; never ROUGE."""
+    return bool(family.choices) and all(v in (0.0, 1.0) for v in values)
+
+
+def score_summaries(
+    family: TaskFamily, scores: Mapping[str, Sequence[float]], seed: int = 0
+) -> dict[str, dict[str, float]]:
+    """Each metric's mean and 95% interval of per-item ``scores`` (Wilson for rates, bootstrap otherwise)."""
+    return {
+        m: metric_summary(values, binary=is_rate(family, values), seed=seed) for m, values in scores.items()
+    }
+
+
+def interval_text(summary: Mapping[str, float]) -> str:
+    """``mean [low, high]`` to three places, as every table shows a figure."""
+    return f"{summary['mean']:.3f} [{summary['ci_low']:.3f}, {summary['ci_high']:.3f}]"
 
 
 def results_markdown(
@@ -454,10 +463,7 @@ def results_markdown(
         "|---|---|---:|" + "---:|" * len(metrics),
     ]
     for r in rows:
-        cells = [
-            f"{c['mean']:.3f} [{c['ci_low']:.3f}, {c['ci_high']:.3f}]"
-            for c in (r.metrics[m] for m in metrics)
-        ]
+        cells = [interval_text(r.metrics[m]) for m in metrics]
         lines.append(f"| {r.strategy} | {r.filter} | {r.n} | " + " | ".join(cells) + " |")
     how = (
         "95% Wilson score intervals over the items"

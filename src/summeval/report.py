@@ -25,12 +25,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from summeval.compare import interval_text, is_rate, score_summaries
 from summeval.stats import (
     ALPHA,
     BOOTSTRAP_RESAMPLES,
     chance_range,
     holm,
-    metric_summary,
     paired_test,
     wilson_interval,
 )
@@ -72,14 +72,6 @@ class Table:
         return f"<h3>{html.escape(self.title)}</h3><table><tr>{head}</tr>{body}</table>{notes}"
 
 
-def _interval(summary: Mapping[str, float]) -> str:
-    return f"{summary['mean']:.3f} [{summary['ci_low']:.3f}, {summary['ci_high']:.3f}]"
-
-
-def _is_rate(family: Any) -> bool:
-    return bool(family.choices)  # accuracy and invalid rate: 0/1 per item; ROUGE never is
-
-
 def load_records(
     config: StudyConfig, out: Path, keys: Mapping[str, str | None] | None = None
 ) -> tuple[dict[str, dict[str, Any]], set[str]]:
@@ -100,17 +92,18 @@ def load_records(
 
 
 def summaries(cell: Cell, record: Mapping[str, Any], seed: int) -> dict[str, dict[str, float]]:
+    """Each metric's mean and 95% interval over the cell's saved per-item scores."""
     from prompt_strategies.registry import get_family
 
-    family = get_family(cell.family)
-    return {
-        metric: metric_summary(values, binary=_is_rate(family), seed=seed)
-        for metric, values in record["scores"].items()
-    }
+    return score_summaries(get_family(cell.family), record["scores"], seed)
 
 
 def results_table(
-    config: StudyConfig, family_name: str, records: Mapping[str, Any], stale: set[str] = frozenset()
+    config: StudyConfig,
+    family_name: str,
+    records: Mapping[str, Any],
+    cell_summaries: Mapping[str, dict[str, dict[str, float]]],
+    stale: set[str] = frozenset(),
 ) -> Table:
     from prompt_strategies.registry import get_family
 
@@ -129,14 +122,14 @@ def results_table(
             why = "stale: settings changed, rerun" if cell.id in stale else "not run"
             rows.append([cell.model, cell.task, why, "", *([""] * len(metrics)), *shown_published])
             continue
-        summary = summaries(cell, record, config.seed)
+        summary = cell_summaries[cell.id]
         rows.append(
             [
                 cell.model,
                 cell.task,
                 record["filter"],
                 str(record["n"]),
-                *(_interval(summary[m]) for m in metrics),
+                *(interval_text(summary[m]) for m in metrics),
                 *shown_published,
             ]
         )
@@ -222,7 +215,10 @@ def comparison_results(config: StudyConfig, records: Mapping[str, Any]) -> list[
             (x, by_item_b[i]) for i, x in zip(a["items"], a["scores"][metric], strict=True) if i in by_item_b
         ]
         test = paired_test(
-            [p[0] for p in pairs], [p[1] for p in pairs], binary=_is_rate(family), seed=config.seed
+            [p[0] for p in pairs],
+            [p[1] for p in pairs],
+            binary=is_rate(family, [v for pair in pairs for v in pair]),
+            seed=config.seed,
         )
         higher_is_better = family.metrics[metric]
         results.append(
@@ -320,9 +316,7 @@ def comparisons_table(results: Sequence[Mapping[str, Any]], missing: Sequence[st
     )
 
 
-def provenance(
-    config: StudyConfig, out: Path, records: Mapping[str, Any], inputs: Any, timings: Mapping
-) -> dict:
+def provenance(config: StudyConfig, records: Mapping[str, Any], inputs: Any, timings: Mapping) -> dict:
     from summeval.study import versions
 
     environments = [r.get("environment") or {} for r in records.values()]
@@ -488,18 +482,17 @@ def provenance_tables(facts: Mapping[str, Any]) -> list[Table]:
 
 
 def _short(value: Any) -> str:
-    if not value:
-        return ""
-    return hashlib_short(json.dumps(value, sort_keys=True))
+    from summeval.study import sha256_json
+
+    return sha256_json(value)[:12] if value else ""
 
 
-def hashlib_short(text: str) -> str:
-    import hashlib
-
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
-
-
-def charts(config: StudyConfig, records: Mapping[str, Any], out: Path) -> dict[str, Path]:
+def charts(
+    config: StudyConfig,
+    records: Mapping[str, Any],
+    cell_summaries: Mapping[str, dict[str, dict[str, float]]],
+    out: Path,
+) -> dict[str, Path]:
     """A bar chart per family of its headline metric per cell, with the 95% intervals (PNG)."""
     from prompt_strategies.registry import get_family
     from summeval.compare import StrategyResult, write_chart
@@ -513,7 +506,7 @@ def charts(config: StudyConfig, records: Mapping[str, Any], out: Path) -> dict[s
                 cell.task,
                 records[cell.id]["filter"],
                 records[cell.id]["n"],
-                summaries(cell, records[cell.id], config.seed),
+                cell_summaries[cell.id],
             )
             for cell in config.cells
             if cell.family == family_name and cell.id in records
@@ -537,12 +530,13 @@ def write_study_report(
     from summeval.study import CSV_FILE, cell_dir
 
     records, stale = load_records(config, out, keys)
+    cell_summaries = {c.id: summaries(c, records[c.id], config.seed) for c in config.cells if c.id in records}
     families = list(dict.fromkeys(c.family for c in config.cells))
-    result_tables = [results_table(config, f, records, stale) for f in families]
+    result_tables = [results_table(config, f, records, cell_summaries, stale) for f in families]
     baseline_tables = [t for t in (baselines_table(config, f, records) for f in families) if t]
     compared = comparison_results(config, records)
-    facts = provenance(config, out, records, inputs, timings or {})
-    chart_paths = charts(config, records, out)
+    facts = provenance(config, records, inputs, timings or {})
+    chart_paths = charts(config, records, cell_summaries, out)
     for cell in config.cells:
         if cell.id in records:
             csv_text = (cell_dir(out, cell) / CSV_FILE).read_text(encoding="utf-8")
