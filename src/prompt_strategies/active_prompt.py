@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from prompt_strategies.family import TaskFamily
 from prompt_strategies.strategy import StrategyError
+from summeval_tasks.contract import TaskFamily
 
 FILE_FORMAT = "summeval-active-prompt/2"
 # The task name of selection requests: summeval's own, so their samples share one prompt encoding.

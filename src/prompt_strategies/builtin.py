@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from prompt_strategies.exemplars import choose_exemplars, read_exemplar_file
-from prompt_strategies.family import TaskFamily
+from summeval_tasks.contract import TaskFamily
 from prompt_strategies.hookspecs import hookimpl
 from prompt_strategies.strategy import PromptStrategy, StrategyError, answer_pipeline
 

@@ -21,9 +21,9 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from prompt_strategies.family import FamilyError, TaskFamily
 from prompt_strategies.strategy import StrategyError
 from summeval_tasks.atomic import write_text_atomically
+from summeval_tasks.contract import FamilyError, TaskFamily
 
 LEGACY_FAMILY = "sports_understanding"
 

@@ -14,7 +14,8 @@ the hooks below. Plugins are found three ways (see ``registry.py``):
 * modules named in the environment variable ``SUMMEVAL_PLUGINS`` (comma-separated import paths; the
   older ``SUMMEVAL_STRATEGY_PLUGINS`` is read too), for plugins that are not installed, e.g. a test module.
 
-This module imports nothing else of summeval's (families implement it from the bottom layer).
+This module imports only the family contract (``summeval_tasks.contract``, which also defines the
+``hookimpl`` marker so that families in the bottom layer can use it).
 """
 
 from __future__ import annotations
@@ -26,23 +27,24 @@ import pluggy
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    from prompt_strategies.family import TaskFamily
     from prompt_strategies.strategy import PromptStrategy
+    from summeval_tasks.contract import TaskFamily
 
-PROJECT = "summeval"
+from summeval_tasks.contract import PROJECT, hookimpl
+
 ENTRY_POINT_GROUP = "summeval.strategies"
 FAMILY_ENTRY_POINT_GROUP = "summeval.families"
 ENTRY_POINT_GROUPS = (FAMILY_ENTRY_POINT_GROUP, ENTRY_POINT_GROUP)
 
 hookspec = pluggy.HookspecMarker(PROJECT)
-hookimpl = pluggy.HookimplMarker(PROJECT)
+__all__ = ["ENTRY_POINT_GROUPS", "PROJECT", "hookimpl", "hookspec"]
 
 
 @hookspec
 def summeval_task_families() -> Sequence[TaskFamily]:
     """Return the task families this plugin contributes.
 
-    Each is a ``prompt_strategies.family.TaskFamily`` instance: its ``name`` (an identifier, unique
+    Each is a ``summeval_tasks.contract.TaskFamily`` instance: its ``name`` (an identifier, unique
     across plugins; its tasks are ``<name>_<strategy>`` for every strategy that applies to it), how
     its docs load, how a question and an exemplar read, how an answer is read back, scored, reduced
     over K samples and measured for uncertainty. See ``TaskFamily`` for the contract of each member.

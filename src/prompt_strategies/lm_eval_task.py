@@ -16,7 +16,6 @@ from typing import Any
 
 from lm_eval.api.task import ConfigurableTask
 
-from prompt_strategies.family import TaskFamily
 from prompt_strategies.registry import (
     get_family,
     get_strategy,
@@ -25,6 +24,7 @@ from prompt_strategies.registry import (
     register_lm_eval_filters,
 )
 from prompt_strategies.strategy import PromptStrategy, StrategyError, TaskContext
+from summeval_tasks.contract import TaskFamily
 
 # A task YAML written before families existed names only a strategy: it meant sports_understanding.
 LEGACY_FAMILY = "sports_understanding"

@@ -22,8 +22,8 @@ from prompt_strategies import hookspecs
 from prompt_strategies.strategy import StrategyError
 
 if TYPE_CHECKING:
-    from prompt_strategies.family import TaskFamily
     from prompt_strategies.strategy import PromptStrategy
+    from summeval_tasks.contract import TaskFamily
 
 PLUGINS_ENV = "SUMMEVAL_PLUGINS"
 LEGACY_PLUGINS_ENV = "SUMMEVAL_STRATEGY_PLUGINS"
@@ -130,8 +130,8 @@ def _contributions(hook_name: str) -> Iterator[tuple[str, Any]]:
     """(plugin name, result) for each plugin implementing ``hook_name``, in registration order.
 
     A plugin whose hook raises or returns the wrong type is named in one line and left out."""
-    from prompt_strategies.family import TaskFamily
     from prompt_strategies.strategy import PromptStrategy
+    from summeval_tasks.contract import TaskFamily
 
     kinds = {"PromptStrategy": PromptStrategy, "TaskFamily": TaskFamily}
     hook = getattr(plugin_manager().hook, hook_name)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from prompt_strategies.family import Doc, TaskFamily
+from summeval_tasks.contract import Doc, TaskFamily
 from summeval_tasks.errors import SummevalError
 
 

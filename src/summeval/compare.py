@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from prompt_strategies.exemplars import write_exemplar_file
-from prompt_strategies.family import TaskFamily
+from summeval_tasks.contract import TaskFamily
 from prompt_strategies.lm_eval_task import read_result
 from prompt_strategies.registry import applicable_strategies, get_family, get_strategy, strategies, task_name
 from prompt_strategies.strategy import StrategyError

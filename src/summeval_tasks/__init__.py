@@ -1,8 +1,9 @@
 """summeval_tasks: the task families (TweetSumm, BIG-bench sports_understanding) and what they share.
 
 A family turns a raw source into records and lm-eval docs, reads an answer back from generated text,
-scores it, reduces K sampled answers to one and measures their uncertainty. It implements the family
-contract of ``prompt_strategies.family`` and imports nothing else of summeval's.
+scores it, reduces K sampled answers to one and measures their uncertainty. The family contract itself
+(``contract.py``: ``TaskFamily``, ``FamilyError``, the ``hookimpl`` marker) lives here, in the bottom
+layer; this package imports nothing of summeval's other layers.
 
 Importing this package is cheap on purpose (the start-up hook imports ``summeval`` in every
 interpreter and may reach here); heavy imports live in the submodules.

@@ -14,8 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from prompt_strategies.family import FamilyError, TaskFamily
-from prompt_strategies.hookspecs import hookimpl
+from summeval_tasks.contract import FamilyError, TaskFamily, hookimpl
 
 
 class TweetSumm(TaskFamily):

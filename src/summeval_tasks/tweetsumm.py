@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from prompt_strategies.family import FamilyError
 from summeval_tasks.atomic import folder_written_atomically
 from summeval_tasks.cleaning import clean_text
+from summeval_tasks.contract import FamilyError
 from summeval_tasks.hub import hub_offline, hub_unreachable_reason
 from summeval_tasks.source_files import read_utf8_text
 
