@@ -66,7 +66,8 @@ READINGS = [
     ("Yes\nB: No", PLAUSIBLE),
     ("No\nQ: Yes", IMPLAUSIBLE),
     ("Implausible.\nQ: Is the statement plausible?\nA: plausible", IMPLAUSIBLE),
-    ("plausible\nimplausible\nplausible or implausible", PLAUSIBLE),
+    # ... but lines that contradict each other, with no conclusion, hold no single verdict
+    ("plausible\nimplausible\nplausible or implausible", INVALID),
     # yes / no only when they open the answer
     ("Yes.", PLAUSIBLE),
     ("No, it is plausible.", PLAUSIBLE),  # a stated label beats an opening yes/no

@@ -161,6 +161,10 @@ def test_the_settings_of_each_kind_of_strategy(tasks):
     greedy = tasks[task_name("cot")].config.generation_kwargs
     assert greedy["do_sample"] is False and greedy["max_gen_toks"] == 128  # its reasoning budget
     assert greedy["until"] == list(FAMILY.reasoning_stop)
+    # After worked exemplars the answer ends where the exemplars do: at the blank line after it.
+    for name in ("cot_fewshot", "self_consistency", "active_prompt"):
+        until = tasks[task_name(name)].config.generation_kwargs["until"]
+        assert until == [*FAMILY.reasoning_stop, "\n\n"], name
 
     sampled = tasks[task_name("self_consistency")].config
     assert sampled.repeats == 10

