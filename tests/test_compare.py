@@ -697,3 +697,20 @@ def test_compare_with_active_prompt_selects_exemplars_first(tiny_llama, tmp_path
         shown = [row["prompt"].index(f"{e['statement']}\nA: {e['rationale']}") for e in exemplars]
         assert shown == sorted(shown)
         assert row["prompt"].endswith("\nA:")
+
+
+def test_a_seeded_sample_of_items_is_fixed_by_its_seed_and_not_the_first_n():
+    from prompt_strategies.registry import get_family
+    from summeval.paths import UsageError
+
+    family = get_family("sports_understanding")
+    metadata = {"sports_data": "sample"}
+    size = len(family.load(metadata)["validation"])
+    chosen = compare.sampled_items(family, metadata, 6, seed=1234)
+    assert chosen == compare.sampled_items(family, metadata, 6, seed=1234)
+    assert chosen == sorted(set(chosen)) and len(chosen) == 6 and chosen[-1] < size
+    assert chosen != list(range(6))
+    assert compare.sampled_items(family, metadata, 6, seed=7) != chosen
+    assert compare.sampled_items(family, metadata, size, seed=7) == list(range(size))
+    with pytest.raises(UsageError, match=f"sample {size + 1} is larger than its validation split"):
+        compare.sampled_items(family, metadata, size + 1, seed=7)

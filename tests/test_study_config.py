@@ -115,6 +115,34 @@ def test_evaluation_limit_overrides_the_top_level_one(tmp_path):
     }
 
 
+def test_an_evaluation_sample_replaces_the_top_level_limit(tmp_path):
+    tree = _minimal()
+    tree["limit"] = 10
+    tree["evaluations"][1]["sample"] = 4
+    config = load_study(_write(tmp_path, tree))
+    assert {c.id: (c.limit, c.sample) for c in config.cells} == {
+        "base/tweetsumm_zero": (10, None),
+        "base/sports_understanding_answer_only": (None, 4),
+        "base/sports_understanding_cot": (None, 4),
+    }
+
+
+def test_limit_and_sample_together_are_refused(tmp_path):
+    tree = _minimal()
+    tree["evaluations"][1].update(limit=3, sample=4)
+    with pytest.raises(StudyConfigError, match=r"evaluations\[1\]: give limit .* or sample .*not both"):
+        load_study(_write(tmp_path, tree))
+
+
+def test_comparison_of_different_samples_is_refused(tmp_path):
+    tree = _minimal()
+    tree["evaluations"][1]["sample"] = 5
+    tree["evaluations"].append({"model": "base", "tasks": ["sports_understanding_fewshot"], "sample": 6})
+    tree["comparisons"] = [{"a": "base/sports_understanding_cot", "b": "base/sports_understanding_fewshot"}]
+    with pytest.raises(StudyConfigError, match=r"comparisons\[0\]: .*not scored on the same items"):
+        load_study(_write(tmp_path, tree))
+
+
 def test_relative_paths_resolve_against_the_config_folder(tmp_path, monkeypatch):
     folder = tmp_path / "configs"
     folder.mkdir()

@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 from prompt_strategies.exemplars import write_exemplar_file
-from summeval_tasks.contract import TaskFamily
 from prompt_strategies.lm_eval_task import read_result
 from prompt_strategies.registry import applicable_strategies, get_family, get_strategy, strategies, task_name
 from prompt_strategies.strategy import StrategyError
@@ -35,6 +34,7 @@ from summeval.stats import (  # noqa: F401  (bootstrap_interval, wilson_interval
     wilson_interval,
 )
 from summeval_tasks.atomic import write_bytes_atomically, write_text_atomically
+from summeval_tasks.contract import TaskFamily
 
 ACTIVE_PROMPT = "active_prompt"
 from prompt_strategies.registry import EXEMPLARS_KEY  # noqa: E402  (one place for the key)
@@ -303,18 +303,22 @@ def evaluate_task(
     apply_chat_template: bool,
     seed: int,
     fixed_options: Mapping[str, Any] | None = None,
+    sample: int | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]], str]:
     """Run one of our lm-eval tasks through ``lm_eval.simple_evaluate``, every seed set to ``seed``.
 
     Returns lm-eval's evaluation, the logged samples of the strategy's primary filter (the one answer
     per item that is scored), and that filter's name. ``fixed_options`` are an alias's own options
-    (``tweetsumm_one``: fewshot k=1)."""
+    (``tweetsumm_one``: fewshot k=1). ``sample``: evaluate a seeded sample (``seed``) of that many items
+    of the family's evaluation split instead of the first ``limit`` (see ``sampled_items``)."""
     import lm_eval
 
+    chosen = {task: sampled_items(family, metadata, sample, seed)} if sample is not None else None
     evaluation = lm_eval.simple_evaluate(
         model=lm,
         tasks=[task],
         limit=limit,
+        samples=chosen,
         log_samples=True,
         apply_chat_template=apply_chat_template,
         task_manager=manager,
@@ -331,6 +335,21 @@ def evaluate_task(
     primary = strategy.primary_filter(family, strategy.options(options))
     samples = [s for s in evaluation["samples"][task] if s.get("filter", primary) == primary]
     return evaluation, samples, primary
+
+
+def sampled_items(family: TaskFamily, metadata: Mapping[str, Any], size: int, seed: int) -> list[int]:
+    """``size`` doc indices of the family's evaluation split, a seeded sample (``random.Random(seed)``),
+    in split order. Every strategy evaluated with one seed and size sees the same items."""
+    import random
+
+    docs = family.load(dict(metadata)).get(family.eval_split, [])
+    if size > len(docs):
+        from summeval.paths import UsageError
+
+        raise UsageError(
+            f"{family.name}: sample {size} is larger than its {family.eval_split} split ({len(docs)} items)"
+        )
+    return sorted(random.Random(seed).sample(range(len(docs)), size))
 
 
 def _seed_everything(seed: int) -> None:

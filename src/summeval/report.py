@@ -164,8 +164,8 @@ def baselines_table(config: StudyConfig, family_name: str, records: Mapping[str,
     majority = family.read_answer(majority_text)
     evaluated = {str(d.get("id")): d for d in docs[family.eval_split]}
     rows = []
-    for limit in dict.fromkeys(c.limit for c in cells):
-        record = records[next(c.id for c in cells if c.limit == limit)]
+    for chosen in dict.fromkeys((c.limit, c.sample) for c in cells):
+        record = records[next(c.id for c in cells if (c.limit, c.sample) == chosen)]
         items = [evaluated[i] for i in record["items"] if i in evaluated]
         n = len(items)
         correct = round(sum(family.score(d, majority)[family.primary_metric] for d in items))

@@ -222,6 +222,13 @@ def check_inputs(config: StudyConfig, out: Path) -> Inputs:
             raise StudyConfigError(f"study config {config.path}: options: {err}") from err
         docs = family.load(metadata)
         data_hashes[family_name] = sha256_json({split: list(items) for split, items in docs.items()})
+        available = len(docs.get(family.eval_split, []))
+        for cell in config.cells:
+            if cell.family == family_name and cell.sample is not None and cell.sample > available:
+                raise StudyConfigError(
+                    f"study config {config.path}: {cell.id}: sample {cell.sample} is larger than the "
+                    f"{family.eval_split} split of {family_name} ({available} items)"
+                )
     if any(c.strategy == "active_prompt" for c in config.cells):
         from summeval.compare import selection_inputs
 
@@ -313,7 +320,7 @@ def cell_settings(
     )
     settings = {
         "format": CELL_FORMAT,
-        "cell": {"model": cell.model, "task": cell.task, "limit": cell.limit},
+        "cell": {"model": cell.model, "task": cell.task, "limit": cell.limit, "sample": cell.sample},
         "family": cell.family,
         "strategy": cell.strategy,
         "options": dict(options),
@@ -503,6 +510,7 @@ def run_cell(
         metadata=metadata,
         manager=manager,
         limit=cell.limit,
+        sample=cell.sample,
         apply_chat_template=config.apply_chat_template,
         seed=config.seed,
         fixed_options=task_table()[cell.task]["options"],

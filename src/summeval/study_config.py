@@ -55,6 +55,8 @@ class Cell:
     family: str
     strategy: str
     limit: int | None
+    sample: int | None = None
+    """A seeded sample of this many items of the evaluation split (the study's seed), instead of all."""
 
     @property
     def id(self) -> str:
@@ -116,6 +118,7 @@ _TOP = {
     "description",
     "seed",
     "limit",
+    "sample",
     "batch_size",
     "device",
     "apply_chat_template",
@@ -128,7 +131,7 @@ _TOP = {
     "published",
 }
 _MODEL_KEYS = {"pretrained", "backend", "model_args", "adapter", "recipe", "recipe_set", "max_steps"}
-_EVALUATION_KEYS = {"model", "tasks", "family", "strategies", "limit"}
+_EVALUATION_KEYS = {"model", "tasks", "family", "strategies", "limit", "sample"}
 _SELECTION = {"k": 5, "n": 4, "pool_size": None, "uncertainty": None, "temperature": 0.7}
 
 
@@ -214,6 +217,7 @@ def load_study(path: str | Path) -> StudyConfig:
     name = where.name(tree["name"], "name")
     seed = where.integer(tree.get("seed", 1234), "seed", minimum=0)
     default_limit = _limit(where, tree.get("limit"), "limit")
+    default_sample = _limit(where, tree.get("sample"), "sample")
     batch_size = _batch_size(where, tree.get("batch_size", 1))
     device = where.string(tree["device"], "device") if tree.get("device") is not None else None
     chat = where.boolean(tree.get("apply_chat_template", False), "apply_chat_template")
@@ -232,7 +236,7 @@ def load_study(path: str | Path) -> StudyConfig:
     }
     if not models:
         raise where.fail("models", "names no model")
-    cells = _cells(where, tree["evaluations"], models, default_limit)
+    cells = _cells(where, tree["evaluations"], models, default_limit, default_sample)
     comparisons = _comparisons(where, tree.get("comparisons") or [], cells)
     published_label, published = _published(where, tree.get("published") or {}, cells)
     return StudyConfig(
@@ -292,7 +296,7 @@ def _batch_size(where: _Reader, value: Any) -> int | str:
 
 def _data_source(where: _Reader, value: Any, field_name: str) -> str:
     text = where.string(value, field_name)
-    if text in ("hub", "sample"):
+    if text in ("hub", "sample", "bigbench"):
         return text
     candidate = where.path_value(text, field_name)
     return str(candidate) if candidate.exists() else text  # a missing path is named by check_inputs
@@ -363,7 +367,11 @@ def _model(where: _Reader, name: str, value: Any) -> ModelSpec:
 
 
 def _cells(
-    where: _Reader, value: Any, models: Mapping[str, ModelSpec], default_limit: int | None
+    where: _Reader,
+    value: Any,
+    models: Mapping[str, ModelSpec],
+    default_limit: int | None,
+    default_sample: int | None = None,
 ) -> list[Cell]:
     from prompt_strategies.registry import (
         applicable_strategies,
@@ -387,7 +395,12 @@ def _cells(
         model = entry.get("model")
         if not isinstance(model, str) or model not in models:
             raise where.fail(f"{at}.model", f"{model!r} is not one of the models: {', '.join(models)}")
-        limit = _limit(where, entry.get("limit", default_limit), f"{at}.limit")
+        # An entry's own limit or sample replaces the study's default of either.
+        own = "limit" in entry or "sample" in entry
+        limit = _limit(where, entry.get("limit", None if own else default_limit), f"{at}.limit")
+        sample = _limit(where, entry.get("sample", None if own else default_sample), f"{at}.sample")
+        if limit is not None and sample is not None:
+            raise where.fail(at, "give limit (the first n items) or sample (a seeded sample of n), not both")
         if ("tasks" in entry) == ("family" in entry):
             raise where.fail(at, "give either tasks (a list of task names) or family and strategies")
         if "tasks" in entry:
@@ -431,7 +444,9 @@ def _cells(
                     )
             pairs = [(task_name(s, family_name), family_name, s) for s in names]
         for task, family_name, strategy in pairs:
-            cell = Cell(model=model, task=task, family=family_name, strategy=strategy, limit=limit)
+            cell = Cell(
+                model=model, task=task, family=family_name, strategy=strategy, limit=limit, sample=sample
+            )
             if any(c.id == cell.id for c in cells):
                 raise where.fail(at, f"cell {cell.id} is listed twice")
             cells.append(cell)
@@ -454,9 +469,10 @@ def _comparisons(where: _Reader, value: Any, cells: list[Cell]) -> list[Comparis
                     f"{entry.get(side)!r} is not a cell of this study (cells are <model>/<task>)",
                 )
         a, b = by_id[entry["a"]], by_id[entry["b"]]
-        if a.family != b.family or a.limit != b.limit:
+        if a.family != b.family or a.limit != b.limit or a.sample != b.sample:
             raise where.fail(
-                at, f"{a.id} and {b.id} are not scored on the same items (family and limit must match)"
+                at,
+                f"{a.id} and {b.id} are not scored on the same items (family, limit and sample must match)",
             )
         label = where.string(entry.get("label") or f"{a.id} vs {b.id}", f"{at}.label")
         comparisons.append(Comparison(label=label, a=a.id, b=b.id))
