@@ -3,7 +3,7 @@
 Self-consistency draws K samples (``--samples``, default 10) of one chain-of-thought prompt.
 - baseline: lm-eval's own ``HFLM.generate_until`` (``SUMMEVAL_SHARED_PREFIX=0``): the prompt is
             encoded once per sample, samples run ``--batch-size`` at a time
-- shared:   summeval's ``summeval.shared_prefix``: the prompt is encoded once per group
+- shared:   summeval's ``summeval.lm_eval.shared_prefix``: the prompt is encoded once per group
             of K and the K continuations are sampled as one batch
 
 Same model, data and machine; each set-up runs in its own subprocess (model loaded, one warm-up

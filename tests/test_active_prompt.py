@@ -11,19 +11,20 @@ from collections import Counter
 
 import pytest
 
-from prompt_strategies import FamilyError, StrategyError, lm_eval_task
+from prompt_strategies import FamilyError, StrategyError
 from prompt_strategies.active_prompt import (
     FILE_FORMAT,
     SELECTION_TASK,
     ScoredQuestion,
     choose_pool,
     read_annotations,
-    select_exemplars,
     with_conclusion,
 )
 from prompt_strategies.exemplars import read_exemplar_file
 from prompt_strategies.registry import get_family
 from summeval import cli, compare
+from summeval.lm_eval import task as lm_eval_task
+from summeval.lm_eval.selection import select_exemplars
 from summeval_tasks.atomic import write_text_atomically
 from summeval_tasks.extraction import IMPLAUSIBLE, INVALID, PLAUSIBLE
 

@@ -19,7 +19,7 @@ import pytest
 from conftest import lm_eval_command, offline_env
 
 from summeval import cli
-from summeval.checks import check_metadata
+from summeval.lm_eval.checks import check_metadata
 from summeval_tasks.errors import SummevalError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -542,7 +542,7 @@ def test_lm_eval_runs_of_other_tasks_are_only_warned_about_keys_that_look_like_o
 
 
 def test_the_exception_hook_prints_ours_and_leaves_other_tracebacks_alone(capsys, monkeypatch):
-    from summeval import _autoregister
+    from summeval.lm_eval import startup as _autoregister
     from summeval_tasks.errors import SummevalError
 
     seen = []

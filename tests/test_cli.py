@@ -69,7 +69,8 @@ def test_data_command_bad_path_is_a_clear_error(tmp_path):
 
 
 def test_task_dir_points_at_the_generated_yamls(capsys):
-    from prompt_strategies.registry import generated_task_dir, task_table
+    from prompt_strategies.registry import task_table
+    from summeval.lm_eval.task_dir import generated_task_dir
 
     assert cli.main(["task-dir"]) == 0
     folder = Path(capsys.readouterr().out.strip())

@@ -147,7 +147,7 @@ def lm_eval_filter():
     """Build a registered lm-eval filter by name for a family, as lm-eval's filter pipeline does."""
     from lm_eval.api.registry import get_filter
 
-    from prompt_strategies.registry import register_lm_eval_filters
+    from summeval.lm_eval.task_dir import register_lm_eval_filters
 
     registered = register_lm_eval_filters()
     assert {"summeval_answer", "summeval_reduce"} <= set(registered)
@@ -203,7 +203,7 @@ def test_the_sports_family_reads_and_votes_with_extraction():
 def test_a_filter_without_a_family_is_a_clear_error(name):
     from lm_eval.api.registry import get_filter
 
-    from prompt_strategies.registry import register_lm_eval_filters
+    from summeval.lm_eval.task_dir import register_lm_eval_filters
 
     register_lm_eval_filters()
     with pytest.raises(ValueError, match=f"the {name} filter needs a family"):
@@ -213,8 +213,8 @@ def test_a_filter_without_a_family_is_a_clear_error(name):
 def test_a_filter_naming_an_unknown_family_is_a_clear_error():
     from lm_eval.api.registry import get_filter
 
-    from prompt_strategies.registry import register_lm_eval_filters
     from prompt_strategies.strategy import StrategyError
+    from summeval.lm_eval.task_dir import register_lm_eval_filters
 
     register_lm_eval_filters()
     with pytest.raises(StrategyError, match="unknown task family 'nonsense'; known families: "):

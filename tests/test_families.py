@@ -321,7 +321,7 @@ def test_lm_evals_own_sampled_task_gives_the_same_outputs_with_and_without_summe
 def test_a_missing_lm_eval_internal_is_said_once_naming_the_supported_versions(capsys):
     import types
 
-    from summeval import _autoregister
+    from summeval.lm_eval import startup as _autoregister
 
     stripped = types.ModuleType("lm_eval.models.huggingface")
     stripped.HFLM = type("HFLM", (), {"generate_until": lambda self, requests: []})

@@ -20,3 +20,16 @@ def test_import_linter_contracts_are_kept():
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "broken" not in proc.stdout.split("Contracts:")[-1].replace("0 broken", "")
+
+
+def test_only_summeval_lm_eval_imports_lm_eval():
+    """The one place that touches lm-eval: no other source file imports it (the compatibility aliases in
+    prompt_strategies resolve their new home lazily, by name)."""
+    import re
+
+    importing = re.compile(r"^\s*(?:import lm_eval\b|from lm_eval\b)", re.M)
+    src = REPO / "src"
+    found = sorted(
+        str(path.relative_to(src)) for path in src.rglob("*.py") if importing.search(path.read_text("utf-8"))
+    )
+    assert found and all(path.startswith("summeval/lm_eval/") for path in found), found

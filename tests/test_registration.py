@@ -9,7 +9,8 @@ import pytest
 from conftest import lm_eval_command, offline_env
 
 import summeval
-from prompt_strategies.registry import generated_task_dir, task_table
+from prompt_strategies.registry import task_table
+from summeval.lm_eval.task_dir import generated_task_dir
 
 TASKS = ("tweetsumm_zero", "tweetsumm_one", "tweetsumm_instruct")
 GROUP = "tweetsumm"
@@ -164,7 +165,7 @@ def test_switch_value_zero_keeps_auto_registration_on():
 
 def test_install_after_lm_eval_was_imported_patches_at_once():
     code = (
-        "import lm_eval.tasks.manager as m, summeval._autoregister as a;"
+        "import lm_eval.tasks.manager as m, summeval.lm_eval.startup as a;"
         "m.TaskManager.__init__ = m.TaskManager.__dict__['__init__'].__wrapped__;"  # undo the .pth hook
         "delattr(m.TaskManager, '_summeval_autoregistered');"
         "assert 'tweetsumm_zero' not in m.TaskManager().all_tasks;"

@@ -1,4 +1,4 @@
-"""Self-consistency samples sharing one prompt encoding (``summeval.shared_prefix``).
+"""Self-consistency samples sharing one prompt encoding (``summeval.lm_eval.shared_prefix``).
 
 Deterministic sampling (``do_sample: True, top_k: 1``) makes the shared path and lm-eval's own
 comparable string for string, on a tiny random llama (causal) and a tiny random T5 (seq2seq).
@@ -16,8 +16,8 @@ import pytest
 from conftest import offline_env
 from lm_eval.api.instance import Instance
 
-from prompt_strategies import lm_eval_task
-from summeval import shared_prefix
+from summeval.lm_eval import shared_prefix
+from summeval.lm_eval import task as lm_eval_task
 
 shared_prefix.patch_hflm_generate(hf)  # normally done by the start-up hook; a no-op then
 

@@ -16,16 +16,9 @@ import summeval
 from prompt_strategies import StrategyError, TaskContext
 from prompt_strategies.builtin import BUILTIN_STRATEGIES
 from prompt_strategies.exemplars import choose_exemplars, read_exemplar_file, write_exemplar_file
-from prompt_strategies.lm_eval_task import StrategyTask, read_result
-from prompt_strategies.registry import (
-    generated_task_dir,
-    get_family,
-    get_strategy,
-    strategies,
-    task_name,
-    task_table,
-    template_path,
-)
+from prompt_strategies.registry import get_family, get_strategy, strategies, task_name, task_table
+from summeval.lm_eval.task import StrategyTask, read_result
+from summeval.lm_eval.task_dir import generated_task_dir, template_path
 from summeval_tasks import task_yamls_dir
 from summeval_tasks.extraction import LABELS
 
@@ -642,7 +635,7 @@ def test_tweetsumm_fewshot_shows_k_seeded_train_dialogs():
 def test_the_tweetsumm_reduce_filter_takes_the_consensus_summary():
     from lm_eval.api.registry import get_filter
 
-    from prompt_strategies.registry import register_lm_eval_filters
+    from summeval.lm_eval.task_dir import register_lm_eval_filters
 
     register_lm_eval_filters()
     samples = [["a dog barked\nCustomer: more", " the cat sat on the mat", "the cat was on the mat"]]

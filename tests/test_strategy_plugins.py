@@ -22,6 +22,7 @@ from prompt_strategies import PromptStrategy, StrategyError, hookimpl, registry
 from prompt_strategies.builtin import BUILTIN_STRATEGIES
 from prompt_strategies.exemplars import choose_exemplars
 from prompt_strategies.family import TaskFamily
+from summeval.lm_eval import task_dir
 from summeval_tasks.families import BUILTIN_FAMILIES
 
 TESTS = Path(__file__).resolve().parent
@@ -158,7 +159,7 @@ def test_the_example_plugin_contributes_its_strategy_and_filter(use_plugins):
     assert registry.owners("strategy")["yes_no"] == PLUGIN
     sports = registry.get_family("sports_understanding")
     assert registry.get_strategy("yes_no").primary_filter(sports, {"max_gen_toks": 4}) == "yes_no_answer"
-    assert "yes_no_answer" in registry.register_lm_eval_filters()
+    assert "yes_no_answer" in task_dir.register_lm_eval_filters()
     assert get_filter("yes_no_answer") is YesNoAnswerFilter
     assert get_filter("yes_no_answer")().apply([["Yes!", "no.", "maybe"]], [{}]) == [
         ["plausible", "implausible", "invalid"]
@@ -251,7 +252,7 @@ def test_a_plugin_filter_may_not_replace_an_lm_eval_filter(use_plugins, monkeypa
 
     use_plugins(_plugin_module(monkeypatch, "take_first_plugin", filters={"take_first": YesNoAnswerFilter}))
     with pytest.raises(StrategyError, match="take_first_plugin: filter 'take_first' is already registered"):
-        registry.register_lm_eval_filters()
+        task_dir.register_lm_eval_filters()
 
 
 def test_an_unimportable_plugin_module_is_named_in_one_line_and_left_out(use_plugins, capsys):
@@ -268,7 +269,7 @@ def test_an_unimportable_plugin_module_is_named_in_one_line_and_left_out(use_plu
 def test_a_broken_plugin_is_named_and_lm_eval_still_starts(use_plugins, capsys):
     from lm_eval.tasks import TaskManager
 
-    from summeval._autoregister import with_summeval_path
+    from summeval.lm_eval.startup import with_summeval_path
 
     use_plugins("no_such_strategy_plugin")
     with_summeval_path(None)
@@ -278,7 +279,7 @@ def test_a_broken_plugin_is_named_and_lm_eval_still_starts(use_plugins, capsys):
 
 
 def test_a_broken_plugin_does_not_hide_the_builtin_tasks(use_plugins):
-    from summeval._autoregister import with_summeval_path
+    from summeval.lm_eval.startup import with_summeval_path
 
     use_plugins()
     builtin_only = with_summeval_path(None)
@@ -288,11 +289,11 @@ def test_a_broken_plugin_does_not_hide_the_builtin_tasks(use_plugins):
 
 def test_generated_task_dir_writes_one_yaml_per_plugin_pair(use_plugins, tmp_path):
     use_plugins()
-    builtin_only = registry.generated_task_dir()
+    builtin_only = task_dir.generated_task_dir()
     assert not (builtin_only / f"{TASK}.yaml").exists()
 
     use_plugins(PLUGIN)
-    folder = registry.generated_task_dir()
+    folder = task_dir.generated_task_dir()
     assert folder != builtin_only  # keyed by content
     assert folder.is_relative_to(tmp_path / "cache" / "tasks")
     names = sorted(p.name for p in folder.iterdir())
@@ -300,16 +301,14 @@ def test_generated_task_dir_writes_one_yaml_per_plugin_pair(use_plugins, tmp_pat
     config = yaml.safe_load((folder / f"{TASK}.yaml").read_text(encoding="utf-8"))
     template = Path(config["include"])
     assert template.is_absolute()
-    assert template == registry.template_path()
+    assert template == task_dir.template_path()
     assert template.is_file()
     assert config["task"] == TASK
     assert config["metadata"]["strategy"] == "yes_no"
     assert config["metadata"]["family"] == "sports_understanding"
     group = yaml.safe_load((folder / "_sports_understanding_group.yaml").read_text(encoding="utf-8"))
     assert TASK not in group["task"]  # the family fixes its group
-    assert registry.generated_task_dir() == folder  # written once, then reused
-    registry.generated_task_dir.cache_clear()
-    assert registry.generated_task_dir() == folder
+    assert task_dir.generated_task_dir() == folder  # written once, then reused
 
 
 def test_the_generated_plugin_task_loads_in_lm_eval(use_plugins):
@@ -336,7 +335,7 @@ def test_a_plugin_family_gets_a_task_for_every_strategy_that_applies(use_plugins
         "riddles_active_prompt",
     }
     group = yaml.safe_load(
-        (registry.generated_task_dir() / "_riddles_group.yaml").read_text(encoding="utf-8")
+        (task_dir.generated_task_dir() / "_riddles_group.yaml").read_text(encoding="utf-8")
     )
     assert group["group"] == "riddles"
     assert set(group["task"]) == riddles - {"riddles_active_prompt"}

@@ -1,4 +1,4 @@
-"""prompt_strategies: the two plugin axes (task families and prompt strategies) and how they meet in lm-eval.
+"""prompt_strategies: the prompt-strategy plugin axis, its registry, and the strategies themselves.
 
 * ``TaskFamily``, the contract a task family implements (data, questions, answers, scores), is defined
   in the bottom layer (``summeval_tasks.contract``) and re-exported here and by ``family``.
@@ -7,12 +7,12 @@
 * ``strategy``: ``PromptStrategy``, the base class every strategy implements.
 * ``builtin``: answer_only, answer_only_mc, fewshot, cot, cot_fewshot, self_consistency, active_prompt,
   instruct; ``exemplars``: the seeded exemplar choice and exemplar files.
-* ``filters``: the family's answer reading and reduction as lm-eval filters.
-* ``registry``: finds plugins (built-ins, entry points, ``$SUMMEVAL_PLUGINS``); every pair's task.
-* ``lm_eval_task``: ``StrategyTask``, the lm-eval task class that joins a family and a strategy.
-* ``active_prompt``: uncertainty-based exemplar selection.
+* ``registry``: finds plugins (built-ins, entry points, ``$SUMMEVAL_PLUGINS``); every pair's task name.
+* ``active_prompt``: uncertainty-based exemplar selection (scoring, ranking, rationales).
 
-Imports stay light: this module is imported by lm-eval's YAML loader.
+This layer imports nothing of lm-eval: the task class, the filters and the generated task folder are in
+``summeval.lm_eval`` (``lm_eval_task`` and ``filters`` here are kept as aliases of their new homes).
+Imports stay light.
 """
 
 from prompt_strategies.hookspecs import hookimpl

@@ -13,6 +13,9 @@ sampled chain of thought that reached the gold answer (``model``), else only the
 answer is <answer>.`` (``label_only``). Elsewhere the exemplar's answer is its gold answer
 (``reference``: for tweetsumm, the reference summary). The exemplar file records the family, how it was
 made and every pool question's score; the ``active_prompt`` strategy reads it.
+
+The model is asked through lm-eval (``summeval.lm_eval.selection.select_exemplars``); this module holds
+the parts that need no model: scoring, ranking, rationales, annotations, the pool.
 """
 
 from __future__ import annotations
@@ -20,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,35 +64,6 @@ def rank_by_uncertainty(scored: Sequence[ScoredQuestion], seed: int) -> list[Sco
         return hashlib.sha256(f"{seed}:{q.doc['id']}".encode()).digest()
 
     return sorted(scored, key=lambda q: (-round(q.score, 12), tie_break(q)))
-
-
-def sample_outputs(
-    model: GeneratingModel,
-    prompts: Sequence[str],
-    docs: Sequence[Mapping[str, Any]],
-    *,
-    k: int,
-    generation_kwargs: Mapping[str, Any],
-) -> list[list[str]]:
-    """``k`` sampled outputs per prompt, asked as lm-eval requests (one per sample, adjacent)."""
-    from lm_eval.api.instance import Instance
-
-    requests = [
-        Instance(
-            request_type="generate_until",
-            doc=dict(doc),
-            arguments=(prompt, dict(generation_kwargs)),
-            idx=0,
-            # Instance reads task name, doc id and repeats from ``metadata`` (a ``repeats=`` keyword is lost).
-            metadata=(SELECTION_TASK, i, k),
-        )
-        for i, (prompt, doc) in enumerate(zip(prompts, docs, strict=True))
-        for _ in range(k)
-    ]
-    outputs = list(model.generate_until(requests))
-    if len(outputs) != len(requests):
-        raise StrategyError(f"the model returned {len(outputs)} outputs for {len(requests)} requests")
-    return [outputs[i * k : (i + 1) * k] for i in range(len(prompts))]
 
 
 def read_annotations(path: str | Path) -> dict[str, str]:
@@ -151,72 +124,6 @@ def choose_rationale(question: ScoredQuestion, annotations: Mapping[str, str]) -
         if answer == label and output.strip():
             return with_conclusion(output, label, family.read_answer), "model"
     return f"So the answer is {label}.", "label_only"
-
-
-def select_exemplars(
-    model: GeneratingModel,
-    pool: Sequence[Mapping[str, Any]],
-    *,
-    family: TaskFamily,
-    prompt: Callable[[Mapping[str, Any]], str],
-    k: int = 5,
-    n: int = 4,
-    metric: str | None = None,
-    seed: int = 0,
-    generation_kwargs: Mapping[str, Any],
-    annotations: Mapping[str, str] | None = None,
-    provenance: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """Run stage one on ``pool``; return the exemplar file's content (for ``write_exemplar_file``)."""
-    metric = metric or family.uncertainty_metrics[0]
-    if metric not in family.uncertainty_metrics:
-        raise StrategyError(
-            f"{family.name}: unknown uncertainty metric {metric!r}; "
-            f"choose one of {', '.join(family.uncertainty_metrics)}"
-        )
-    if k < 1 or n < 1:
-        raise StrategyError(f"k and n must be at least 1 (got k={k}, n={n})")
-    if n > len(pool):
-        raise StrategyError(f"n={n} exemplars requested from a pool of {len(pool)} questions")
-    from prompt_strategies.lm_eval_task import SHARED_PREFIX_TASKS
-
-    SHARED_PREFIX_TASKS.add(SELECTION_TASK)
-    outputs = sample_outputs(model, [prompt(d) for d in pool], pool, k=k, generation_kwargs=generation_kwargs)
-    scored = [ScoredQuestion(doc, outs, family) for doc, outs in zip(pool, outputs, strict=True)]
-    for question in scored:
-        question.score = family.uncertainty(question.answers, metric)
-    ranked = rank_by_uncertainty(scored, seed)
-    exemplars = []
-    for question in ranked[:n]:
-        entry = {**question.doc}
-        if family.supports_reasoning:
-            rationale, source = choose_rationale(question, annotations or {})
-            entry.update(rationale=rationale, rationale_source=source)
-        else:
-            entry["rationale_source"] = "reference"
-        entry["uncertainty"] = question.score
-        exemplars.append(entry)
-    return {
-        "format": FILE_FORMAT,
-        "family": family.name,
-        **(provenance or {}),
-        "k": k,
-        "n": n,
-        "uncertainty": metric,
-        "seed": seed,
-        "pool_size": len(pool),
-        "generation_kwargs": dict(generation_kwargs),
-        "exemplars": exemplars,
-        "ranking": [
-            {
-                "id": q.doc["id"],
-                "uncertainty": q.score,
-                "answers": dict(Counter(str(a) for a in q.answers)) if family.choices else None,
-                "gold": family.answer_text(q.doc),
-            }
-            for q in ranked
-        ],
-    }
 
 
 def choose_pool(docs: Sequence[Mapping[str, Any]], size: int | None, seed: int) -> list[Mapping[str, Any]]:

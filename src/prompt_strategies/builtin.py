@@ -235,10 +235,3 @@ BUILTIN_STRATEGIES = (
 @hookimpl
 def summeval_strategies():
     return list(BUILTIN_STRATEGIES)
-
-
-@hookimpl
-def summeval_filters():
-    from prompt_strategies.filters import FamilyAnswerFilter, FamilyReduceFilter
-
-    return {FamilyAnswerFilter.NAME: FamilyAnswerFilter, FamilyReduceFilter.NAME: FamilyReduceFilter}

@@ -1,39 +1,14 @@
-"""lm-eval filters of the built-in strategies: the family's answer reading and its reduction.
-
-A filter step names its family, e.g. ``{"function": "summeval_answer", "family": "tweetsumm"}``; the
-family comes from the plugin registry. Both work on lm-eval's per-doc response lists.
-"""
+"""Moved to ``summeval.lm_eval.filters`` (lm-eval is touched only in ``summeval.lm_eval``); this name is
+kept so that task YAML and code written for earlier versions keep working (FamilyAnswerFilter,
+FamilyReduceFilter). Resolved on first use, so that importing the strategy layer never imports lm-eval."""
 
 from __future__ import annotations
 
-from lm_eval.api.filter import Filter
+import importlib
+from typing import Any
 
-from prompt_strategies.strategy import ANSWER_FILTER, REDUCE_FILTER
-
-
-class _FamilyFilter(Filter):
-    def __init__(self, family: str | None = None, **kwargs) -> None:
-        from prompt_strategies.registry import get_family
-
-        super().__init__(**kwargs)
-        if not family:
-            raise ValueError(f"the {self.NAME} filter needs a family (e.g. family: tweetsumm)")
-        self.family = get_family(family)
+_TARGET = "summeval.lm_eval.filters"
 
 
-class FamilyAnswerFilter(_FamilyFilter):
-    """Each response → the family's answer (``TaskFamily.read_answer``)."""
-
-    NAME = ANSWER_FILTER
-
-    def apply(self, resps, docs):
-        return [[self.family.read_answer(r) for r in doc_resps] for doc_resps in resps]
-
-
-class FamilyReduceFilter(_FamilyFilter):
-    """Each doc's answers → a one-item list with the family's reduction (vote, consensus)."""
-
-    NAME = REDUCE_FILTER
-
-    def apply(self, resps, docs):
-        return [[self.family.reduce(list(doc_resps))] for doc_resps in resps]
+def __getattr__(name: str) -> Any:
+    return getattr(importlib.import_module(_TARGET), name)

@@ -1,19 +1,17 @@
-"""Finding families and strategies: the plugin manager, and what it feeds into lm-eval (filters, tasks).
+"""Finding families and strategies: the plugin manager and lookups by name.
 
-Every (family, strategy) pair the strategy ``applies_to`` is an lm-eval task ``<family>_<strategy>``,
-plus each family's aliases (``tweetsumm_zero``) and its group. No YAML per pair is written by hand:
-``generated_task_dir`` writes a short YAML for each (including the one shared template) into a folder
-under the cache root, keyed by its content, and the start-up hook adds it to lm-eval's include path.
+Every (family, strategy) pair the strategy ``applies_to`` is a task ``<family>_<strategy>``, plus each
+family's aliases (``tweetsumm_zero``) and its group (``task_table``, ``group_members``). What lm-eval
+gets from them (generated task YAML, registered filters) is made in ``summeval.lm_eval.task_dir``: this
+module imports nothing of lm-eval.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import importlib
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -28,8 +26,6 @@ if TYPE_CHECKING:
 PLUGINS_ENV = "SUMMEVAL_PLUGINS"
 LEGACY_PLUGINS_ENV = "SUMMEVAL_STRATEGY_PLUGINS"
 BUILTIN_PLUGINS = ("summeval_tasks.families", "prompt_strategies.builtin")
-TEMPLATE = "_summeval_template.yaml"
-GENERATED_FORMAT = 1
 
 
 _builtins_only = False
@@ -49,16 +45,26 @@ def builtins_only() -> Iterator[None]:
         _clear_caches()
 
 
+_generation = 0
+
+
+def generation() -> int:
+    """A number that changes whenever the registered plugins may have changed (``reset``,
+    ``builtins_only``): what is derived from them (lm-eval filters, the task folder) is made again."""
+    return _generation
+
+
 def _clear_caches() -> None:
-    for cached in (plugin_manager, _named, generated_task_dir):
+    global _generation
+    for cached in (plugin_manager, _named):
         cached.cache_clear()
+    _generation += 1
 
 
 def reset() -> None:
     """Forget every cached plugin, task and failure: the next call finds plugins again (after a change
     of ``$SUMMEVAL_PLUGINS``; tests)."""
     _clear_caches()
-    register_lm_eval_filters.cache_clear()
     _failures.clear()
 
 
@@ -126,7 +132,7 @@ _EXPECTED = {
 }
 
 
-def _contributions(hook_name: str) -> Iterator[tuple[str, Any]]:
+def contributions(hook_name: str) -> Iterator[tuple[str, Any]]:
     """(plugin name, result) for each plugin implementing ``hook_name``, in registration order.
 
     A plugin whose hook raises or returns the wrong type is named in one line and left out."""
@@ -160,7 +166,7 @@ def _named(hook_name: str, kind: str) -> tuple[dict[str, Any], dict[str, str]]:
     """(items by name, the plugin that gave each) of one hook; the hooks run once per process."""
     found: dict[str, Any] = {}
     owners: dict[str, str] = {}
-    for plugin, contributed in _contributions(hook_name):
+    for plugin, contributed in contributions(hook_name):
         for item in contributed or ():
             name = getattr(item, "name", None)
             if not isinstance(name, str) or not name.isidentifier():
@@ -278,82 +284,3 @@ def group_members(family: TaskFamily) -> list[str]:
     if chosen is None:
         chosen = [n for n in names if n != "active_prompt"]
     return [task_name(n, family.name) for n in chosen if n in names]
-
-
-@functools.cache
-def register_lm_eval_filters() -> tuple[str, ...]:
-    """Add every plugin's filters to lm-eval's filter registry (once); return their names."""
-    import lm_eval.filters  # noqa: F401  (lm-eval's own filters first, so a clash is seen as one)
-    from lm_eval.api.registry import filter_registry
-
-    names: list[str] = []
-    for plugin, contributed in _contributions("summeval_filters"):
-        for name, filter_cls in (contributed or {}).items():
-            existing = filter_registry.get(name) if name in filter_registry else None
-            if existing is not None and existing is not filter_cls:
-                raise StrategyError(
-                    f"plugin {plugin}: filter {name!r} is already registered in lm-eval ({existing!r})"
-                )
-            if existing is None:
-                filter_registry.register(name)(filter_cls)
-            names.append(name)
-    return tuple(names)
-
-
-def template_path() -> Path:
-    """The one task template every generated task includes (``task_yamls/_summeval_template.yaml``)."""
-    from summeval_tasks import task_yamls_dir
-
-    return Path(task_yamls_dir()) / TEMPLATE
-
-
-def _yaml_value(value: Any) -> str:
-    import json
-
-    return json.dumps(value)  # JSON is YAML: strings, numbers, booleans, lists and maps as flow style
-
-
-def generated_task_files() -> dict[str, str]:
-    """File name → YAML text of every generated task and group (see the module docstring)."""
-    template = template_path()
-    files: dict[str, str] = {}
-    for task, entry in task_table().items():
-        lines = [
-            f"# Generated by summeval: family {entry['family']}, strategy {entry['strategy']}.",
-            f"include: {_yaml_value(str(template))}",
-            f"task: {task}",
-            "metadata:",
-            "  version: 1.0",
-            f"  family: {entry['family']}",
-            f"  strategy: {entry['strategy']}",
-        ]
-        if entry["options"]:
-            lines.append(f"  strategy_options: {_yaml_value(entry['options'])}")
-        files[f"{task}.yaml"] = "\n".join(lines) + "\n"
-    for family in families().values():
-        members = group_members(family)
-        if members:
-            lines = [f"# Generated by summeval: the {family.name} group.", f"group: {family.name}", "task:"]
-            lines += [f"  - {member}" for member in members]
-            lines += ["metadata:", "  version: 1.0"]
-            files[f"_{family.name}_group.yaml"] = "\n".join(lines) + "\n"
-    return files
-
-
-@functools.cache
-def generated_task_dir() -> Path:
-    """The folder of generated task YAML (written once, keyed by its content, under the cache root)."""
-    from summeval_tasks.atomic import folder_written_atomically
-    from summeval_tasks.settings import cache_root
-
-    files = generated_task_files()
-    digest = hashlib.sha256(f"format {GENERATED_FORMAT}".encode())
-    for name in sorted(files):
-        digest.update(f"\0{name}\0{files[name]}".encode())
-    target = cache_root() / "tasks" / digest.hexdigest()[:16]
-    if target.is_dir():
-        return target
-    with folder_written_atomically(target, keep_existing=Path.is_dir) as staging:
-        for name, text in files.items():
-            (staging / name).write_text(text, encoding="utf-8")
-    return target

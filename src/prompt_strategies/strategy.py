@@ -4,7 +4,7 @@ A strategy says how to prompt, on any task family: which exemplars precede an it
 reads (through the family's ``question`` / ``exemplar`` / ``direct_question``, never its doc fields), how
 the model should answer (lm-eval output type, generation settings, repeats) and how answers are read back
 (an lm-eval ``filter_list``; the family's answer reading and reduction are the ``summeval_answer`` and
-``summeval_reduce`` filters). ``lm_eval_task.StrategyTask`` joins one family and one strategy into an
+``summeval_reduce`` filters). ``summeval.lm_eval.task.StrategyTask`` joins one family and one strategy into an
 lm-eval task; nothing else about lm-eval is needed to write one.
 """
 

@@ -1,10 +1,11 @@
 """summeval: the application: the ``summeval`` command, fine-tuning, compare, what we wrap in lm-eval.
 
 Layers (checked by import-linter, see ``pyproject.toml``): ``summeval`` (this package) uses
-``prompt_strategies`` (strategies, the plugin contracts, the lm-eval task class), which uses
-``summeval_tasks`` (task families: data, answer reading, scoring). Never the other way round.
+``prompt_strategies`` (strategies and their registry), which uses ``summeval_tasks`` (task families and
+their contract: data, answer reading, scoring). Never the other way round. Only ``summeval.lm_eval``
+imports or wraps lm-eval.
 
-Importing this package is cheap on purpose: the start-up hook (``summeval._autoregister``) imports it
+Importing this package is cheap on purpose: the start-up hook (``summeval.lm_eval.startup``) imports it
 in every interpreter, so heavy imports live in the submodules.
 """
 
@@ -14,23 +15,18 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from lm_eval.tasks import TaskManager
-
 __version__ = "0.2.0"
 
 __all__ = ["task_manager", "__version__"]
 
 
-def task_manager(**kwargs: Any) -> TaskManager:
+def task_manager(**kwargs: Any) -> Any:
     """Return an lm-eval ``TaskManager`` that knows summeval's tasks.
 
     Works whether or not auto-registration is on: our task folders are added to ``include_path``
     exactly once, before any paths you pass (so your own task folders can override ours).
     Keyword arguments go to ``TaskManager``.
     """
-    from lm_eval.tasks import TaskManager
+    from summeval.lm_eval import task_manager as make
 
-    from summeval._autoregister import with_summeval_path
-
-    kwargs["include_path"] = with_summeval_path(kwargs.get("include_path"))
-    return TaskManager(**kwargs)
+    return make(**kwargs)

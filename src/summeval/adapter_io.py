@@ -6,7 +6,7 @@ the base's config, the recipe, the data source and hash, the trainable parameter
 memory footprint of the base.
 
 lm-eval loads it with ``--model_args pretrained=BASE,peft=ADAPTER``. Through summeval's start-up
-hook (see ``_autoregister``) lm-eval's ``hf`` model first calls :func:`check_base_matches`, so an
+hook (see ``summeval.lm_eval.startup``) lm-eval's ``hf`` model first calls :func:`check_base_matches`, so an
 adapter trained on another architecture is refused with a clear message before any weights load.
 """
 
@@ -148,26 +148,6 @@ def check_base_matches(adapter: str | Path, pretrained: str, revision: str | Non
         "their architectures match, so loading goes on",
         file=sys.stderr,
     )
-
-
-def patch_hflm(module: Any) -> None:
-    """Wrap lm-eval's ``HFLM._create_model`` so a ``peft=`` adapter is checked before loading."""
-    import functools
-
-    hflm = module.HFLM
-    if getattr(hflm, "_summeval_peft_check", False):
-        return
-    original = hflm._create_model
-
-    @functools.wraps(original)
-    def _create_model(self, pretrained, *args, **kwargs):
-        peft = kwargs.get("peft")
-        if peft and isinstance(pretrained, str):
-            check_base_matches(peft, pretrained, kwargs.get("revision"))
-        return original(self, pretrained, *args, **kwargs)
-
-    hflm._create_model = _create_model
-    hflm._summeval_peft_check = True
 
 
 def merge_adapter(adapter: str | Path, out: str | Path, base: str | None = None) -> Path:

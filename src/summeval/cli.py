@@ -18,7 +18,7 @@ def _embedded_model(args: argparse.Namespace) -> int:
 
 
 def _task_dir(args: argparse.Namespace) -> int:
-    from summeval._autoregister import summeval_task_dir
+    from summeval.lm_eval.startup import summeval_task_dir
 
     print(summeval_task_dir())
     return 0

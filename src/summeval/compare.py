@@ -24,9 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from prompt_strategies.exemplars import write_exemplar_file
-from prompt_strategies.lm_eval_task import read_result
 from prompt_strategies.registry import applicable_strategies, get_family, get_strategy, strategies, task_name
 from prompt_strategies.strategy import StrategyError
+from summeval.lm_eval import runner
+from summeval.lm_eval.runner import evaluate_task, sampled_items, seed_everything  # noqa: F401 (re-exported)
+from summeval.lm_eval.task import read_result
 from summeval.stats import (  # noqa: F401  (bootstrap_interval, wilson_interval: re-exported)
     BOOTSTRAP_RESAMPLES,
     bootstrap_interval,
@@ -73,15 +75,8 @@ def resolve_strategy_names(spec: str, family: str = "sports_understanding") -> l
 
 
 def load_lm(model: str, model_args: str, batch_size: int | str = 1, device: str | None = None):
-    """An lm-eval model from its registry name and argument string, as ``lm_eval --model`` builds it."""
-    from lm_eval.api.registry import get_model
-
-    if not device:
-        import torch
-
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    extra = {"batch_size": batch_size, "device": device}
-    return get_model(model).create_from_arg_string(model_args, extra)
+    """An lm-eval model from its registry name and argument string (``runner.load_lm``)."""
+    return runner.load_lm(model, model_args, {"batch_size": batch_size, "device": device})
 
 
 def chat_formatter(lm: Any, apply_chat_template: bool):
@@ -153,7 +148,7 @@ def select_active_prompt_exemplars(
 
     The model is asked with zero-shot chain of thought where the family reasons, else with its
     direct (zero-shot) prompt; sampled at ``temperature``."""
-    from prompt_strategies import active_prompt
+    from summeval.lm_eval.selection import select_exemplars
 
     fam = get_family(family)
     metric = metric or fam.uncertainty_metrics[0]
@@ -171,8 +166,8 @@ def select_active_prompt_exemplars(
     asking = get_strategy("cot" if fam.supports_reasoning else "answer_only")
     asking_options = asking.options({})
     formatted = chat_formatter(lm, apply_chat_template)
-    _seed_everything(seed)
-    content = active_prompt.select_exemplars(
+    seed_everything(seed)
+    content = select_exemplars(
         lm,
         pool,
         family=fam,
@@ -289,79 +284,6 @@ def run_compare(
         )
         write_report(rows, out, fam, model_description=f"{model} {model_args}", planned=strategy_names)
     return rows
-
-
-def evaluate_task(
-    lm: Any,
-    *,
-    task: str,
-    family: TaskFamily,
-    strategy_name: str,
-    metadata: Mapping[str, Any],
-    manager: Any,
-    limit: int | None,
-    apply_chat_template: bool,
-    seed: int,
-    fixed_options: Mapping[str, Any] | None = None,
-    sample: int | None = None,
-) -> tuple[dict[str, Any], list[dict[str, Any]], str]:
-    """Run one of our lm-eval tasks through ``lm_eval.simple_evaluate``, every seed set to ``seed``.
-
-    Returns lm-eval's evaluation, the logged samples of the strategy's primary filter (the one answer
-    per item that is scored), and that filter's name. ``fixed_options`` are an alias's own options
-    (``tweetsumm_one``: fewshot k=1). ``sample``: evaluate a seeded sample (``seed``) of that many items
-    of the family's evaluation split instead of the first ``limit`` (see ``sampled_items``)."""
-    import lm_eval
-
-    chosen = {task: sampled_items(family, metadata, sample, seed)} if sample is not None else None
-    evaluation = lm_eval.simple_evaluate(
-        model=lm,
-        tasks=[task],
-        limit=limit,
-        samples=chosen,
-        log_samples=True,
-        apply_chat_template=apply_chat_template,
-        task_manager=manager,
-        metadata=dict(metadata),
-        random_seed=seed,
-        numpy_random_seed=seed,
-        torch_random_seed=seed,
-        fewshot_random_seed=seed,
-    )
-    strategy = get_strategy(strategy_name)
-    options = dict(metadata)
-    if fixed_options:
-        options[strategy_name] = {**dict(options.get(strategy_name) or {}), **fixed_options}
-    primary = strategy.primary_filter(family, strategy.options(options))
-    samples = [s for s in evaluation["samples"][task] if s.get("filter", primary) == primary]
-    return evaluation, samples, primary
-
-
-def sampled_items(family: TaskFamily, metadata: Mapping[str, Any], size: int, seed: int) -> list[int]:
-    """``size`` doc indices of the family's evaluation split, a seeded sample (``random.Random(seed)``),
-    in split order. Every strategy evaluated with one seed and size sees the same items."""
-    import random
-
-    docs = family.load(dict(metadata)).get(family.eval_split, [])
-    if size > len(docs):
-        from summeval.paths import UsageError
-
-        raise UsageError(
-            f"{family.name}: sample {size} is larger than its {family.eval_split} split ({len(docs)} items)"
-        )
-    return sorted(random.Random(seed).sample(range(len(docs)), size))
-
-
-def _seed_everything(seed: int) -> None:
-    import random
-
-    random.seed(seed)
-    try:
-        import torch
-
-        torch.manual_seed(seed)
-    except ImportError:  # pragma: no cover - torch is a dependency
-        pass
 
 
 def sample_answer(sample: Mapping[str, Any], family: TaskFamily | None = None) -> Any:

@@ -174,13 +174,13 @@ def resolve_device(spec: ModelSpec, config: StudyConfig) -> str | None:
 def load_model(
     spec: ModelSpec, pretrained: str, adapter: Path | None, config: StudyConfig, device: str | None
 ) -> Any:
-    """Build the lm-eval model of ``spec`` (``lm_eval.api.registry.get_model(backend)``)."""
-    from lm_eval.api.registry import get_model
+    """Build the lm-eval model of ``spec`` (``summeval.lm_eval.runner.load_lm``, as compare does)."""
+    from summeval.lm_eval.runner import load_lm
 
     name, args, extra = backend_settings(
         spec, pretrained, adapter, batch_size=config.batch_size, device=device, seed=config.seed
     )
-    return get_model(name).create_from_arg_obj(args, extra)
+    return load_lm(name, args, extra)
 
 
 def check_inputs(config: StudyConfig, out: Path) -> Inputs:
@@ -201,7 +201,7 @@ def check_inputs(config: StudyConfig, out: Path) -> Inputs:
     used = {c.model for c in config.cells}
     pretrained = {name: resolve_pretrained(config.models[name]) for name in used}
     from summeval.adapter_io import base_model_config
-    from summeval.checks import check_metadata
+    from summeval.lm_eval.checks import check_metadata
 
     for name, path in pretrained.items():  # a missing folder, or a hub name offline, fails now
         base_model_config(
@@ -494,7 +494,8 @@ def run_cell(
     """Evaluate one cell; return its record, lm-eval's logged samples and the per-sample CSV."""
     from prompt_strategies.registry import EXEMPLARS_KEY, get_family, task_table
     from summeval import task_manager
-    from summeval.compare import evaluate_task, item_scores, samples_csv
+    from summeval.compare import item_scores, samples_csv
+    from summeval.lm_eval.runner import evaluate_task
 
     family = get_family(cell.family)
     metadata = config.metadata(cell.family)
@@ -540,6 +541,7 @@ def run_study(config: StudyConfig, out: Path, *, progress: bool = True) -> dict[
 
     from tqdm import tqdm
 
+    from summeval.lm_eval.runner import quiet_per_task_notice
     from summeval.paths import output_folder
     from summeval.report import write_study_report
 
@@ -551,7 +553,7 @@ def run_study(config: StudyConfig, out: Path, *, progress: bool = True) -> dict[
 
     prints = adapter_prints(config, inputs)
     keys = study_keys(config, inputs, prints)
-    _quiet_lm_eval_per_task_notice()
+    quiet_per_task_notice()
     to_run = [c for c in config.cells if not cached(out, c, keys[c.id])]
     skipped = len(config.cells) - len(to_run)
     print(
@@ -641,21 +643,6 @@ def _one_progress_display(lm: Any) -> None:
         bound = getattr(lm, method, None)
         if bound is not None and "disable_tqdm" in inspect.signature(bound).parameters:
             setattr(lm, method, functools.partial(bound, disable_tqdm=True))
-
-
-class _DropNotice:
-    """Drops lm-eval's per-task hint about ``--metadata`` (it repeats for every cell and asks nothing)."""
-
-    def filter(self, record: Any) -> bool:
-        return "Custom kwargs can be passed" not in record.getMessage()
-
-
-def _quiet_lm_eval_per_task_notice() -> None:
-    import logging
-
-    logger = logging.getLogger("lm_eval.api.task")
-    if not any(isinstance(f, _DropNotice) for f in logger.filters):
-        logger.addFilter(_DropNotice())
 
 
 def _empty_cuda_cache() -> None:

@@ -3,9 +3,10 @@
 Self-consistency asks for K samples of the same prompt: the task says ``repeats: K`` and
 ``do_sample: true``, and lm-eval's evaluator hands ``HFLM.generate_until`` K identical requests.
 Stock lm-eval encodes that prompt K times. :func:`patch_hflm_generate` wraps ``generate_until`` so
-that each group of identical sampling requests of summeval's own tasks (``lm_eval_task.SHARED_PREFIX_TASKS``;
-any task with ``SUMMEVAL_SHARED_PREFIX_ALL=1``) encodes its prompt once. Requests of other tasks go
-through lm-eval untouched, so installing summeval changes none of lm-eval's own results:
+that each group of identical sampling requests of summeval's own tasks
+(``summeval.lm_eval.task.SHARED_PREFIX_TASKS``; any task with ``SUMMEVAL_SHARED_PREFIX_ALL=1``)
+encodes its prompt once. Requests of other tasks go through lm-eval untouched, so installing summeval
+changes none of lm-eval's own results:
 
 - decoder-only (``backend="causal"``): one forward pass over the prompt but its last token fills a
   KV cache, ``Cache.batch_repeat_interleave`` copies it to the group's rows, and ``generate`` then
@@ -82,7 +83,7 @@ def even_chunks(indices: Sequence[int], rows: int) -> list[list[int]]:
 
 def ours(request: Any) -> bool:
     """Whether ``request`` comes from one of summeval's tasks (or ``SUMMEVAL_SHARED_PREFIX_ALL`` is on)."""
-    from prompt_strategies.lm_eval_task import SHARED_PREFIX_TASKS
+    from summeval.lm_eval.task import SHARED_PREFIX_TASKS
     from summeval_tasks.settings import env_flag
 
     return getattr(request, "task_name", None) in SHARED_PREFIX_TASKS or env_flag(ALL_TASKS_ENV)

@@ -1,0 +1,116 @@
+"""Evaluating one cell through lm-eval: build the model, run one of our tasks on it (every seed set),
+and hand back its logged samples. ``summeval compare`` and ``summeval study`` both evaluate through
+``load_lm`` and ``evaluate_task``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from prompt_strategies.registry import get_strategy
+from summeval_tasks.contract import TaskFamily
+
+
+def load_lm(model: str, model_args: str | Mapping[str, Any], extra: Mapping[str, Any] | None = None):
+    """An lm-eval model from its registry name and arguments (a string, as ``lm_eval --model_args``
+    takes them, or a mapping), as ``lm_eval --model`` builds it. ``extra``: ``batch_size``, ``device``
+    (default ``cuda`` when there is one, else ``cpu``) and the like."""
+    from lm_eval.api.registry import get_model
+
+    extra = dict(extra or {})
+    if not extra.get("device"):
+        import torch
+
+        extra["device"] = "cuda" if torch.cuda.is_available() else "cpu"
+    if isinstance(model_args, str):
+        return get_model(model).create_from_arg_string(model_args, extra)
+    return get_model(model).create_from_arg_obj(dict(model_args), extra)
+
+
+def evaluate_task(
+    lm: Any,
+    *,
+    task: str,
+    family: TaskFamily,
+    strategy_name: str,
+    metadata: Mapping[str, Any],
+    manager: Any,
+    limit: int | None,
+    apply_chat_template: bool,
+    seed: int,
+    fixed_options: Mapping[str, Any] | None = None,
+    sample: int | None = None,
+) -> tuple[dict[str, Any], list[dict[str, Any]], str]:
+    """Run one of our lm-eval tasks through ``lm_eval.simple_evaluate``, every seed set to ``seed``.
+
+    Returns lm-eval's evaluation, the logged samples of the strategy's primary filter (the one answer
+    per item that is scored), and that filter's name. ``fixed_options`` are an alias's own options
+    (``tweetsumm_one``: fewshot k=1). ``sample``: evaluate a seeded sample (``seed``) of that many items
+    of the family's evaluation split instead of the first ``limit`` (see ``sampled_items``)."""
+    import lm_eval
+
+    chosen = {task: sampled_items(family, metadata, sample, seed)} if sample is not None else None
+    evaluation = lm_eval.simple_evaluate(
+        model=lm,
+        tasks=[task],
+        limit=limit,
+        samples=chosen,
+        log_samples=True,
+        apply_chat_template=apply_chat_template,
+        task_manager=manager,
+        metadata=dict(metadata),
+        random_seed=seed,
+        numpy_random_seed=seed,
+        torch_random_seed=seed,
+        fewshot_random_seed=seed,
+    )
+    strategy = get_strategy(strategy_name)
+    options = dict(metadata)
+    if fixed_options:
+        options[strategy_name] = {**dict(options.get(strategy_name) or {}), **fixed_options}
+    primary = strategy.primary_filter(family, strategy.options(options))
+    samples = [s for s in evaluation["samples"][task] if s.get("filter", primary) == primary]
+    return evaluation, samples, primary
+
+
+def sampled_items(family: TaskFamily, metadata: Mapping[str, Any], size: int, seed: int) -> list[int]:
+    """``size`` doc indices of the family's evaluation split, a seeded sample (``random.Random(seed)``),
+    in split order. Every strategy evaluated with one seed and size sees the same items."""
+    import random
+
+    docs = family.load(dict(metadata)).get(family.eval_split, [])
+    if size > len(docs):
+        from summeval.paths import UsageError
+
+        raise UsageError(
+            f"{family.name}: sample {size} is larger than its {family.eval_split} split ({len(docs)} items)"
+        )
+    return sorted(random.Random(seed).sample(range(len(docs)), size))
+
+
+def seed_everything(seed: int) -> None:
+    import random
+
+    random.seed(seed)
+    try:
+        import torch
+
+        torch.manual_seed(seed)
+    except ImportError:  # pragma: no cover - torch is a dependency
+        pass
+
+
+class _DropNotice:
+    """Drops lm-eval's per-task hint about ``--metadata`` (it repeats for every cell and asks nothing)."""
+
+    def filter(self, record: Any) -> bool:
+        return "Custom kwargs can be passed" not in record.getMessage()
+
+
+def quiet_per_task_notice() -> None:
+    """Silence lm-eval's per-task ``--metadata`` hint (a study evaluates many cells)."""
+    import logging
+
+    logger = logging.getLogger("lm_eval.api.task")
+    if not any(isinstance(f, _DropNotice) for f in logger.filters):
+        logger.addFilter(_DropNotice())

@@ -1,0 +1,114 @@
+"""Active-Prompt stage one through lm-eval: ask the model ``k`` times per pool question, then rank
+(``prompt_strategies.active_prompt`` scores, ranks and picks rationales)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from prompt_strategies.active_prompt import (
+    FILE_FORMAT,
+    SELECTION_TASK,
+    GeneratingModel,
+    ScoredQuestion,
+    choose_rationale,
+    rank_by_uncertainty,
+)
+from prompt_strategies.strategy import StrategyError
+from summeval_tasks.contract import TaskFamily
+
+
+def sample_outputs(
+    model: GeneratingModel,
+    prompts: Sequence[str],
+    docs: Sequence[Mapping[str, Any]],
+    *,
+    k: int,
+    generation_kwargs: Mapping[str, Any],
+) -> list[list[str]]:
+    """``k`` sampled outputs per prompt, asked as lm-eval requests (one per sample, adjacent)."""
+    from lm_eval.api.instance import Instance
+
+    requests = [
+        Instance(
+            request_type="generate_until",
+            doc=dict(doc),
+            arguments=(prompt, dict(generation_kwargs)),
+            idx=0,
+            # Instance reads task name, doc id and repeats from ``metadata`` (a ``repeats=`` keyword is lost).
+            metadata=(SELECTION_TASK, i, k),
+        )
+        for i, (prompt, doc) in enumerate(zip(prompts, docs, strict=True))
+        for _ in range(k)
+    ]
+    outputs = list(model.generate_until(requests))
+    if len(outputs) != len(requests):
+        raise StrategyError(f"the model returned {len(outputs)} outputs for {len(requests)} requests")
+    return [outputs[i * k : (i + 1) * k] for i in range(len(prompts))]
+
+
+def select_exemplars(
+    model: GeneratingModel,
+    pool: Sequence[Mapping[str, Any]],
+    *,
+    family: TaskFamily,
+    prompt: Callable[[Mapping[str, Any]], str],
+    k: int = 5,
+    n: int = 4,
+    metric: str | None = None,
+    seed: int = 0,
+    generation_kwargs: Mapping[str, Any],
+    annotations: Mapping[str, str] | None = None,
+    provenance: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Run stage one on ``pool``; return the exemplar file's content (for ``write_exemplar_file``)."""
+    metric = metric or family.uncertainty_metrics[0]
+    if metric not in family.uncertainty_metrics:
+        raise StrategyError(
+            f"{family.name}: unknown uncertainty metric {metric!r}; "
+            f"choose one of {', '.join(family.uncertainty_metrics)}"
+        )
+    if k < 1 or n < 1:
+        raise StrategyError(f"k and n must be at least 1 (got k={k}, n={n})")
+    if n > len(pool):
+        raise StrategyError(f"n={n} exemplars requested from a pool of {len(pool)} questions")
+    from summeval.lm_eval.task import SHARED_PREFIX_TASKS
+
+    SHARED_PREFIX_TASKS.add(SELECTION_TASK)  # our requests: their K samples may share one encoding
+    outputs = sample_outputs(model, [prompt(d) for d in pool], pool, k=k, generation_kwargs=generation_kwargs)
+    scored = [ScoredQuestion(doc, outs, family) for doc, outs in zip(pool, outputs, strict=True)]
+    for question in scored:
+        question.score = family.uncertainty(question.answers, metric)
+    ranked = rank_by_uncertainty(scored, seed)
+    exemplars = []
+    for question in ranked[:n]:
+        entry = {**question.doc}
+        if family.supports_reasoning:
+            rationale, source = choose_rationale(question, annotations or {})
+            entry.update(rationale=rationale, rationale_source=source)
+        else:
+            entry["rationale_source"] = "reference"
+        entry["uncertainty"] = question.score
+        exemplars.append(entry)
+    return {
+        "format": FILE_FORMAT,
+        "family": family.name,
+        **(provenance or {}),
+        "k": k,
+        "n": n,
+        "uncertainty": metric,
+        "seed": seed,
+        "pool_size": len(pool),
+        "generation_kwargs": dict(generation_kwargs),
+        "exemplars": exemplars,
+        "ranking": [
+            {
+                "id": q.doc["id"],
+                "uncertainty": q.score,
+                "answers": dict(Counter(str(a) for a in q.answers)) if family.choices else None,
+                "gold": family.answer_text(q.doc),
+            }
+            for q in ranked
+        ],
+    }

@@ -1,0 +1,160 @@
+"""``StrategyTask``: the lm-eval task that joins one task family and one prompt strategy.
+
+A task YAML names it with ``class: !function summeval.lm_eval.task.StrategyTask`` (the shared
+template ``task_yamls/_summeval_template.yaml`` does) and the pair with ``metadata: {family: <name>,
+strategy: <name>}``; ``strategy_options`` in the metadata are fixed by the task (``tweetsumm_one`` fixes
+``k: 1``). The family supplies the data, splits, gold answers and metrics; the strategy the prompt,
+output type, generation settings, repeats and filters. Keys the YAML sets win over both. Strategy
+options come from ``--metadata '{"<strategy>": {...}}'``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from lm_eval.api.task import ConfigurableTask
+
+from prompt_strategies.registry import get_family, get_strategy, misspelled_key, misspelling_message
+from prompt_strategies.strategy import PromptStrategy, StrategyError, TaskContext
+from summeval.lm_eval.task_dir import register_lm_eval_filters
+from summeval_tasks.contract import TaskFamily
+
+# A task YAML written before families existed names only a strategy: it meant sports_understanding.
+LEGACY_FAMILY = "sports_understanding"
+
+# Names of our tasks built in this process (and active-prompt selection's requests): their sampled
+# repeats may share one prompt encoding (shared_prefix); lm-eval's own tasks behave exactly as without us.
+# Written only by this package, read only by it.
+SHARED_PREFIX_TASKS: set[str] = set()
+
+
+def strategy_options(
+    strategy: PromptStrategy, family: TaskFamily, metadata: Mapping[str, Any], task: str = ""
+) -> dict[str, Any]:
+    """The options of ``strategy`` on ``family``: its defaults, ``--metadata[<strategy>]``, the family's
+    metadata keys for it (``tweetsumm_seed``), then the task's fixed ``strategy_options``.
+
+    Setting a fixed option to another value is an error naming the task that fixes it."""
+    user = strategy.given_options(metadata)
+    merged = dict(user)
+    for key, (strategy_name, option) in family.metadata_options.items():
+        if strategy_name == strategy.name and metadata.get(key) is not None:
+            merged[option] = metadata[key]
+    fixed = metadata.get("strategy_options") or {}
+    for key, value in fixed.items():
+        if key in user and user[key] != value:
+            raise StrategyError(
+                f"task {task or '?'} fixes {strategy.name} option {key}={value!r}; "
+                f"--metadata sets {user[key]!r} "
+                f"(run {family.name}_{strategy.name} for other values)"
+            )
+        merged[key] = value
+    return strategy.options({**metadata, strategy.name: merged})
+
+
+class StrategyTask(ConfigurableTask):
+    """A ``ConfigurableTask`` configured by the family and strategy named in its metadata."""
+
+    def __init__(self, config: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
+        config = dict(config or {})
+        config.pop("class", None)
+        metadata = dict(config.get("metadata") or {})
+        name = metadata.get("strategy")
+        if not name:
+            raise StrategyError(f"task {config.get('task')!r}: its YAML metadata names no strategy")
+        misspelled = misspelled_key(metadata)
+        if misspelled:  # our task is requested: a key meant for it must not be ignored
+            raise StrategyError(misspelling_message(*misspelled))
+        self.family = get_family(metadata.get("family") or LEGACY_FAMILY)
+        self.strategy = get_strategy(name)
+        if not self.strategy.applies_to(self.family):
+            raise StrategyError(f"strategy {name!r} does not apply to the {self.family.name} family")
+        self.strategy_options = strategy_options(self.strategy, self.family, metadata, config.get("task", ""))
+        source = metadata.get("config_source")
+        self._context = TaskContext(
+            family=self.family,
+            pool_loader=self._pool,
+            config_dir=Path(source).parent if source and source != "inline" else None,
+            metadata=metadata,
+        )
+        register_lm_eval_filters()  # before lm-eval builds the filter pipelines
+        family = self.family
+        for key, value in self.strategy.lm_eval_settings(family, self.strategy_options).items():
+            config.setdefault(key, value)
+        config.setdefault("custom_dataset", _Shared(_FamilyDataset(family), "load_docs"))
+        config.setdefault("training_split", family.pool_split)
+        config.setdefault("test_split", family.eval_split)
+        config.setdefault("doc_to_text", _Shared(self.strategy_prompt, f"{self.strategy.name}_prompt"))
+        config.setdefault("doc_to_target", _Shared(family.answer_text, "answer_text"))
+        config.setdefault("process_results", _Shared(self.score, f"{family.name}_score"))
+        config.setdefault(
+            "metric_list",
+            [
+                {"metric": m, "aggregation": "mean", "higher_is_better": hib}
+                for m, hib in family.metrics.items()
+            ],
+        )
+        super().__init__(config=config, **kwargs)
+        if config.get("task"):
+            SHARED_PREFIX_TASKS.add(config["task"])
+
+    def _pool(self) -> list:
+        return list(self.training_docs()) if self.has_training_docs() else []
+
+    @property
+    def strategy_context(self) -> TaskContext:
+        """The family, its exemplar pool (training docs, loaded on first use) and where the YAML lives."""
+        return self._context
+
+    def strategy_prompt(self, doc: Mapping[str, Any]) -> str:
+        """``doc`` as the strategy prompts it, after its exemplars."""
+        exemplars = self.strategy.exemplars(doc, self._context, self.strategy_options)
+        return self.strategy.prompt(doc, self.family, exemplars, self.strategy_options)
+
+    def score(self, doc: Mapping[str, Any], results: list[Any]) -> dict[str, float]:
+        """Per-doc metrics of the family for the filtered results (see ``read_result``)."""
+        return self.family.score(doc, read_result(self.family, results))
+
+
+def read_result(family: TaskFamily, results: list[Any]) -> Any:
+    """The answer of a doc's filtered results: the read generated text, or the most likely choice."""
+    if results and isinstance(
+        results[0], tuple
+    ):  # multiple_choice: one (loglikelihood, is_greedy) per choice
+        scores = [ll for ll, _ in results]
+        return family.choice_answer(max(range(len(scores)), key=scores.__getitem__))
+    return family.read_answer(results[0] if results else "")
+
+
+class _FamilyDataset:
+    """``custom_dataset``: the family's docs of every split as a ``datasets.DatasetDict``."""
+
+    def __init__(self, family: TaskFamily) -> None:
+        self.family = family
+
+    def __call__(self, **metadata: Any):
+        import datasets
+
+        docs = self.family.load(metadata)
+        return datasets.DatasetDict(
+            {split: datasets.Dataset.from_list(list(items)) for split, items in docs.items()}
+        )
+
+
+class _Shared:
+    """A callable in a task config; copying the config must not copy the task (and its data)."""
+
+    def __init__(self, function: Any, name: str) -> None:
+        self.function = function
+        self.__name__ = name
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.function(*args, **kwargs)
+
+    def __deepcopy__(self, memo: dict) -> _Shared:
+        return self
+
+    def __repr__(self) -> str:
+        return f"<summeval {self.__name__}>"
