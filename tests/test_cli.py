@@ -111,3 +111,24 @@ def test_interrupted_conversion_leaves_no_usable_looking_folder(tmp_path, monkey
     with pytest.raises(KeyboardInterrupt):
         embedded_model.embedded_model_path(tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_task_dir_show_prints_what_a_task_runs(capsys):
+    sample = '{"tweetsumm_data": "sample"}'
+    assert cli.main(["task-dir", "--show", "tweetsumm_one", "--metadata", sample]) == 0
+    out = capsys.readouterr().out
+    head = json.loads(out[: out.index("\nprompt of doc")])
+    assert (head["family"], head["strategy"], head["options"]["k"]) == ("tweetsumm", "fewshot", 1)
+    assert head["output_type"] == "generate_until" and head["repeats"] == 1
+    assert head["generation_kwargs"]["do_sample"] is False
+    assert [m["metric"] for m in head["metric_list"]] == ["rouge1", "rouge2", "rougeL", "rougeLsum"]
+    assert head["evaluated split"] == "test (8 docs)"
+    # the one shot, then the doc
+    assert out.count("| Below is a conversation between a human and an AI agent.") == 2
+
+
+def test_task_dir_show_of_an_unknown_task_is_one_line(capsys):
+    assert cli.main(["task-dir", "--show", "tweetsumm_zro"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert "'tweetsumm_zro' is not a summeval task; did you mean 'tweetsumm_zero'?" in err[0]

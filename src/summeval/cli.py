@@ -18,6 +18,20 @@ def _embedded_model(args: argparse.Namespace) -> int:
 
 
 def _task_dir(args: argparse.Namespace) -> int:
+    if args.show:
+        import json
+
+        from summeval.lm_eval.task_dir import resolved_task
+        from summeval.paths import UsageError
+
+        try:
+            metadata = json.loads(args.metadata) if args.metadata else {}
+        except json.JSONDecodeError as err:
+            raise UsageError(f"--metadata {args.metadata!r} is not JSON: {err}") from err
+        if not isinstance(metadata, dict):
+            raise UsageError(f"--metadata {args.metadata!r} must be a JSON object")
+        print(resolved_task(args.show, metadata), end="")
+        return 0
     from summeval.lm_eval.startup import summeval_task_dir
 
     print(summeval_task_dir())
@@ -302,7 +316,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "task-dir",
-        help="print the folder of summeval's generated task YAMLs (for lm_eval --include_path)",
+        help="print the folder of summeval's generated task YAMLs (for lm_eval --include_path), or with "
+        "--show TASK what one task runs, resolved",
+    )
+    p.add_argument(
+        "--show",
+        metavar="TASK",
+        default=None,
+        help="print what lm-eval runs for TASK: strategy options, output type, repeats, generation "
+        "settings, filter chain, metrics, split, and the prompt of its first doc",
+    )
+    p.add_argument(
+        "--metadata",
+        default=None,
+        help='with --show: lm_eval --metadata JSON, e.g. \'{"sports_data": "sample"}\' (the data to read)',
     )
     p.set_defaults(func=_task_dir)
 

@@ -111,3 +111,51 @@ def generated_task_dir() -> Path:
         for name, text in files.items():
             (staging / name).write_text(text, encoding="utf-8")
     return target
+
+
+def resolved_task(task: str, metadata: dict[str, Any] | None = None) -> str:
+    """What lm-eval runs for one of our tasks, resolved as lm-eval builds it: the family, the strategy
+    and its options, output type, repeats, generation settings, the filter chain, the metrics, the split,
+    and the prompt of the first evaluated doc (JSON, then the prompt, for people)."""
+    import json
+
+    from prompt_strategies.registry import get_strategy, task_table
+    from summeval.lm_eval import task_manager
+    from summeval.lm_eval.runner import quiet_per_task_notice
+    from summeval.lm_eval.task import strategy_options
+
+    table = task_table()
+    if task not in table:
+        import difflib
+
+        close = difflib.get_close_matches(task, table, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise StrategyError(f"{task!r} is not a summeval task{hint} (summeval strategies lists them)")
+    entry = table[task]
+    metadata = dict(metadata or {})
+    quiet_per_task_notice()
+    built = task_manager(include_defaults=False, metadata=metadata).load([task])["tasks"][task]
+    config = built.config
+    strategy = get_strategy(entry["strategy"])
+    options = strategy_options(
+        strategy, built.family, {**metadata, "strategy_options": entry["options"]}, task
+    )
+    docs = list(built.eval_docs)
+    shown = {
+        "task": task,
+        "family": entry["family"],
+        "strategy": entry["strategy"],
+        "options": options,
+        "output_type": config.output_type,
+        "repeats": config.repeats,
+        "generation_kwargs": config.generation_kwargs,
+        "filter_list": config.filter_list,
+        "metric_list": config.metric_list,
+        "evaluated split": f"{config.test_split} ({len(docs)} docs)",
+        "exemplar split": config.training_split,
+    }
+    text = json.dumps(shown, indent=2, ensure_ascii=False, default=str) + "\n"
+    if docs:
+        text += f"prompt of doc {docs[0].get('id', 0)!r} (before any chat template):\n"
+        text += "\n".join(f"  | {line}" for line in str(built.doc_to_text(docs[0])).splitlines()) + "\n"
+    return text
