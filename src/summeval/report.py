@@ -34,7 +34,7 @@ from summeval.stats import (
     paired_test,
     wilson_interval,
 )
-from summeval.study_config import Cell, StudyConfig
+from summeval.study.plan import Cell, StudyConfig
 from summeval_tasks.atomic import write_text_atomically
 
 
@@ -77,7 +77,7 @@ def load_records(
 ) -> tuple[dict[str, dict[str, Any]], set[str]]:
     """The saved record of each finished cell, by cell id, and the ids of stale cells (saved with other
     settings than ``keys`` give now; those are left out of the report)."""
-    from summeval.study import read_cell
+    from summeval.study.cells import read_cell
 
     records, stale = {}, set()
     for cell in config.cells:
@@ -317,7 +317,7 @@ def comparisons_table(results: Sequence[Mapping[str, Any]], missing: Sequence[st
 
 
 def provenance(config: StudyConfig, records: Mapping[str, Any], inputs: Any, timings: Mapping) -> dict:
-    from summeval.study import versions
+    from summeval.study.inputs import versions
 
     environments = [r.get("environment") or {} for r in records.values()]
     return {
@@ -374,7 +374,7 @@ def _adapter_provenance(adapter: Path | None) -> dict[str, Any] | None:
     if adapter is None or not (adapter / "adapter_config.json").is_file():
         return None
     from summeval.adapter_io import read_adapter_metadata
-    from summeval.study import adapter_fingerprint, adapter_rank
+    from summeval.study.inputs import adapter_fingerprint, adapter_rank
 
     metadata = read_adapter_metadata(adapter)
     train = metadata.get("train") or {}
@@ -482,7 +482,7 @@ def provenance_tables(facts: Mapping[str, Any]) -> list[Table]:
 
 
 def _short(value: Any) -> str:
-    from summeval.study import sha256_json
+    from summeval.study.inputs import sha256_json
 
     return sha256_json(value)[:12] if value else ""
 
@@ -527,7 +527,7 @@ def write_study_report(
 ) -> Path:
     """Write the report files from the saved cells whose key is ``keys``' (all saved cells without
     ``keys``); return the path of ``report.md``."""
-    from summeval.study import CSV_FILE, cell_dir
+    from summeval.study.cells import CSV_FILE, cell_dir
 
     records, stale = load_records(config, out, keys)
     cell_summaries = {c.id: summaries(c, records[c.id], config.seed) for c in config.cells if c.id in records}

@@ -1,0 +1,85 @@
+"""``summeval study``: every cell of a study config through lm-eval, cached, then one report.
+
+A cell is one model on one task. Each finished cell is saved in ``OUT/cells/<model>/<task>/`` (written
+under a temporary name, then renamed): ``cell.json`` (its settings and their key, lm-eval's results, the
+per-item scores, timings), ``samples.jsonl`` (lm-eval's per-sample log) and ``samples.csv``. A re-run
+skips a cell whose key (the cell's settings, its data's sha256, the model's and adapter's fingerprints,
+the summeval and lm-eval versions) is unchanged, so an interrupted run loses at most the cell in progress.
+Adapters named by a recipe are trained first when missing (``OUT/adapters/<model>`` by default);
+active-prompt exemplars are selected once per model and family (``OUT/exemplars/``).
+
+The package, one module per job (each imports only those before it):
+
+* ``plan``: the study config (models x tasks, comparisons, published figures), read and checked;
+* ``inputs``: versions, fingerprints, data hashes, backends and devices, checked before any model loads;
+* ``cells``: a cell's settings and key, the cell store, running one cell (through ``summeval.lm_eval``);
+* ``adapters``: adapters trained from their recipe; ``selection``: active-prompt exemplars, once;
+* ``run``: the loop over cells, then the report (``summeval.report``).
+"""
+
+from __future__ import annotations
+
+from summeval.study.adapters import ensure_adapter
+from summeval.study.cells import (
+    CELL_FILE,
+    CELL_FORMAT,
+    CSV_FILE,
+    SAMPLES_FILE,
+    adapter_prints,
+    cached,
+    cell_dir,
+    cell_settings,
+    read_cell,
+    run_cell,
+    study_keys,
+    write_cell,
+)
+from summeval.study.inputs import (
+    Inputs,
+    adapter_current,
+    adapter_fingerprint,
+    adapter_rank,
+    backend_settings,
+    check_inputs,
+    file_sha256,
+    load_model,
+    model_fingerprint,
+    resolve_device,
+    resolve_pretrained,
+    sha256_json,
+    versions,
+)
+from summeval.study.run import rebuild_report, run_study
+from summeval.study.selection import exemplars_for
+
+__all__ = [
+    "CELL_FILE",
+    "CELL_FORMAT",
+    "CSV_FILE",
+    "SAMPLES_FILE",
+    "Inputs",
+    "adapter_current",
+    "adapter_fingerprint",
+    "adapter_prints",
+    "adapter_rank",
+    "backend_settings",
+    "cached",
+    "cell_dir",
+    "cell_settings",
+    "check_inputs",
+    "ensure_adapter",
+    "exemplars_for",
+    "file_sha256",
+    "load_model",
+    "model_fingerprint",
+    "read_cell",
+    "rebuild_report",
+    "resolve_device",
+    "resolve_pretrained",
+    "run_cell",
+    "run_study",
+    "sha256_json",
+    "study_keys",
+    "versions",
+    "write_cell",
+]

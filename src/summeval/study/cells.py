@@ -1,0 +1,190 @@
+"""A study's cells: what a cell's outputs depend on (its settings and their key), the cell store
+(``OUT/cells/<model>/<task>/``, written under a temporary name then renamed), and running one cell."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from summeval.study.inputs import (
+    Inputs,
+    adapter_current,
+    adapter_fingerprint,
+    file_sha256,
+    sha256_json,
+    versions,
+)
+from summeval.study.plan import Cell, StudyConfig
+from summeval_tasks.atomic import folder_written_atomically
+
+CELL_FILE = "cell.json"
+
+
+SAMPLES_FILE = "samples.jsonl"
+
+
+CSV_FILE = "samples.csv"
+
+
+CELL_FORMAT = 1
+"""Bumped when what a cell folder holds changes: older cells are then re-run."""
+
+
+def cell_settings(
+    config: StudyConfig, cell: Cell, inputs: Inputs, adapter: dict[str, str] | None
+) -> dict[str, Any]:
+    """Everything a cell's outputs depend on; its sha256 is the cell's cache key."""
+    from prompt_strategies.registry import get_strategy, task_table
+
+    spec = config.models[cell.model]
+    metadata = config.metadata(cell.family)
+    fixed = task_table()[cell.task]["options"]
+    options = get_strategy(cell.strategy).options(
+        {**metadata, cell.strategy: {**metadata.get(cell.strategy, {}), **fixed}}
+    )
+    settings = {
+        "format": CELL_FORMAT,
+        "cell": {"model": cell.model, "task": cell.task, "limit": cell.limit, "sample": cell.sample},
+        "family": cell.family,
+        "strategy": cell.strategy,
+        "options": dict(options),
+        "model": {
+            "backend": spec.backend,
+            "model_args": dict(spec.model_args),
+            "fingerprint": inputs.model_fingerprints[cell.model],
+        },
+        "adapter": adapter,
+        "recipe": inputs.recipes[cell.model].to_dict() if cell.model in inputs.recipes else None,
+        "max_steps": spec.max_steps,
+        "data_sha256": inputs.data_hashes[cell.family],
+        "seed": config.seed,
+        "apply_chat_template": config.apply_chat_template,
+        "batch_size": config.batch_size,
+        "device": inputs.devices[cell.model],
+        "files": _option_files(options),
+        "versions": {k: v for k, v in versions().items() if k in ("summeval", "lm_eval")},
+    }
+    if cell.strategy == "active_prompt" and not options.get("exemplars_file"):
+        settings["selection"] = dict(config.selection)
+    return settings
+
+
+def _option_files(options: Mapping[str, Any]) -> dict[str, str]:
+    """sha256 of the files a cell's options name (exemplar files), so an edited file reruns the cell."""
+    files = {}
+    for name, value in options.items():
+        if name.endswith("_file") and isinstance(value, str) and value and Path(value).is_file():
+            files[name] = file_sha256(Path(value))
+    return files
+
+
+def study_keys(config: StudyConfig, inputs: Inputs, prints: Mapping[str, Any]) -> dict[str, str | None]:
+    """Each cell's cache key now; None for a cell whose adapter is not trained (with these settings) yet."""
+    keys: dict[str, str | None] = {}
+    for cell in config.cells:
+        if cell.model in inputs.adapters and prints.get(cell.model) is None:
+            keys[cell.id] = None
+        else:
+            keys[cell.id] = sha256_json(cell_settings(config, cell, inputs, prints.get(cell.model)))
+    return keys
+
+
+def adapter_prints(config: StudyConfig, inputs: Inputs) -> dict[str, Any]:
+    """Each adapter's fingerprint, or None while it is missing or trained with other settings."""
+    return {
+        name: adapter_fingerprint(path) if adapter_current(config, name, inputs) else None
+        for name, path in inputs.adapters.items()
+    }
+
+
+def cell_dir(out: Path, cell: Cell) -> Path:
+    return out / "cells" / cell.model / cell.task
+
+
+def read_cell(out: Path, cell: Cell) -> dict[str, Any] | None:
+    """The saved record of ``cell``, or None when it was never finished (or is unreadable)."""
+    path = cell_dir(out, cell) / CELL_FILE
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def cached(out: Path, cell: Cell, key: str | None) -> bool:
+    record = read_cell(out, cell)
+    return key is not None and record is not None and record.get("key") == key
+
+
+def write_cell(
+    out: Path, cell: Cell, record: Mapping[str, Any], samples: list[dict[str, Any]], csv_text: str
+) -> None:
+    """Save a finished cell: all three files appear together, or none does."""
+    with folder_written_atomically(cell_dir(out, cell), replace=True) as staging:
+        (staging / SAMPLES_FILE).write_text(
+            "".join(json.dumps(s, default=str, ensure_ascii=False) + "\n" for s in samples), encoding="utf-8"
+        )
+        (staging / CSV_FILE).write_text(csv_text, encoding="utf-8")
+        (staging / CELL_FILE).write_text(json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8")
+
+
+def clean_interrupted(out: Path) -> None:
+    """Remove what a killed run left half-way: temporary cell folders (never complete cells)."""
+    cells = out / "cells"
+    if not cells.is_dir():
+        return
+    for model_dir in cells.iterdir():
+        if model_dir.is_dir():
+            for leftover in model_dir.iterdir():
+                if leftover.name.startswith("."):
+                    shutil.rmtree(leftover, ignore_errors=True)
+
+
+def run_cell(
+    config: StudyConfig, cell: Cell, lm: Any, settings: Mapping[str, Any], exemplars: Path | None
+) -> tuple[dict[str, Any], list[dict[str, Any]], str]:
+    """Evaluate one cell; return its record, lm-eval's logged samples and the per-sample CSV."""
+    from prompt_strategies.registry import EXEMPLARS_KEY, get_family, task_table
+    from summeval import task_manager
+    from summeval.compare import item_scores, samples_csv
+    from summeval.lm_eval.runner import evaluate_task
+
+    family = get_family(cell.family)
+    metadata = config.metadata(cell.family)
+    if exemplars is not None:
+        metadata[EXEMPLARS_KEY] = str(exemplars.resolve())
+    manager = task_manager(include_defaults=False, metadata=metadata)
+    started = time.time()
+    evaluation, samples, primary = evaluate_task(
+        lm,
+        task=cell.task,
+        family=family,
+        strategy_name=cell.strategy,
+        metadata=metadata,
+        manager=manager,
+        limit=cell.limit,
+        sample=cell.sample,
+        apply_chat_template=config.apply_chat_template,
+        seed=config.seed,
+        fixed_options=task_table()[cell.task]["options"],
+    )
+    seconds = time.time() - started
+    ordered = sorted(samples, key=lambda s: s.get("doc_id", 0))
+    record = {
+        "key": sha256_json(settings),
+        "settings": dict(settings),
+        "filter": primary,
+        "n": len(ordered),
+        "items": [str(s["doc"].get("id", s.get("doc_id"))) for s in ordered],
+        "scores": item_scores(family, ordered),
+        "lm_eval": {
+            "results": evaluation["results"].get(cell.task, {}),
+            "config": evaluation.get("configs", {}).get(cell.task, {}),
+        },
+        "seconds": round(seconds, 2),
+        "exemplars": str(exemplars) if exemplars else None,
+    }
+    return record, evaluation["samples"][cell.task], samples_csv(samples, family)

@@ -1,0 +1,304 @@
+"""A study's inputs, checked and fingerprinted before any model loads: package versions, model and
+adapter fingerprints, data hashes, backends and devices (``check_inputs``)."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from summeval.study.plan import EMBEDDED, ModelSpec, StudyConfig, StudyConfigError
+
+
+@dataclass
+class Inputs:
+    """What the cells' keys are made of, computed once before the first cell: nothing here loads a model."""
+
+    pretrained: dict[str, str]
+    """Model name → what lm-eval's ``pretrained=`` gets (the embedded model resolved to its folder)."""
+    model_fingerprints: dict[str, dict[str, Any]]
+    data_hashes: dict[str, str]
+    """Family → sha256 of its loaded docs (every split: exemplars come from the pool)."""
+    recipes: dict[str, Any]
+    """Model name → its ``Recipe`` (models that train their adapter)."""
+    adapters: dict[str, Path]
+    """Model name → adapter folder (possibly not trained yet)."""
+    devices: dict[str, str | None]
+    """Model name → the device it runs on (part of the cells' keys: CPU and GPU outputs differ)."""
+
+
+@functools.cache
+def versions() -> dict[str, str]:
+    """The versions of the packages a cell's result depends on."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {}
+    for package in (
+        "summeval",
+        "lm_eval",
+        "transformers",
+        "torch",
+        "peft",
+        "datasets",
+        "rouge_score",
+        "scipy",
+        "vllm",
+    ):
+        try:
+            found[package] = version(package.replace("_", "-"))
+        except PackageNotFoundError:
+            found[package] = "not installed"
+    return found
+
+
+def sha256_json(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode("utf-8")).hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def model_fingerprint(pretrained: str, model_args: Mapping[str, Any]) -> dict[str, Any]:
+    """What identifies a base model: a local folder's config and weight files (sha256 of each), or a hub
+    id and the ``revision`` asked for."""
+    folder = Path(pretrained)
+    if not folder.is_dir():
+        return {"id": pretrained, "revision": model_args.get("revision", "main")}
+    files = sorted(
+        p for p in folder.iterdir() if p.suffix in (".json", ".safetensors", ".bin", ".model", ".gguf")
+    )
+    return {"id": str(folder), "files": {p.name: file_sha256(p) for p in files if p.is_file()}}
+
+
+def adapter_fingerprint(adapter: Path) -> dict[str, str]:
+    """sha256 of an adapter's config and weights."""
+    return {
+        p.name: file_sha256(p)
+        for p in sorted(adapter.iterdir())
+        if p.suffix in (".json", ".safetensors", ".bin") and p.is_file()
+    }
+
+
+def adapter_rank(adapter: Path) -> int:
+    """The LoRA rank ``r`` of an adapter folder (vLLM's ``max_lora_rank`` must be at least this)."""
+    from summeval.adapter_io import AdapterError
+
+    path = adapter / "adapter_config.json"
+    try:
+        rank = json.loads(path.read_text(encoding="utf-8"))["r"]
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as err:
+        raise AdapterError(f"adapter: {path} gives no LoRA rank r ({type(err).__name__}: {err})") from err
+    if isinstance(rank, bool) or not isinstance(rank, int) or rank < 1:
+        raise AdapterError(f"adapter: {path}: r = {rank!r} is not a LoRA rank (a positive integer)")
+    return rank
+
+
+def resolve_pretrained(spec: ModelSpec) -> str:
+    if spec.pretrained == EMBEDDED:
+        from summeval.embedded_model import embedded_model_path
+
+        return str(embedded_model_path())
+    return spec.pretrained
+
+
+def backend_settings(
+    spec: ModelSpec,
+    pretrained: str,
+    adapter: Path | None,
+    *,
+    batch_size: int | str,
+    device: str | None,
+    seed: int = 1234,
+) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """The lm-eval model name, its arguments and the extra settings that build a model of the study.
+
+    ``hf``: the adapter goes in ``peft=``. ``vllm``: through vLLM's LoRA support (``lora_local_path``),
+    with ``max_lora_rank`` set from the adapter's own rank (vLLM's default, 16, refuses a rank-32
+    adapter); a configured ``max_lora_rank`` below the adapter's rank is an error. vLLM samples with its
+    own ``seed`` model argument: the study's seed unless ``model_args`` give one."""
+    args: dict[str, Any] = {"pretrained": pretrained, **dict(spec.model_args)}
+    if adapter is not None and spec.backend == "hf":
+        args["peft"] = str(adapter)
+    if adapter is not None and spec.backend == "vllm":
+        rank = adapter_rank(adapter)
+        configured = args.get("max_lora_rank")
+        if configured is not None and int(configured) < rank:
+            raise StudyConfigError(
+                f"study config: models.{spec.name}.model_args.max_lora_rank: {configured} is below the "
+                f"adapter's rank {rank} "
+                f"({adapter}); raise it to at least {rank} or leave it out"
+            )
+        args["lora_local_path"] = str(adapter)
+        args["max_lora_rank"] = int(configured) if configured is not None else rank
+    if spec.backend == "vllm":
+        args.setdefault("seed", seed)
+    extra = {"batch_size": batch_size, "device": device}
+    return spec.backend, args, extra
+
+
+def resolve_device(spec: ModelSpec, config: StudyConfig) -> str | None:
+    """The configured device; for hf without one, cuda when there is a GPU, else cpu."""
+    if config.device is not None or spec.backend != "hf":
+        return config.device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def load_model(
+    spec: ModelSpec, pretrained: str, adapter: Path | None, config: StudyConfig, device: str | None
+) -> Any:
+    """Build the lm-eval model of ``spec`` (``summeval.lm_eval.runner.load_lm``, as compare does)."""
+    from summeval.lm_eval.runner import load_lm
+
+    name, args, extra = backend_settings(
+        spec, pretrained, adapter, batch_size=config.batch_size, device=device, seed=config.seed
+    )
+    return load_lm(name, args, extra)
+
+
+def check_inputs(config: StudyConfig, out: Path) -> Inputs:
+    """Everything a cell needs, checked before any model loads: backends installed, models and recipes
+    readable, strategy options valid, data loadable, adapters present or trainable."""
+    import importlib.util
+
+    from prompt_strategies.registry import get_family, get_strategy
+    from prompt_strategies.strategy import StrategyError
+    from summeval.recipe import load_recipe
+
+    for spec in config.models.values():
+        if spec.backend == "vllm" and importlib.util.find_spec("vllm") is None:
+            raise StudyConfigError(
+                f"study config {config.path}: models.{spec.name}.backend: vllm is not installed "
+                "(pip install vllm, on a machine with a GPU), or use backend: hf"
+            )
+    used = {c.model for c in config.cells}
+    pretrained = {name: resolve_pretrained(config.models[name]) for name in used}
+    from summeval.adapter_io import base_model_config
+    from summeval.lm_eval.checks import check_metadata
+
+    for name, path in pretrained.items():  # a missing folder, or a hub name offline, fails now
+        base_model_config(
+            path,
+            revision=config.models[name].model_args.get("revision"),
+            what=f"study config {config.path}: models.{name}.pretrained:",
+        )
+    data_hashes: dict[str, str] = {}
+    for family_name in sorted({c.family for c in config.cells}):
+        family = get_family(family_name)
+        metadata = config.metadata(family_name)
+        try:
+            check_metadata(metadata)
+            for cell in config.cells:
+                if cell.family == family_name:
+                    get_strategy(cell.strategy).options(metadata)  # unknown options, wrong types, ranges
+        except StrategyError as err:
+            raise StudyConfigError(f"study config {config.path}: options: {err}") from err
+        docs = family.load(metadata)
+        data_hashes[family_name] = sha256_json({split: list(items) for split, items in docs.items()})
+        available = len(docs.get(family.eval_split, []))
+        for cell in config.cells:
+            if cell.family == family_name and cell.sample is not None and cell.sample > available:
+                raise StudyConfigError(
+                    f"study config {config.path}: {cell.id}: sample {cell.sample} is larger than the "
+                    f"{family.eval_split} split of {family_name} ({available} items)"
+                )
+    if any(c.strategy == "active_prompt" for c in config.cells):
+        from summeval.compare import selection_inputs
+
+        for family_name in {c.family for c in config.cells if c.strategy == "active_prompt"}:
+            selection_inputs(
+                family=family_name,
+                data=config.data.get(family_name),
+                k=config.selection["k"],
+                n=config.selection["n"],
+                seed=config.seed,
+                metric=config.selection["uncertainty"],
+                pool_size=config.selection["pool_size"],
+            )
+    recipes: dict[str, Any] = {}
+    adapters: dict[str, Path] = {}
+    for name in used:
+        spec = config.models[name]
+        if spec.recipe is not None:
+            if not spec.recipe.is_file():
+                raise StudyConfigError(
+                    f"study config {config.path}: models.{name}.recipe: {spec.recipe} does not exist"
+                )
+            overrides = [f"base_model={pretrained[name]}", f"training.seed={config.seed}"]
+            if "tweetsumm" in config.data:
+                overrides.append(f"data={config.data['tweetsumm']}")
+            recipes[name] = load_recipe(spec.recipe, [*overrides, *spec.recipe_set])
+        adapter = spec.adapter or (out / "adapters" / name if spec.recipe is not None else None)
+        if adapter is not None:
+            adapters[name] = adapter
+            if not (adapter / "adapter_config.json").is_file() and spec.recipe is None:
+                raise StudyConfigError(
+                    f"study config {config.path}: models.{name}.adapter: {adapter} is not an adapter folder "
+                    "(no adapter_config.json); train it first or give the model a recipe to train it from"
+                )
+    fingerprints: dict[str, dict[str, Any]] = {}
+    hashed: dict[tuple[str, Any], dict[str, Any]] = {}  # models sharing a base folder hash its files once
+    for name in used:
+        source = (pretrained[name], config.models[name].model_args.get("revision"))
+        if source not in hashed:
+            hashed[source] = model_fingerprint(pretrained[name], config.models[name].model_args)
+        fingerprints[name] = hashed[source]
+    devices = {name: resolve_device(config.models[name], config) for name in used}
+    inputs = Inputs(pretrained, fingerprints, data_hashes, recipes, adapters, devices)
+    _check_adapters(config, out, inputs)
+    return inputs
+
+
+def _check_adapters(config: StudyConfig, out: Path, inputs: Inputs) -> None:
+    """Adapters that will be trained can be (scheduler, target modules, no stale training folder outside
+    ``out``); trained ones fit their backend (vLLM's ``max_lora_rank``) and, outside ``out``, their recipe."""
+    from summeval.finetune import check_scheduler, check_target_modules
+
+    ours = out.resolve()
+    for name, adapter in inputs.adapters.items():
+        spec = config.models[name]
+        at = f"study config {config.path}: models.{name}.adapter"
+        trained = (adapter / "adapter_config.json").is_file()
+        if trained:
+            backend_settings(spec, inputs.pretrained[name], adapter, batch_size=1, device=None)
+        if name not in inputs.recipes or adapter_current(config, name, inputs):
+            continue
+        outside = not adapter.resolve().is_relative_to(ours)
+        if trained and outside:
+            raise StudyConfigError(
+                f"{at}: {adapter} was trained with other settings than models.{name}.recipe now gives; "
+                "remove it to retrain, or point adapter elsewhere"
+            )
+        work = adapter.with_name(adapter.name + ".work")
+        if work.exists() and outside:
+            raise StudyConfigError(
+                f"{at}: {work} holds an interrupted training; remove it (or resume it with summeval "
+                f"finetune --resume) before the study trains {adapter}"
+            )
+        check_scheduler(inputs.recipes[name])
+        check_target_modules(inputs.recipes[name])
+
+
+def adapter_current(config: StudyConfig, name: str, inputs: Inputs) -> bool:
+    """Whether the model's adapter is trained, and (when it has a recipe) with the recipe's settings now."""
+    from summeval.adapter_io import read_adapter_metadata
+
+    adapter = inputs.adapters.get(name)
+    if adapter is None or not (adapter / "adapter_config.json").is_file():
+        return False
+    recipe = inputs.recipes.get(name)
+    if recipe is None:
+        return True
+    recorded = read_adapter_metadata(adapter)
+    trained_steps = (recorded.get("train") or {}).get("max_steps")
+    return recorded.get("recipe") == recipe.to_dict() and trained_steps == config.models[name].max_steps

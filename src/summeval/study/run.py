@@ -1,0 +1,142 @@
+"""Running a study: every cell that is not cached, then the report (``run_study``); the report again
+from the saved cells (``rebuild_report``)."""
+
+from __future__ import annotations
+
+import functools
+import time
+from pathlib import Path
+from typing import Any
+
+from summeval.study.adapters import ensure_adapter
+from summeval.study.cells import (
+    adapter_prints,
+    cached,
+    cell_settings,
+    clean_interrupted,
+    run_cell,
+    study_keys,
+    write_cell,
+)
+from summeval.study.inputs import adapter_fingerprint, check_inputs, load_model, versions
+from summeval.study.plan import StudyConfig, StudyConfigError
+from summeval.study.selection import exemplars_for
+
+
+def run_study(config: StudyConfig, out: Path, *, progress: bool = True) -> dict[str, Any]:
+    """Run every cell that is not cached, then write the report; return a summary of what ran."""
+    import gc
+
+    from tqdm import tqdm
+
+    from summeval.lm_eval.runner import quiet_per_task_notice
+    from summeval.paths import output_folder
+    from summeval.report import write_study_report
+
+    output_folder(out, "--out")
+    wall_started = time.time()
+    inputs = check_inputs(config, out)
+    out.mkdir(parents=True, exist_ok=True)
+    clean_interrupted(out)
+
+    prints = adapter_prints(config, inputs)
+    keys = study_keys(config, inputs, prints)
+    quiet_per_task_notice()
+    to_run = [c for c in config.cells if not cached(out, c, keys[c.id])]
+    skipped = len(config.cells) - len(to_run)
+    print(
+        f"summeval study {config.name}: {len(config.cells)} cells, {skipped} finished before, "
+        f"{len(to_run)} to run → {out}",
+        flush=True,
+    )
+    timings: dict[str, Any] = {"models": {}, "adapters": {}, "selection": {}}
+    given_exemplars = (config.options.get("active_prompt") or {}).get("exemplars_file")
+    bar = tqdm(total=len(to_run), desc="study", unit="cell", disable=not progress or not to_run)
+    for model_name in dict.fromkeys(c.model for c in to_run):
+        spec = config.models[model_name]
+        adapter, train_seconds = ensure_adapter(config, model_name, inputs, out)
+        if adapter is not None:
+            if train_seconds:
+                timings["adapters"][model_name] = round(train_seconds, 2)
+            prints[model_name] = adapter_fingerprint(adapter)
+            keys = study_keys(config, inputs, prints)
+        cells = [c for c in to_run if c.model == model_name and not cached(out, c, keys[c.id])]
+        bar.update(len([c for c in to_run if c.model == model_name]) - len(cells))
+        if not cells:
+            continue
+        bar.set_postfix_str(f"loading {model_name}")
+        started = time.time()
+        lm = load_model(spec, inputs.pretrained[model_name], adapter, config, inputs.devices[model_name])
+        if progress:
+            _one_progress_display(lm)
+        timings["models"][model_name] = round(time.time() - started, 2)
+        for cell in cells:
+            bar.set_postfix_str(cell.id)
+            exemplars, selection_seconds = (None, 0.0)
+            if cell.strategy == "active_prompt" and not given_exemplars:
+                exemplars, selection_seconds = exemplars_for(
+                    config, cell, lm, inputs, out, prints.get(model_name)
+                )
+                if selection_seconds:
+                    timings["selection"][cell.id] = round(selection_seconds, 2)
+            settings = cell_settings(config, cell, inputs, prints.get(model_name))
+            record, samples, csv_text = run_cell(config, cell, lm, settings, exemplars)
+            record["selection_seconds"] = round(selection_seconds, 2)
+            record["environment"] = environment(lm)
+            write_cell(out, cell, record, samples, csv_text)
+            bar.update(1)
+            bar.write(f"summeval study: {cell.id} done in {record['seconds'] + selection_seconds:.0f} s")
+        del lm
+        gc.collect()
+        _empty_cuda_cache()
+    bar.close()
+    timings["wall_seconds"] = round(time.time() - wall_started, 2)
+    report = write_study_report(
+        config, out, inputs=inputs, keys=study_keys(config, inputs, prints), timings=timings
+    )
+    return {"cells": len(config.cells), "cached": skipped, "ran": len(to_run), "report": report, **timings}
+
+
+def rebuild_report(config: StudyConfig, out: Path) -> Path:
+    """Write the report from the saved cells, loading no model; cells saved with other settings than the
+    config gives now are shown as stale, not reported."""
+    from summeval.report import write_study_report
+
+    if not (out / "cells").is_dir():
+        raise StudyConfigError(f"--report-only: {out} holds no study cells; run the study first")
+    inputs = check_inputs(config, out)
+    keys = study_keys(config, inputs, adapter_prints(config, inputs))
+    return write_study_report(config, out, inputs=inputs, keys=keys)
+
+
+def _one_progress_display(lm: Any) -> None:
+    """Turn off the model's own per-request bars (on this instance only): the study's bar is the display."""
+    import inspect
+
+    for method in ("generate_until", "loglikelihood", "loglikelihood_rolling"):
+        bound = getattr(lm, method, None)
+        if bound is not None and "disable_tqdm" in inspect.signature(bound).parameters:
+            setattr(lm, method, functools.partial(bound, disable_tqdm=True))
+
+
+def _empty_cuda_cache() -> None:
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+    except ImportError:  # pragma: no cover - torch is a dependency
+        pass
+
+
+def environment(lm: Any) -> dict[str, Any]:
+    """Where a cell ran: package versions, hardware, and the base model's resolved revision if known."""
+    from summeval.report import hardware
+
+    model = getattr(lm, "_model", None)
+    config = getattr(model, "config", None)
+    return {
+        "versions": versions(),
+        "hardware": hardware(),
+        "model_revision": getattr(config, "_commit_hash", None),
+    }
