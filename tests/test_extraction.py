@@ -28,6 +28,12 @@ READINGS = [
     ("not very plausible", IMPLAUSIBLE),
     ("It is not so plausible.", IMPLAUSIBLE),
     ("not implausible", PLAUSIBLE),
+    ("It doesn't seem plausible.", IMPLAUSIBLE),
+    ("That can't be plausible", IMPLAUSIBLE),
+    ("It does not seem to be plausible.", IMPLAUSIBLE),
+    ("This wouldn't be considered plausible.", IMPLAUSIBLE),
+    ("I don't think it's plausible.", INVALID),  # words between: no clear verdict, never "plausible"
+    ("So the answer is not plausible or implausible.", INVALID),
     ("The answer is not implausible", PLAUSIBLE),
     # the question restated names no label
     ("plausible or implausible?", INVALID),

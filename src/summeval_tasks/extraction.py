@@ -58,9 +58,11 @@ _LABEL = r"(?:im)?plausible"
 # Not "entirely", "completely", "fully", "quite", "necessarily": "not entirely plausible" is a hedge.
 _DEGREE = (
     r"(?:a|an|the|very|really|at\s+all|that|particularly|so|remotely|even|too|terribly|especially|overly|"
+    r"seem|seems|sound|sounds|look|looks|appear|appears|to\s+be|be|considered|"
     r"(?:realistic|likely|possible|believable|credible|reasonable|sensible|logical|accurate|true)\s+(?:or|and))"
 )
-_NEGATION = r"(?:not|never|isn't|wasn't|aren't|weren't|no|hardly|barely|n't)"
+# "n't" ends any word (isn't, doesn't, can't, won't).
+_NEGATION = r"(?:not|never|cannot|no|hardly|barely|\w*n't)"
 _NEGATED = re.compile(rf"\b{_NEGATION}(?:\s+{_DEGREE})*\s+(?P<label>{_LABEL})\b")
 # Both labels joined ("plausible or implausible", "plausible/implausible"): the question restated, unless
 # a negation comes first ("not plausible or implausible": neither, so no clear verdict).
@@ -196,7 +198,10 @@ def extract_answer(text: str | None) -> str:
         part = sentence[cues[-1].end() :] if cues else (sentence if pending else None)
         pending = False
         if part is not None and not part.strip(" .:-"):
-            pending = True  # "So the answer is:" ends its line: the next sentence concludes
+            if unclear:  # "So the answer is not plausible or implausible."
+                conclusion = INVALID
+            else:
+                pending = True  # "So the answer is:" ends its line: the next sentence concludes
         elif part is not None:
             decided = _conclusion(part)
             conclusion = decided if decided is not None else conclusion
