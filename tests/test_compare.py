@@ -706,11 +706,11 @@ def test_a_seeded_sample_of_items_is_fixed_by_its_seed_and_not_the_first_n():
     family = get_family("sports_understanding")
     metadata = {"sports_data": "sample"}
     size = len(family.load(metadata)["validation"])
-    chosen = compare.sampled_items(family, metadata, 6, seed=1234)
-    assert chosen == compare.sampled_items(family, metadata, 6, seed=1234)
+    chosen = compare.sampled_items(size, 6, seed=1234)
+    assert chosen == compare.sampled_items(size, 6, seed=1234)
     assert chosen == sorted(set(chosen)) and len(chosen) == 6 and chosen[-1] < size
     assert chosen != list(range(6))
-    assert compare.sampled_items(family, metadata, 6, seed=7) != chosen
-    assert compare.sampled_items(family, metadata, size, seed=7) == list(range(size))
+    assert compare.sampled_items(size, 6, seed=7) != chosen
+    assert compare.sampled_items(size, size, seed=7) == list(range(size))
     with pytest.raises(UsageError, match=f"sample {size + 1} is larger than its validation split"):
-        compare.sampled_items(family, metadata, size + 1, seed=7)
+        compare.sampled_items(size, size + 1, seed=7, split="validation")

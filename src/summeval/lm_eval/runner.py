@@ -4,7 +4,7 @@ and hand back its logged samples. ``summeval compare`` and ``summeval study`` bo
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from prompt_strategies.registry import get_strategy
@@ -39,17 +39,17 @@ def evaluate_task(
     apply_chat_template: bool,
     seed: int,
     fixed_options: Mapping[str, Any] | None = None,
-    sample: int | None = None,
+    items: Sequence[int] | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]], str]:
     """Run one of our lm-eval tasks through ``lm_eval.simple_evaluate``, every seed set to ``seed``.
 
     Returns lm-eval's evaluation, the logged samples of the strategy's primary filter (the one answer
     per item that is scored), and that filter's name. ``fixed_options`` are an alias's own options
-    (``tweetsumm_one``: fewshot k=1). ``sample``: evaluate a seeded sample (``seed``) of that many items
-    of the family's evaluation split instead of the first ``limit`` (see ``sampled_items``)."""
+    (``tweetsumm_one``: fewshot k=1). ``items``: the indices of the evaluated docs to run (a seeded
+    sample, ``sampled_items``) instead of the first ``limit``."""
     import lm_eval
 
-    chosen = {task: sampled_items(family, metadata, sample, seed)} if sample is not None else None
+    chosen = {task: list(items)} if items is not None else None
     evaluation = lm_eval.simple_evaluate(
         model=lm,
         tasks=[task],
@@ -73,19 +73,16 @@ def evaluate_task(
     return evaluation, samples, primary
 
 
-def sampled_items(family: TaskFamily, metadata: Mapping[str, Any], size: int, seed: int) -> list[int]:
-    """``size`` doc indices of the family's evaluation split, a seeded sample (``random.Random(seed)``),
+def sampled_items(split_size: int, size: int, seed: int, split: str = "evaluation") -> list[int]:
+    """``size`` doc indices of a split of ``split_size`` docs, a seeded sample (``random.Random(seed)``),
     in split order. Every strategy evaluated with one seed and size sees the same items."""
     import random
 
-    docs = family.load(dict(metadata)).get(family.eval_split, [])
-    if size > len(docs):
+    if size > split_size:
         from summeval.paths import UsageError
 
-        raise UsageError(
-            f"{family.name}: sample {size} is larger than its {family.eval_split} split ({len(docs)} items)"
-        )
-    return sorted(random.Random(seed).sample(range(len(docs)), size))
+        raise UsageError(f"sample {size} is larger than its {split} split ({split_size} items)")
+    return sorted(random.Random(seed).sample(range(split_size), size))
 
 
 def seed_everything(seed: int) -> None:

@@ -144,13 +144,18 @@ def clean_interrupted(out: Path) -> None:
 
 
 def run_cell(
-    config: StudyConfig, cell: Cell, lm: Any, settings: Mapping[str, Any], exemplars: Path | None
+    config: StudyConfig,
+    cell: Cell,
+    lm: Any,
+    settings: Mapping[str, Any],
+    exemplars: Path | None,
+    inputs: Inputs,
 ) -> tuple[dict[str, Any], list[dict[str, Any]], str]:
     """Evaluate one cell; return its record, lm-eval's logged samples and the per-sample CSV."""
     from prompt_strategies.registry import EXEMPLARS_KEY, get_family, task_table
     from summeval import task_manager
     from summeval.compare import item_scores, samples_csv
-    from summeval.lm_eval.runner import evaluate_task
+    from summeval.lm_eval.runner import evaluate_task, sampled_items
 
     family = get_family(cell.family)
     metadata = config.metadata(cell.family)
@@ -166,7 +171,9 @@ def run_cell(
         metadata=metadata,
         manager=manager,
         limit=cell.limit,
-        sample=cell.sample,
+        items=None
+        if cell.sample is None
+        else sampled_items(inputs.eval_sizes[cell.family], cell.sample, config.seed),
         apply_chat_template=config.apply_chat_template,
         seed=config.seed,
         fixed_options=task_table()[cell.task]["options"],

@@ -7,7 +7,7 @@ import functools
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,8 @@ class Inputs:
     """Model name → adapter folder (possibly not trained yet)."""
     devices: dict[str, str | None]
     """Model name → the device it runs on (part of the cells' keys: CPU and GPU outputs differ)."""
+    eval_sizes: dict[str, int] = field(default_factory=dict)
+    """Family → the number of docs in its evaluated split (a cell's ``sample`` is drawn from them)."""
 
 
 @functools.cache
@@ -193,6 +195,7 @@ def check_inputs(config: StudyConfig, out: Path) -> Inputs:
             what=f"study config {config.path}: models.{name}.pretrained:",
         )
     data_hashes: dict[str, str] = {}
+    eval_sizes: dict[str, int] = {}
     for family_name in sorted({c.family for c in config.cells}):
         family = get_family(family_name)
         metadata = config.metadata(family_name)
@@ -205,7 +208,7 @@ def check_inputs(config: StudyConfig, out: Path) -> Inputs:
             raise StudyConfigError(f"study config {config.path}: options: {err}") from err
         docs = family.load(metadata)
         data_hashes[family_name] = sha256_json({split: list(items) for split, items in docs.items()})
-        available = len(docs.get(family.eval_split, []))
+        available = eval_sizes[family_name] = len(docs.get(family.eval_split, []))
         for cell in config.cells:
             if cell.family == family_name and cell.sample is not None and cell.sample > available:
                 raise StudyConfigError(
@@ -254,7 +257,7 @@ def check_inputs(config: StudyConfig, out: Path) -> Inputs:
             hashed[source] = model_fingerprint(pretrained[name], config.models[name].model_args)
         fingerprints[name] = hashed[source]
     devices = {name: resolve_device(config.models[name], config) for name in used}
-    inputs = Inputs(pretrained, fingerprints, data_hashes, recipes, adapters, devices)
+    inputs = Inputs(pretrained, fingerprints, data_hashes, recipes, adapters, devices, eval_sizes)
     _check_adapters(config, out, inputs)
     return inputs
 

@@ -80,7 +80,7 @@ def run_study(config: StudyConfig, out: Path, *, progress: bool = True) -> dict[
                 if selection_seconds:
                     timings["selection"][cell.id] = round(selection_seconds, 2)
             settings = cell_settings(config, cell, inputs, prints.get(model_name))
-            record, samples, csv_text = run_cell(config, cell, lm, settings, exemplars)
+            record, samples, csv_text = run_cell(config, cell, lm, settings, exemplars, inputs)
             record["selection_seconds"] = round(selection_seconds, 2)
             record["environment"] = environment(lm)
             write_cell(out, cell, record, samples, csv_text)
