@@ -8,7 +8,9 @@ root, keyed by its content, and the start-up hook adds it to lm-eval's include p
 
 from __future__ import annotations
 
+import functools
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +28,23 @@ def builtin_filters() -> dict[str, type]:
     return {FamilyAnswerFilter.NAME: FamilyAnswerFilter, FamilyReduceFilter.NAME: FamilyReduceFilter}
 
 
-_registered: dict[int, tuple[str, ...]] = {}  # registry generation -> the filter names registered
+def _once_per_plugin_set(function: Callable[[], Any]) -> Callable[[], Any]:
+    """``function``'s result, made again only when the registered plugins change (``registry.generation``)."""
+    results: dict[int, Any] = {}
+
+    @functools.wraps(function)
+    def cached() -> Any:
+        if generation() not in results:
+            results[generation()] = function()
+        return results[generation()]
+
+    return cached
 
 
+@_once_per_plugin_set
 def register_lm_eval_filters() -> tuple[str, ...]:
     """Add our filters and every plugin's (hook ``summeval_filters``) to lm-eval's filter registry
     (once per set of registered plugins); return their names."""
-    if generation() in _registered:
-        return _registered[generation()]
     import lm_eval.filters  # noqa: F401  (lm-eval's own filters first, so a clash is seen as one)
     from lm_eval.api.registry import filter_registry
 
@@ -48,8 +59,7 @@ def register_lm_eval_filters() -> tuple[str, ...]:
             if existing is None:
                 filter_registry.register(name)(filter_cls)
             names.append(name)
-    _registered[generation()] = tuple(names)
-    return _registered[generation()]
+    return tuple(names)
 
 
 def template_path() -> Path:
@@ -92,11 +102,10 @@ def generated_task_files() -> dict[str, str]:
     return files
 
 
+@_once_per_plugin_set
 def generated_task_dir() -> Path:
-    """The folder of generated task YAML (written once, keyed by its content, under the cache root).
-
-    Not cached: the files follow the registered plugins (``registry.reset``), and an existing folder
-    of the same content is reused."""
+    """The folder of generated task YAML (written once, keyed by its content, under the cache root),
+    made again when the registered plugins change."""
     from summeval_tasks.atomic import folder_written_atomically
     from summeval_tasks.settings import cache_root
 
