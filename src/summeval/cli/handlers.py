@@ -15,19 +15,24 @@ def _embedded_model(args: argparse.Namespace) -> int:
     return 0
 
 
+def json_object_argument(text: str | None, flag: str, example: str) -> dict:
+    """The JSON object a command-line option holds (``{}`` when not given); anything else is one line."""
+    from summeval.paths import UsageError
+
+    try:
+        value = json.loads(text) if text else {}
+    except json.JSONDecodeError as err:
+        raise UsageError(f"{flag} is not valid JSON: {err}") from err
+    if not isinstance(value, dict):
+        raise UsageError(f"{flag} must be a JSON object, e.g. '{example}'")
+    return value
+
+
 def _task_dir(args: argparse.Namespace) -> int:
     if args.show:
-        import json
-
         from summeval.lm_eval.task_dir import resolved_task
-        from summeval.paths import UsageError
 
-        try:
-            metadata = json.loads(args.metadata) if args.metadata else {}
-        except json.JSONDecodeError as err:
-            raise UsageError(f"--metadata {args.metadata!r} is not JSON: {err}") from err
-        if not isinstance(metadata, dict):
-            raise UsageError(f"--metadata {args.metadata!r} must be a JSON object")
+        metadata = json_object_argument(args.metadata, "--metadata", '{"sports_data": "sample"}')
         print(resolved_task(args.show, metadata), end="")
         return 0
     from summeval.lm_eval.startup import summeval_task_dir
@@ -138,7 +143,6 @@ def _active_prompt_select(args: argparse.Namespace) -> int:
 
 def _compare(args: argparse.Namespace) -> int:
     from prompt_strategies.registry import get_family
-    from prompt_strategies.strategy import StrategyError
     from summeval.compare import resolve_strategy_names, results_markdown, run_compare
     from summeval.paths import input_file, output_folder
 
@@ -146,12 +150,7 @@ def _compare(args: argparse.Namespace) -> int:
     output_folder(args.out, "--out")
     if args.active_prompt_exemplars:
         input_file(args.active_prompt_exemplars, "--active-prompt-exemplars")
-    try:
-        options = json.loads(args.options) if args.options else {}
-    except json.JSONDecodeError as err:
-        raise StrategyError(f"--options is not valid JSON: {err}") from err
-    if not isinstance(options, dict):
-        raise StrategyError('--options must be a JSON object, e.g. \'{"self_consistency": {"samples": 5}}\'')
+    options = json_object_argument(args.options, "--options", '{"self_consistency": {"samples": 5}}')
     rows = run_compare(
         model=args.model,
         model_args=args.model_args,
