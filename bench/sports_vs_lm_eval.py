@@ -50,6 +50,11 @@ PAIRS = {
 THEIR_TASK = "bbh_{}_sports_understanding"
 
 
+def task_of(system: str, strategy: str) -> str:
+    """The task that runs ``strategy`` (one of ``PAIRS``) for ``system`` (``ours`` or ``lm-eval``)."""
+    return f"sports_understanding_{strategy}" if system == "ours" else THEIR_TASK.format(PAIRS[strategy])
+
+
 def bbh_input(statement: str) -> str:
     """A statement in bbh's question form."""
     sentence = statement.strip()
@@ -133,7 +138,6 @@ def main(argv=None) -> None:
 
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     import lm_eval
-    from lm_eval.models.huggingface import HFLM
     from lm_eval.tasks import TaskManager
 
     import summeval
@@ -152,11 +156,9 @@ def main(argv=None) -> None:
         from summeval.embedded_model import embedded_model_path
 
         model_args = f"pretrained={embedded_model_path()}"
-    import torch
+    from summeval.lm_eval.runner import load_lm
 
-    given = dict(kv.split("=", 1) for kv in model_args.split(","))
-    given.setdefault("device", "cuda" if torch.cuda.is_available() else "cpu")
-    model = HFLM(**given, batch_size=1)
+    model = load_lm("hf", model_args, {"batch_size": 1})
     generating = [0.0]  # seconds inside generate_until: the model's time, without task building
     plain_generate = model.generate_until
 
@@ -201,7 +203,7 @@ def main(argv=None) -> None:
 
     readers = {}
     for strategy in pairs:
-        name = THEIR_TASK.format(PAIRS[strategy])
+        name = task_of("lm-eval", strategy)
         task = theirs_tm.load_task_or_group([name])[name]
         readers[strategy] = their_reader(task)
 
@@ -211,11 +213,7 @@ def main(argv=None) -> None:
         for strategy in pairs:
             order = ("ours", "lm-eval") if (round_no % 2 == 0) else ("lm-eval", "ours")
             for system in order:
-                task_name = (
-                    f"sports_understanding_{strategy}"
-                    if system == "ours"
-                    else THEIR_TASK.format(PAIRS[strategy])
-                )
+                task_name = task_of(system, strategy)
                 seconds, records = run(system, task_name)
                 times.setdefault((strategy, system), []).append(seconds / len(records))
                 outputs[(strategy, system)] = records
@@ -243,9 +241,7 @@ def main(argv=None) -> None:
             row[f"readers agree on {system}"] = sum(
                 a == b for a, b in zip(by_ours, by_theirs, strict=True)
             ) / len(texts)
-            task_name = (
-                f"sports_understanding_{strategy}" if system == "ours" else THEIR_TASK.format(PAIRS[strategy])
-            )
+            task_name = task_of(system, strategy)
             for s, text in zip(statements, texts, strict=True):
                 dump.append(
                     {
