@@ -275,6 +275,15 @@ def task_table() -> dict[str, dict[str, Any]]:
     return table
 
 
+def unknown_task(task: str) -> str:
+    """The message for ``task`` when it is not one of ours, naming the closest task name."""
+    import difflib
+
+    close = difflib.get_close_matches(task, task_table(), n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"{task!r} is not a summeval task{hint} (summeval strategies)"
+
+
 def group_members(family: TaskFamily) -> list[str]:
     """The tasks of the group named after ``family``."""
     if family.group_tasks is not None:

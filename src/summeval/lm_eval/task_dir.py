@@ -14,7 +14,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from prompt_strategies.registry import contributions, families, generation, group_members, task_table
+from prompt_strategies.registry import (
+    contributions,
+    families,
+    generation,
+    group_members,
+    task_table,
+    unknown_task,
+)
 from prompt_strategies.strategy import StrategyError
 
 TEMPLATE = "_summeval_template.yaml"
@@ -128,33 +135,23 @@ def resolved_task(task: str, metadata: dict[str, Any] | None = None) -> str:
     and the prompt of the first evaluated doc (JSON, then the prompt, for people)."""
     import json
 
-    from prompt_strategies.registry import get_strategy, task_table
     from summeval.lm_eval import task_manager
     from summeval.lm_eval.runner import quiet_per_task_notice
-    from summeval.lm_eval.task import strategy_options
 
     table = task_table()
     if task not in table:
-        import difflib
-
-        close = difflib.get_close_matches(task, table, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise StrategyError(f"{task!r} is not a summeval task{hint} (summeval strategies lists them)")
+        raise StrategyError(unknown_task(task))
     entry = table[task]
     metadata = dict(metadata or {})
     quiet_per_task_notice()
     built = task_manager(include_defaults=False, metadata=metadata).load([task])["tasks"][task]
     config = built.config
-    strategy = get_strategy(entry["strategy"])
-    options = strategy_options(
-        strategy, built.family, {**metadata, "strategy_options": entry["options"]}, task
-    )
     docs = list(built.eval_docs)
     shown = {
         "task": task,
         "family": entry["family"],
         "strategy": entry["strategy"],
-        "options": options,
+        "options": built.strategy_options,
         "output_type": config.output_type,
         "repeats": config.repeats,
         "generation_kwargs": config.generation_kwargs,

@@ -380,6 +380,7 @@ def _cells(
         strategies,
         task_name,
         task_table,
+        unknown_task,
     )
 
     if not isinstance(value, list) or not value:
@@ -409,13 +410,7 @@ def _cells(
                 raise where.fail(f"{at}.tasks", "must be a non-empty list of task names")
             for task in tasks:
                 if task not in table:
-                    import difflib
-
-                    close = difflib.get_close_matches(task, table, n=1)
-                    hint = f"; did you mean {close[0]!r}?" if close else ""
-                    raise where.fail(
-                        f"{at}.tasks", f"{task!r} is not a summeval task{hint} (summeval strategies)"
-                    )
+                    raise where.fail(f"{at}.tasks", unknown_task(task))
             pairs = [(t, table[t]["family"], table[t]["strategy"]) for t in tasks]
         else:
             family_name = entry["family"]
