@@ -29,6 +29,7 @@ from summeval.compare import (
     wilson_interval,
     write_report,
 )
+from summeval.study import compare as study_compare
 from summeval_tasks.rouge import rouge_scores
 
 SPORTS = get_family("sports_understanding")
@@ -669,7 +670,7 @@ def test_compare_bad_input_is_exit_2_before_the_model_loads(
     def no_model(*args, **kwargs):
         raise AssertionError("the model was loaded for a command that cannot run")
 
-    monkeypatch.setattr(compare, "load_lm", no_model)
+    monkeypatch.setattr(study_compare, "load_lm", no_model)
     monkeypatch.chdir(REPO)
     out = tmp_path / "report"
     assert cli.main(_compare_command("pretrained=unused", out, strategies) + extra) == 2

@@ -93,40 +93,45 @@ def _strategies(args: argparse.Namespace) -> int:
     return 0
 
 
+def _selection(args: argparse.Namespace, prefix: str = "", **more: object):
+    """The active-prompt settings of ``active-prompt select`` (``--k``) and ``compare`` (``--active-k``,
+    ``prefix="active_"``), read once."""
+    from summeval.study.selection import Selection
+
+    return Selection(
+        k=getattr(args, f"{prefix}k"),
+        n=getattr(args, f"{prefix}n"),
+        uncertainty=getattr(args, f"{prefix}uncertainty"),
+        pool_size=getattr(args, f"{prefix}pool_size"),
+        **more,
+    )
+
+
 def _active_prompt_select(args: argparse.Namespace) -> int:
-    from summeval.compare import load_lm, select_active_prompt_exemplars, selection_inputs
     from summeval.paths import input_file, output_file
+    from summeval.study.compare import load_lm
+    from summeval.study.selection import check_selection, select_to_file
 
     family = family_name(args.task)
     output_file(args.out, "--out")
     if args.annotations:
         input_file(args.annotations, "--annotations")
-    selection_inputs(  # bad input fails here, before the model loads
-        family=family,
-        data=args.data,
-        k=args.k,
-        n=args.n,
-        seed=args.seed,
-        metric=args.uncertainty,
+    selection = _selection(
+        args,
         pool_split=args.pool,
-        pool_size=args.pool_size,
-        annotations=args.annotations,
-    )
-    lm = load_lm(args.model, args.model_args, args.batch_size, args.device)
-    content = select_active_prompt_exemplars(
-        lm,
-        family=family,
-        data=args.data,
-        out=args.out,
-        k=args.k,
-        n=args.n,
-        metric=args.uncertainty,
-        seed=args.seed,
-        pool_split=args.pool,
-        pool_size=args.pool_size,
         annotations=args.annotations,
         temperature=args.temperature,
         max_gen_toks=args.max_gen_toks,
+    )
+    check_selection(family, args.data, selection, args.seed)  # bad input fails here, before the model loads
+    lm = load_lm(args.model, args.model_args, args.batch_size, args.device)
+    content = select_to_file(
+        lm,
+        family_name=family,
+        data=args.data,
+        selection=selection,
+        seed=args.seed,
+        out=args.out,
         apply_chat_template=args.apply_chat_template,
         model_description=f"{args.model} {args.model_args}",
     )
@@ -143,8 +148,9 @@ def _active_prompt_select(args: argparse.Namespace) -> int:
 
 def _compare(args: argparse.Namespace) -> int:
     from prompt_strategies.registry import get_family
-    from summeval.compare import resolve_strategy_names, results_markdown, run_compare
     from summeval.paths import input_file, output_folder
+    from summeval.report.compare import results_markdown
+    from summeval.study.compare import resolve_strategy_names, run_compare
 
     family = family_name(args.task)
     output_folder(args.out, "--out")
@@ -164,13 +170,7 @@ def _compare(args: argparse.Namespace) -> int:
         apply_chat_template=args.apply_chat_template,
         options=options,
         exemplars_file=args.active_prompt_exemplars,
-        selection={
-            "k": args.active_k,
-            "n": args.active_n,
-            "metric": args.active_uncertainty,
-            "seed": args.seed,
-            "pool_size": args.active_pool_size,
-        },
+        selection=_selection(args, "active_"),
         seed=args.seed,
     )
     print(results_markdown(rows, get_family(family), f"{args.model} {args.model_args}"))

@@ -10,11 +10,16 @@ active-prompt exemplars are selected once per model and family (``OUT/exemplars/
 
 The package, one module per job (each imports only those before it):
 
+* ``selection``: active-prompt stage one (its settings, their check, the selection itself);
 * ``plan``: the study config (models x tasks, comparisons, published figures), read and checked;
 * ``inputs``: versions, fingerprints, data hashes, backends and devices, checked before any model loads;
-* ``cells``: a cell's settings and key, the cell store, running one cell (through ``summeval.lm_eval``);
-* ``adapters``: adapters trained from their recipe; ``selection``: active-prompt exemplars, once;
-* ``run``: the loop over cells, then the report (``summeval.report``).
+* ``cells``: a cell's settings and key, the cell store, evaluating one cell (``evaluate_cell``, through
+  ``summeval.lm_eval``);
+* ``adapters``: adapters trained from their recipe; ``exemplars``: a study's active-prompt exemplars,
+  selected once per model and family;
+* ``run``: the loop over cells, then the report (``summeval.report``);
+* ``compare``: ``summeval compare``, a study of one model and several strategies without a cache, on
+  the same path (``check_family_inputs``, ``load_lm``, ``select_to_file``, ``evaluate_cell``).
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from summeval.study.cells import (
     study_keys,
     write_cell,
 )
+from summeval.study.exemplars import exemplars_for
 from summeval.study.inputs import (
     Inputs,
     adapter_current,
@@ -50,7 +56,6 @@ from summeval.study.inputs import (
     versions,
 )
 from summeval.study.run import rebuild_report, run_study
-from summeval.study.selection import exemplars_for
 
 __all__ = [
     "CELL_FILE",

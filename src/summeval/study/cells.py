@@ -7,6 +7,7 @@ import json
 import shutil
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -143,25 +144,40 @@ def clean_interrupted(out: Path) -> None:
                     shutil.rmtree(leftover, ignore_errors=True)
 
 
-def run_cell(
-    config: StudyConfig,
-    cell: Cell,
+@dataclass
+class CellRun:
+    """What evaluating one cell gives: lm-eval's evaluation, the primary filter's samples in doc order
+    (the one scored answer per item), that filter's name, the per-item scores and the per-item CSV."""
+
+    evaluation: dict[str, Any]
+    samples: list[dict[str, Any]]
+    primary: str
+    scores: dict[str, list[float]]
+    csv_text: str
+    seconds: float
+
+
+def evaluate_cell(
     lm: Any,
-    settings: Mapping[str, Any],
-    exemplars: Path | None,
-    inputs: Inputs,
-) -> tuple[dict[str, Any], list[dict[str, Any]], str]:
-    """Evaluate one cell; return its record, lm-eval's logged samples and the per-sample CSV."""
-    from prompt_strategies.registry import EXEMPLARS_KEY, get_family, task_table
-    from summeval import task_manager
-    from summeval.compare import item_scores, samples_csv
-    from summeval.lm_eval.runner import evaluate_task, sampled_items
+    cell: Cell,
+    metadata: Mapping[str, Any],
+    *,
+    apply_chat_template: bool,
+    seed: int,
+    items: list[int] | None = None,
+    manager: Any = None,
+) -> CellRun:
+    """Evaluate one cell (a model on one of our tasks) and read its samples: the one evaluation path of
+    ``summeval study`` (``run_cell``) and ``summeval compare``. ``manager``: an lm-eval ``TaskManager``
+    made with ``metadata`` to reuse across cells (one is made when not given)."""
+    from prompt_strategies.registry import get_family, task_table
+    from summeval.lm_eval import task_manager
+    from summeval.lm_eval.runner import evaluate_task
+    from summeval.lm_eval.samples import item_scores, samples_csv
 
     family = get_family(cell.family)
-    metadata = config.metadata(cell.family)
-    if exemplars is not None:
-        metadata[EXEMPLARS_KEY] = str(exemplars.resolve())
-    manager = task_manager(include_defaults=False, metadata=metadata)
+    if manager is None:
+        manager = task_manager(include_defaults=False, metadata=dict(metadata))
     started = time.time()
     evaluation, samples, primary = evaluate_task(
         lm,
@@ -171,27 +187,53 @@ def run_cell(
         metadata=metadata,
         manager=manager,
         limit=cell.limit,
-        items=None
-        if cell.sample is None
-        else sampled_items(inputs.eval_sizes[cell.family], cell.sample, config.seed),
-        apply_chat_template=config.apply_chat_template,
-        seed=config.seed,
+        items=items,
+        apply_chat_template=apply_chat_template,
+        seed=seed,
         fixed_options=task_table()[cell.task]["options"],
     )
     seconds = time.time() - started
     ordered = sorted(samples, key=lambda s: s.get("doc_id", 0))
+    return CellRun(
+        evaluation, ordered, primary, item_scores(family, ordered), samples_csv(ordered, family), seconds
+    )
+
+
+def run_cell(
+    config: StudyConfig,
+    cell: Cell,
+    lm: Any,
+    settings: Mapping[str, Any],
+    exemplars: Path | None,
+    inputs: Inputs,
+) -> tuple[dict[str, Any], list[dict[str, Any]], str]:
+    """Evaluate one cell of the study; return its record, lm-eval's logged samples and the per-sample CSV."""
+    from prompt_strategies.registry import EXEMPLARS_KEY
+    from summeval.lm_eval.runner import sampled_items
+
+    metadata = config.metadata(cell.family)
+    if exemplars is not None:
+        metadata[EXEMPLARS_KEY] = str(exemplars.resolve())
+    items = (
+        None
+        if cell.sample is None
+        else sampled_items(inputs.eval_sizes[cell.family], cell.sample, config.seed)
+    )
+    run = evaluate_cell(
+        lm, cell, metadata, apply_chat_template=config.apply_chat_template, seed=config.seed, items=items
+    )
     record = {
         "key": sha256_json(settings),
         "settings": dict(settings),
-        "filter": primary,
-        "n": len(ordered),
-        "items": [str(s["doc"].get("id", s.get("doc_id"))) for s in ordered],
-        "scores": item_scores(family, ordered),
+        "filter": run.primary,
+        "n": len(run.samples),
+        "items": [str(s["doc"].get("id", s.get("doc_id"))) for s in run.samples],
+        "scores": run.scores,
         "lm_eval": {
-            "results": evaluation["results"].get(cell.task, {}),
-            "config": evaluation.get("configs", {}).get(cell.task, {}),
+            "results": run.evaluation["results"].get(cell.task, {}),
+            "config": run.evaluation.get("configs", {}).get(cell.task, {}),
         },
-        "seconds": round(seconds, 2),
+        "seconds": round(run.seconds, 2),
         "exemplars": str(exemplars) if exemplars else None,
     }
-    return record, evaluation["samples"][cell.task], samples_csv(samples, family)
+    return record, run.evaluation["samples"][cell.task], run.csv_text

@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -168,12 +168,25 @@ def load_model(
     return load_lm(name, args, extra)
 
 
+def check_family_inputs(
+    family_name: str, strategy_names: Sequence[str], metadata: Mapping[str, Any]
+) -> dict[str, Any]:
+    """What ``summeval study`` and ``summeval compare`` both check of a family before any model loads:
+    each strategy's options in ``metadata`` (unknown names, types, ranges) and the family's data source
+    (loaded). Returns the loaded docs by split."""
+    from prompt_strategies.registry import get_family, get_strategy
+
+    for name in strategy_names:
+        get_strategy(name).options(metadata)
+    return get_family(family_name).load(metadata)
+
+
 def check_inputs(config: StudyConfig, out: Path) -> Inputs:
     """Everything a cell needs, checked before any model loads: backends installed, models and recipes
     readable, strategy options valid, data loadable, adapters present or trainable."""
     import importlib.util
 
-    from prompt_strategies.registry import get_family, get_strategy
+    from prompt_strategies.registry import get_family
     from prompt_strategies.strategy import StrategyError
     from summeval.recipe import load_recipe
 
@@ -201,12 +214,11 @@ def check_inputs(config: StudyConfig, out: Path) -> Inputs:
         metadata = config.metadata(family_name)
         try:
             check_metadata(metadata)
-            for cell in config.cells:
-                if cell.family == family_name:
-                    get_strategy(cell.strategy).options(metadata)  # unknown options, wrong types, ranges
+            docs = check_family_inputs(
+                family_name, [c.strategy for c in config.cells if c.family == family_name], metadata
+            )
         except StrategyError as err:
             raise StudyConfigError(f"study config {config.path}: options: {err}") from err
-        docs = family.load(metadata)
         data_hashes[family_name] = sha256_json({split: list(items) for split, items in docs.items()})
         available = eval_sizes[family_name] = len(docs.get(family.eval_split, []))
         for cell in config.cells:
@@ -216,17 +228,11 @@ def check_inputs(config: StudyConfig, out: Path) -> Inputs:
                     f"{family.eval_split} split of {family_name} ({available} items)"
                 )
     if any(c.strategy == "active_prompt" for c in config.cells):
-        from summeval.compare import selection_inputs
+        from summeval.study.selection import Selection, check_selection
 
         for family_name in {c.family for c in config.cells if c.strategy == "active_prompt"}:
-            selection_inputs(
-                family=family_name,
-                data=config.data.get(family_name),
-                k=config.selection["k"],
-                n=config.selection["n"],
-                seed=config.seed,
-                metric=config.selection["uncertainty"],
-                pool_size=config.selection["pool_size"],
+            check_selection(
+                family_name, config.data.get(family_name), Selection.of(config.selection), config.seed
             )
     recipes: dict[str, Any] = {}
     adapters: dict[str, Path] = {}

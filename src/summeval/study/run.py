@@ -18,9 +18,9 @@ from summeval.study.cells import (
     study_keys,
     write_cell,
 )
+from summeval.study.exemplars import exemplars_for
 from summeval.study.inputs import adapter_fingerprint, check_inputs, load_model, versions
 from summeval.study.plan import StudyConfig, StudyConfigError
-from summeval.study.selection import exemplars_for
 
 
 def run_study(config: StudyConfig, out: Path, *, progress: bool = True) -> dict[str, Any]:

@@ -1,0 +1,129 @@
+"""The figures of a report, computed from per-item scores: each metric's mean with its 95% interval
+(Wilson for rates, BCa bootstrap over items otherwise), and the paired comparisons with Holm's
+correction. ``summeval compare`` and ``summeval study`` both summarise through ``score_summaries``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from prompt_strategies.registry import get_family
+from summeval.lm_eval.samples import item_scores
+from summeval.stats import ALPHA, holm, metric_summary, paired_test
+from summeval.study.plan import Cell, StudyConfig
+from summeval_tasks.contract import TaskFamily
+
+
+@dataclass
+class StrategyResult:
+    """One row of the comparison table: each metric's mean over the items and its 95% interval."""
+
+    strategy: str
+    task: str
+    filter: str
+    n: int
+    metrics: dict[str, dict[str, float]]
+    """``{metric: {"mean", "ci_low", "ci_high"}}`` in the family's metric order."""
+
+    def mean(self, metric: str) -> float:
+        return self.metrics[metric]["mean"]
+
+
+def result_row(
+    family: TaskFamily,
+    name: str,
+    task: str,
+    filter_name: str,
+    samples: Sequence[Mapping[str, Any]],
+    seed: int = 0,
+) -> StrategyResult:
+    """One table row: each metric's mean and interval over ``samples`` (Wilson for 0/1 metrics)."""
+    metrics = score_summaries(family, item_scores(family, samples), seed)
+    return StrategyResult(name, task, filter_name, len(samples), metrics)
+
+
+def is_rate(family: TaskFamily, values: Sequence[float]) -> bool:
+    """Whether per-item scores are a proportion (accuracy, invalid rate): 0/1 scores of a family with
+    fixed labels; never ROUGE."""
+    return bool(family.choices) and all(v in (0.0, 1.0) for v in values)
+
+
+def score_summaries(
+    family: TaskFamily, scores: Mapping[str, Sequence[float]], seed: int = 0
+) -> dict[str, dict[str, float]]:
+    """Each metric's mean and 95% interval of per-item ``scores`` (Wilson for rates, bootstrap otherwise)."""
+    return {
+        m: metric_summary(values, binary=is_rate(family, values), seed=seed) for m, values in scores.items()
+    }
+
+
+def interval_text(summary: Mapping[str, float]) -> str:
+    """``mean [low, high]`` to three places, as every table shows a figure."""
+    return f"{summary['mean']:.3f} [{summary['ci_low']:.3f}, {summary['ci_high']:.3f}]"
+
+
+def summaries(cell: Cell, record: Mapping[str, Any], seed: int) -> dict[str, dict[str, float]]:
+    """Each metric's mean and 95% interval over the cell's saved per-item scores."""
+    return score_summaries(get_family(cell.family), record["scores"], seed)
+
+
+def comparison_results(config: StudyConfig, records: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Each comparison of the config whose two cells finished: a paired test of the family's headline
+    metric on the items both scored, with Holm-adjusted p-values over all of them."""
+    results = []
+    for comparison in config.comparisons:
+        if comparison.a not in records or comparison.b not in records:
+            continue
+        cell = config.cell(comparison.a)
+        family = get_family(cell.family)
+        metric = family.primary_metric
+        a, b = records[comparison.a], records[comparison.b]
+        by_item_b = dict(zip(b["items"], b["scores"][metric], strict=True))
+        pairs = [
+            (x, by_item_b[i]) for i, x in zip(a["items"], a["scores"][metric], strict=True) if i in by_item_b
+        ]
+        test = paired_test(
+            [p[0] for p in pairs],
+            [p[1] for p in pairs],
+            binary=is_rate(family, [v for pair in pairs for v in pair]),
+            seed=config.seed,
+        )
+        higher_is_better = family.metrics[metric]
+        results.append(
+            {
+                "label": comparison.label,
+                "a": comparison.a,
+                "b": comparison.b,
+                "metric": metric,
+                "higher_is_better": higher_is_better,
+                **test.to_dict(),
+            }
+        )
+    for result, adjusted in zip(results, holm([r["p_value"] for r in results]), strict=True):
+        result["p_holm"] = adjusted
+        result["significant"] = adjusted < ALPHA
+        result["verdict"] = verdict(result)
+    return results
+
+
+def verdict(result: Mapping[str, Any]) -> str:
+    """One sentence: is the difference real at this sample size?"""
+    direction = "higher" if result["difference"] > 0 else "lower"
+    interval = f"95% interval of B − A [{result['ci_low']:+.3f}, {result['ci_high']:+.3f}]"
+    if result["significant"]:
+        return (
+            f"{result['label']}: significant at {ALPHA:.0%} after Holm (p = {result['p_holm']:.3g}, n = "
+            f"{result['n']}): {result['b']} scores {direction} {result['metric']} than {result['a']} by "
+            f"{abs(result['difference']):.3f} ({interval})."
+        )
+    return (
+        f"{result['label']}: not significant at this sample size (n = {result['n']}, Holm p = "
+        f"{result['p_holm']:.3g}): the {abs(result['difference']):.3f} difference in {result['metric']} "
+        "could be "
+        f"chance ({interval})."
+    )
+
+
+def comparisons_not_run(config: StudyConfig, records: Mapping[str, Any]) -> list[str]:
+    return [c.label for c in config.comparisons if c.a not in records or c.b not in records]

@@ -1,0 +1,147 @@
+"""``summeval compare``: a study of one model, one family and several strategies, without a cache.
+
+It runs on the study's evaluation path: the same pre-flight check of the family's options and data
+(``inputs.check_family_inputs``), the same model builder (``summeval.lm_eval.runner.load_lm``), the same
+active-prompt selection (``selection.select_to_file``), the same evaluation of one cell
+(``cells.evaluate_cell``) and the same summaries (``summeval.report.analysis``). What differs is the
+output, written into ``--out`` after every strategy:
+
+* ``results.md`` / ``results.json``: per strategy, n and each of the family's metrics with a 95%
+  interval (accuracy: Wilson score interval; other metrics: seeded BCa bootstrap over items, scipy);
+* ``<strategy>.csv``: one row per item: id, prompt, target, model output, read answer, each metric;
+* ``<primary metric>.png``: a bar chart of the family's headline metric with the intervals;
+* ``lm_eval/<strategy>.json``: lm-eval's own results for the strategy.
+
+Every file is written under a temporary name and renamed, so none is ever half-written.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from prompt_strategies.registry import (
+    EXEMPLARS_KEY,
+    applicable_strategies,
+    get_family,
+    get_strategy,
+    strategies,
+    task_name,
+)
+from prompt_strategies.strategy import StrategyError
+from summeval.lm_eval import runner
+from summeval.report.analysis import StrategyResult, score_summaries
+from summeval.report.compare import write_report
+from summeval.study.cells import evaluate_cell
+from summeval.study.inputs import check_family_inputs
+from summeval.study.plan import Cell
+from summeval.study.selection import Selection, check_selection, select_to_file
+from summeval_tasks.atomic import write_text_atomically
+
+ACTIVE_PROMPT = "active_prompt"
+MODEL = "model"
+"""The name of compare's one model in its cells."""
+
+
+def resolve_strategy_names(spec: str, family: str = "sports_understanding") -> list[str]:
+    """``all`` (every strategy that applies to ``family``) or a comma-separated list of applicable names."""
+    fam = get_family(family)
+    if spec.strip() == "all":
+        return applicable_strategies(fam)
+    names = [s.strip() for s in spec.split(",") if s.strip()]
+    if not names:
+        raise StrategyError("no strategies given; use --strategies all or a comma-separated list")
+    for name in names:
+        if not get_strategy(name).applies_to(fam):
+            raise StrategyError(
+                f"strategy {name!r} does not apply to the {family} family; those that do: "
+                f"{', '.join(applicable_strategies(fam))}"
+            )
+    return names
+
+
+def load_lm(model: str, model_args: str, batch_size: int | str = 1, device: str | None = None):
+    """An lm-eval model from its registry name and argument string (``runner.load_lm``)."""
+    return runner.load_lm(model, model_args, {"batch_size": batch_size, "device": device})
+
+
+def run_compare(
+    *,
+    model: str,
+    model_args: str,
+    strategy_names: Sequence[str],
+    out: Path,
+    family: str = "sports_understanding",
+    data: str | None = None,
+    limit: int | None = None,
+    batch_size: int | str = 1,
+    device: str | None = None,
+    apply_chat_template: bool = False,
+    options: Mapping[str, Any] | None = None,
+    exemplars_file: Path | None = None,
+    selection: Selection | None = None,
+    seed: int = 1234,
+) -> list[StrategyResult]:
+    """Run ``strategy_names`` on one model and ``family``; write the report files into ``out``."""
+    from tqdm import tqdm
+
+    from summeval.lm_eval import task_manager
+
+    fam = get_family(family)
+    selection = selection or Selection()
+    metadata: dict[str, Any] = {**(options or {})}
+    if data:
+        metadata[fam.data_key] = data
+    unknown = sorted(set(options or {}) - set(strategies()))
+    for name in strategy_names:  # unknown options or wrong types fail now, not after the model loads
+        get_strategy(name).options(metadata)
+    if unknown:
+        raise StrategyError(
+            f"--options names no strategy: {', '.join(unknown)}; known: {', '.join(sorted(strategies()))}"
+        )
+    check_family_inputs(family, strategy_names, metadata)  # a bad source fails here, before the model loads
+    if exemplars_file is not None:
+        from prompt_strategies.exemplars import read_exemplar_file
+
+        read_exemplar_file(exemplars_file, fam)
+    elif ACTIVE_PROMPT in strategy_names:
+        check_selection(family, data, selection, seed)
+    out.mkdir(parents=True, exist_ok=True)
+    description = f"{model} {model_args}"
+    lm = load_lm(model, model_args, batch_size, device)
+    if ACTIVE_PROMPT in strategy_names:
+        if exemplars_file is None:
+            exemplars_file = out / "active_prompt_exemplars.json"
+            print(f"summeval: selecting active-prompt exemplars first → {exemplars_file}", flush=True)
+            select_to_file(
+                lm,
+                family_name=family,
+                data=data,
+                selection=selection,
+                seed=seed,
+                out=exemplars_file,
+                apply_chat_template=apply_chat_template,
+                model_description=description,
+            )
+        metadata[EXEMPLARS_KEY] = str(Path(exemplars_file).resolve())
+    # Only our tasks: indexing lm-eval's own thousands of tasks costs seconds.
+    manager = task_manager(include_defaults=False, metadata=metadata)
+    rows: list[StrategyResult] = []
+    bar = tqdm(strategy_names, desc="strategies", unit="strategy")
+    for name in bar:
+        bar.set_postfix_str(name)
+        cell = Cell(MODEL, task_name(name, family), family, name, limit)
+        run = evaluate_cell(
+            lm, cell, metadata, apply_chat_template=apply_chat_template, seed=seed, manager=manager
+        )
+        summaries = score_summaries(fam, run.scores, seed)
+        rows.append(StrategyResult(name, cell.task, run.primary, len(run.samples), summaries))
+        write_text_atomically(out / f"{name}.csv", run.csv_text)
+        lm_eval_results = {"results": run.evaluation["results"], "configs": run.evaluation.get("configs", {})}
+        write_text_atomically(
+            out / "lm_eval" / f"{name}.json", json.dumps(lm_eval_results, indent=2, default=str) + "\n"
+        )
+        write_report(rows, out, fam, model_description=description, planned=strategy_names)
+    return rows

@@ -1,0 +1,43 @@
+"""Active-prompt exemplars of a study: selected once per model and family (``OUT/exemplars/``)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from summeval.study.inputs import Inputs, sha256_json
+from summeval.study.plan import Cell, StudyConfig
+from summeval.study.selection import Selection, select_to_file
+
+
+def exemplars_for(
+    config: StudyConfig, cell: Cell, lm: Any, inputs: Inputs, out: Path, adapter_print: Any
+) -> tuple[Path, float]:
+    """The active-prompt exemplar file of the cell's model and family, selected with ``lm`` when missing."""
+    key = sha256_json(
+        {
+            "model": inputs.model_fingerprints[cell.model],
+            "adapter": adapter_print,
+            "family": cell.family,
+            "data": inputs.data_hashes[cell.family],
+            "selection": config.selection,
+            "seed": config.seed,
+            "apply_chat_template": config.apply_chat_template,
+        }
+    )[:12]
+    path = out / "exemplars" / f"{cell.model}__{cell.family}__{key}.json"
+    if path.is_file():
+        return path, 0.0
+    started = time.time()
+    select_to_file(
+        lm,
+        family_name=cell.family,
+        data=config.data.get(cell.family),
+        selection=Selection.of(config.selection),
+        seed=config.seed,
+        out=path,
+        apply_chat_template=config.apply_chat_template,
+        model_description=f"{cell.model} ({inputs.pretrained[cell.model]})",
+    )
+    return path, time.time() - started
