@@ -341,6 +341,22 @@ def test_a_plugin_family_gets_a_task_for_every_strategy_that_applies(use_plugins
     assert set(group["task"]) == riddles - {"riddles_active_prompt"}
 
 
+class _Chosen(_Renamed):
+    """A plugin strategy that, like active_prompt, selects its exemplars on the model first."""
+
+    selects_exemplars = True
+
+
+def test_a_plugin_strategy_that_selects_exemplars_is_left_out_of_the_group(use_plugins, monkeypatch):
+    use_plugins(
+        _plugin_module(monkeypatch, "chosen_plugin", strategies=[_Chosen("chosen")], families=[_Riddles()])
+    )
+    tasks = {t for t, entry in registry.task_table().items() if entry["family"] == "riddles"}
+    assert "riddles_chosen" in tasks
+    group = registry.group_members(registry.get_family("riddles"))
+    assert set(group) == tasks - {"riddles_active_prompt", "riddles_chosen"}
+
+
 def test_a_plugin_family_runs_in_lm_eval_with_the_builtin_strategies(use_plugins, monkeypatch):
     family = _Riddles()
     use_plugins(_plugin_module(monkeypatch, "riddles_plugin", families=[family]))

@@ -188,6 +188,7 @@ class SelfConsistency(ChainOfThoughtFewShot):
 
 class ActivePrompt(ChainOfThoughtFewShot):
     name = "active_prompt"
+    selects_exemplars = True
     description = (
         "Exemplars chosen by the model's uncertainty on the train split (Diao et al.), from "
         "`summeval active-prompt select`; with rationales where the family reasons."

@@ -291,5 +291,5 @@ def group_members(family: TaskFamily) -> list[str]:
     chosen = family.group_strategies
     names = applicable_strategies(family)
     if chosen is None:
-        chosen = [n for n in names if n != "active_prompt"]
+        chosen = [n for n in names if not get_strategy(n).selects_exemplars]
     return [task_name(n, family.name) for n in chosen if n in names]

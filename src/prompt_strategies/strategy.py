@@ -73,6 +73,10 @@ class PromptStrategy:
     defaults: Mapping[str, Any] = {}
     reasoning: bool = False
     """Whether the model writes a chain of thought (the family's reasoning stops and token budget)."""
+    selects_exemplars: bool = False
+    """Whether its exemplars come from a selection run on the evaluated model first (active-prompt's
+    stage one): ``summeval compare`` and ``summeval study`` select them before the strategy's cells
+    unless its ``exemplars_file`` option names a file; a family's group leaves such strategies out."""
     option_ranges: Mapping[str, tuple[Callable[[Any], bool], str]] = {}
     """Range checks of options: ``{option: (accepts(value), "what would be right")}``; a value outside
     its range is an error, never reinterpreted."""

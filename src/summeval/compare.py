@@ -20,8 +20,10 @@ from summeval.report.charts import chart_name, write_chart
 from summeval.report.compare import results_markdown, write_report
 from summeval.stats import BOOTSTRAP_RESAMPLES, bootstrap_interval, metric_summary, wilson_interval
 from summeval.study import compare as _compare
-from summeval.study.compare import ACTIVE_PROMPT, load_lm, resolve_strategy_names
+from summeval.study.compare import load_lm, resolve_strategy_names
 from summeval.study.selection import Selection, chat_formatter, check_selection, select_to_file
+
+ACTIVE_PROMPT = "active_prompt"
 
 __all__ = [
     "ACTIVE_PROMPT",

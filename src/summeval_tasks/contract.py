@@ -77,7 +77,8 @@ class TaskFamily:
     exemplar_fields: Sequence[str] = ("id",)
     """Doc fields an exemplar file entry must carry for ``exemplar`` to render it."""
     group_strategies: Sequence[str] | None = None
-    """Strategies in the ``<name>`` group; None: every applicable one but active_prompt."""
+    """Strategies in the ``<name>`` group; None: every applicable one but those that select
+    their exemplars on the model first (active_prompt)."""
     aliases: Mapping[str, tuple[str, Mapping[str, Any]]] = {}
     """Extra task names: ``{task: (strategy, fixed options)}``, e.g. ``tweetsumm_one``."""
     group_tasks: Sequence[str] | None = None

@@ -180,7 +180,7 @@ def _compare(args: argparse.Namespace) -> int:
 
 def _study(args: argparse.Namespace) -> int:
     from summeval.study import rebuild_report, run_study
-    from summeval.study.plan import load_study
+    from summeval.study.config import load_study
 
     config = load_study(args.config)
     out = args.out or Path("results") / f"study-{config.name}"

@@ -11,7 +11,8 @@ active-prompt exemplars are selected once per model and family (``OUT/exemplars/
 The package, one module per job (each imports only those before it):
 
 * ``selection``: active-prompt stage one (its settings, their check, the selection itself);
-* ``plan``: the study config (models x tasks, comparisons, published figures), read and checked;
+* ``plan``: a study's models, cells (models x tasks), comparisons and published figures;
+* ``config``: a study config file (YAML) read into a plan, every field checked;
 * ``inputs``: versions, fingerprints, data hashes, backends and devices, checked before any model loads;
 * ``cells``: a cell's settings and key, the cell store, evaluating one cell (``evaluate_cell``, through
   ``summeval.lm_eval``);

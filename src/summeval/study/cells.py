@@ -69,7 +69,7 @@ def cell_settings(
         "files": _option_files(options),
         "versions": {k: v for k, v in versions().items() if k in ("summeval", "lm_eval")},
     }
-    if cell.strategy == "active_prompt" and not options.get("exemplars_file"):
+    if get_strategy(cell.strategy).selects_exemplars and not options.get("exemplars_file"):
         settings["selection"] = dict(config.selection)
     return settings
 

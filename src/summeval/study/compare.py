@@ -40,7 +40,6 @@ from summeval.study.plan import Cell
 from summeval.study.selection import Selection, check_selection, select_to_file
 from summeval_tasks.atomic import write_text_atomically
 
-ACTIVE_PROMPT = "active_prompt"
 MODEL = "model"
 """The name of compare's one model in its cells."""
 
@@ -106,12 +105,13 @@ def run_compare(
         from prompt_strategies.exemplars import read_exemplar_file
 
         read_exemplar_file(exemplars_file, fam)
-    elif ACTIVE_PROMPT in strategy_names:
+    selecting = [n for n in strategy_names if get_strategy(n).selects_exemplars]
+    if exemplars_file is None and selecting:
         check_selection(family, data, selection, seed)
     out.mkdir(parents=True, exist_ok=True)
     description = f"{model} {model_args}"
     lm = load_lm(model, model_args, batch_size, device)
-    if ACTIVE_PROMPT in strategy_names:
+    if selecting:
         if exemplars_file is None:
             exemplars_file = out / "active_prompt_exemplars.json"
             print(f"summeval: selecting active-prompt exemplars first → {exemplars_file}", flush=True)

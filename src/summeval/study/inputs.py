@@ -186,7 +186,7 @@ def check_inputs(config: StudyConfig, out: Path) -> Inputs:
     readable, strategy options valid, data loadable, adapters present or trainable."""
     import importlib.util
 
-    from prompt_strategies.registry import get_family
+    from prompt_strategies.registry import get_family, get_strategy
     from prompt_strategies.strategy import StrategyError
     from summeval.recipe import load_recipe
 
@@ -227,10 +227,11 @@ def check_inputs(config: StudyConfig, out: Path) -> Inputs:
                     f"study config {config.path}: {cell.id}: sample {cell.sample} is larger than the "
                     f"{family.eval_split} split of {family_name} ({available} items)"
                 )
-    if any(c.strategy == "active_prompt" for c in config.cells):
+    selecting = {c.family for c in config.cells if get_strategy(c.strategy).selects_exemplars}
+    if selecting:
         from summeval.study.selection import Selection, check_selection
 
-        for family_name in {c.family for c in config.cells if c.strategy == "active_prompt"}:
+        for family_name in sorted(selecting):
             check_selection(
                 family_name, config.data.get(family_name), Selection.of(config.selection), config.seed
             )

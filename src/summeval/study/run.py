@@ -29,6 +29,7 @@ def run_study(config: StudyConfig, out: Path, *, progress: bool = True) -> dict[
 
     from tqdm import tqdm
 
+    from prompt_strategies.registry import get_strategy
     from summeval.lm_eval.runner import quiet_per_task_notice
     from summeval.paths import output_folder
     from summeval.report import write_study_report
@@ -50,7 +51,6 @@ def run_study(config: StudyConfig, out: Path, *, progress: bool = True) -> dict[
         flush=True,
     )
     timings: dict[str, Any] = {"models": {}, "adapters": {}, "selection": {}}
-    given_exemplars = (config.options.get("active_prompt") or {}).get("exemplars_file")
     bar = tqdm(total=len(to_run), desc="study", unit="cell", disable=not progress or not to_run)
     for model_name in dict.fromkeys(c.model for c in to_run):
         spec = config.models[model_name]
@@ -73,7 +73,8 @@ def run_study(config: StudyConfig, out: Path, *, progress: bool = True) -> dict[
         for cell in cells:
             bar.set_postfix_str(cell.id)
             exemplars, selection_seconds = (None, 0.0)
-            if cell.strategy == "active_prompt" and not given_exemplars:
+            given_exemplars = (config.options.get(cell.strategy) or {}).get("exemplars_file")
+            if get_strategy(cell.strategy).selects_exemplars and not given_exemplars:
                 exemplars, selection_seconds = exemplars_for(
                     config, cell, lm, inputs, out, prints.get(model_name)
                 )
