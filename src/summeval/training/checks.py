@@ -1,14 +1,15 @@
-"""What is checked before any weights load: the scheduler, the LoRA target modules, 4-bit support, and
-that ``--resume`` continues the same run."""
+"""What is checked before any weights load: the scheduler, the family's training data, the LoRA target
+modules, 4-bit support, and that ``--resume`` continues the same run."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from summeval.training.recipe import Recipe
+from summeval_tasks.contract import Doc, TaskFamily
 from summeval_tasks.errors import SummevalError
 
 RUN_FILE = "summeval_run.json"
@@ -28,6 +29,20 @@ def check_scheduler(recipe: Recipe) -> None:
             f"recipe {recipe.name}: training.lr_scheduler {recipe.training.lr_scheduler!r} is unknown; "
             f"choose one of {', '.join(names)}"
         )
+
+
+def check_training_data(family: TaskFamily, docs: Mapping[str, Sequence[Doc]], recipe: Recipe) -> None:
+    """The loaded data has the family's training splits, and the family has a training format (its
+    ``training_example`` raises ``FamilyError`` naming the family when it has none)."""
+    missing = [split for split in family.training_splits if split not in docs]
+    if missing:
+        raise FinetuneError(
+            f"recipe {recipe.name}: the {family.name} data {recipe.data!r} has no {' or '.join(missing)} "
+            f"split; it has {', '.join(docs) or 'none'}, and fine-tuning needs "
+            f"{' and '.join(family.training_splits)}"
+        )
+    for doc in docs[family.training_splits[0]][:1]:
+        family.training_example(doc)
 
 
 def check_target_modules(recipe: Recipe) -> None:

@@ -1,4 +1,5 @@
-"""Training examples as tokens: encoding a doc, padding a batch, hashing the data, and the loss."""
+"""Training examples as tokens: a doc in its family's training format, padded batches, the data's hash,
+and the loss."""
 
 from __future__ import annotations
 
@@ -8,32 +9,33 @@ from typing import Any
 
 from summeval.training.checks import FinetuneError
 from summeval.training.recipe import Recipe
-from summeval_tasks.prompts import instruction_prompt
+from summeval_tasks.contract import Doc, TaskFamily
 
 _KEEP_HEAD_TOKENS = 32  # when a text is too long, keep the instruction header and cut the middle
 
 
-def encode_example(tokenizer, doc: Mapping, max_length: int, loss_on: str) -> dict[str, Any]:
-    """Token ids and labels for one doc: prompt, summary, EOS.
+def encode_example(tokenizer, family: TaskFamily, doc: Doc, max_length: int, loss_on: str) -> dict[str, Any]:
+    """Token ids and labels for one doc in the family's training format: prompt, target, EOS.
 
     With ``loss_on="summary"`` the prompt tokens get label -100 (no loss). Texts longer than
-    ``max_length`` lose tokens from the middle of the prompt; the summary is always kept whole.
+    ``max_length`` lose tokens from the middle of the prompt; the target is always kept whole.
     """
-    prompt_ids = tokenizer(instruction_prompt(doc["conversation"]), add_special_tokens=True)["input_ids"]
-    summary_ids = tokenizer(doc["summary"], add_special_tokens=False)["input_ids"]
+    prompt, target = family.training_example(doc)
+    prompt_ids = tokenizer(prompt, add_special_tokens=True)["input_ids"]
+    target_ids = tokenizer(target, add_special_tokens=False)["input_ids"]
     if tokenizer.eos_token_id is not None:
-        summary_ids = [*summary_ids, tokenizer.eos_token_id]
-    budget = max_length - len(summary_ids)
+        target_ids = [*target_ids, tokenizer.eos_token_id]
+    budget = max_length - len(target_ids)
     if budget < _KEEP_HEAD_TOKENS + 8:
         raise FinetuneError(
-            f"finetune: the summary of dialog {doc['id']} takes {len(summary_ids)} tokens, "
+            f"finetune: the target of {family.name} item {doc.get('id')} takes {len(target_ids)} tokens, "
             f"too many for training.max_length={max_length}"
         )
     if len(prompt_ids) > budget:
         tail = budget - _KEEP_HEAD_TOKENS
         prompt_ids = prompt_ids[:_KEEP_HEAD_TOKENS] + prompt_ids[-tail:]
-    input_ids = prompt_ids + summary_ids
-    labels = ([-100] * len(prompt_ids) if loss_on == "summary" else list(prompt_ids)) + summary_ids
+    input_ids = prompt_ids + target_ids
+    labels = ([-100] * len(prompt_ids) if loss_on == "summary" else list(prompt_ids)) + target_ids
     return {"input_ids": input_ids, "labels": labels, "length": len(input_ids)}
 
 
@@ -60,21 +62,24 @@ class PadToLongest:
         }
 
 
-def encode_split(tokenizer, docs: Sequence[Mapping], recipe: Recipe):
+def encode_split(tokenizer, family: TaskFamily, docs: Sequence[Doc], recipe: Recipe):
+    """The docs of one split, encoded (``encode_example``), as a ``datasets.Dataset``."""
     import datasets
 
-    rows = [encode_example(tokenizer, d, recipe.training.max_length, recipe.training.loss_on) for d in docs]
+    t = recipe.training
+    rows = [encode_example(tokenizer, family, d, t.max_length, t.loss_on) for d in docs]
     return datasets.Dataset.from_list(rows)
 
 
-def data_fingerprint(dialogs: Mapping[str, Sequence]) -> str:
-    """sha256 of the parsed docs: the same data gives the same hash whatever its file format."""
+def data_fingerprint(docs: Mapping[str, Sequence[Doc]]) -> str:
+    """sha256 of the family's loaded docs, split by split: the same data gives the same hash whatever
+    its file format (for TweetSumm, the hash of its dialogs' ``to_doc()``, as before families)."""
     import hashlib
 
     digest = hashlib.sha256()
-    for split in sorted(dialogs):
-        for dialog in dialogs[split]:
-            digest.update(json.dumps([split, dialog.to_doc()], sort_keys=True).encode())
+    for split in sorted(docs):
+        for doc in docs[split]:
+            digest.update(json.dumps([split, doc], sort_keys=True).encode())
     return digest.hexdigest()
 
 

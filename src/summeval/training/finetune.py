@@ -1,4 +1,5 @@
-"""``summeval finetune``: (Q)LoRA on the TweetSumm train split in the instruction format.
+"""``summeval finetune``: (Q)LoRA on a family's training split in its training format (the family
+contract's ``training_example``; TweetSumm's is the instruction format that ``tweetsumm_instruct`` evaluates).
 
 Layout while training: ``OUTPUT.work/`` holds the Trainer checkpoints and ``train_log.jsonl``.
 When training ends, the adapter is written to a temporary folder beside ``OUTPUT`` and renamed to
@@ -22,6 +23,7 @@ from summeval.training.checks import (
     check_same_run,
     check_scheduler,
     check_target_modules,
+    check_training_data,
     quantization_available,
 )
 from summeval.training.encoding import PadToLongest, data_fingerprint, encode_split, loss_trainer_class
@@ -208,7 +210,7 @@ def finetune(
     import torch
     from transformers import TrainingArguments, set_seed
 
-    from summeval_tasks.tweetsumm import load_dialogs
+    from prompt_strategies.registry import get_family
 
     if max_steps is not None and max_steps < 1:
         raise FinetuneError(f"finetune: --max-steps {max_steps} is out of range; it must be at least 1")
@@ -227,8 +229,10 @@ def finetune(
 
     # Everything that can be wrong is checked before any weights load.
     check_scheduler(recipe)
-    dialogs = load_dialogs(recipe.data)
-    run = {"recipe": recipe.to_dict(), "data_sha256": data_fingerprint(dialogs), "max_steps": max_steps}
+    family = get_family(recipe.family)
+    docs = family.load({family.data_key: recipe.data})
+    check_training_data(family, docs, recipe)
+    run = {"recipe": recipe.to_dict(), "data_sha256": data_fingerprint(docs), "max_steps": max_steps}
     if resume:
         check_same_run(work_dir, run)
     check_target_modules(recipe)
@@ -249,8 +253,9 @@ def finetune(
     footprint_unquantized = unquantized_bytes(model.config, dtype)
     model = attach_lora(model, recipe, quantized=use_4bit)
 
-    train = encode_split(tokenizer, [d.to_doc() for d in dialogs["train"]], recipe)
-    validation = encode_split(tokenizer, [d.to_doc() for d in dialogs["validation"]], recipe)
+    train_split, validation_split = family.training_splits
+    train = encode_split(tokenizer, family, docs[train_split], recipe)
+    validation = encode_split(tokenizer, family, docs[validation_split], recipe)
 
     work_dir.mkdir(parents=True, exist_ok=True)
     if not resume:
@@ -315,7 +320,8 @@ def finetune(
         "base_revision": recipe.base_revision or _commit_hash(model),
         "base_config": base_config_summary(model.get_base_model().config),
         "recipe": recipe.to_dict(),
-        "data": {"source": recipe.data, "sha256": data_fingerprint(dialogs), "train_dialogs": len(train)},
+        # "train_dialogs" keeps its name from before families: it counts the training split's items
+        "data": {"source": recipe.data, "sha256": data_fingerprint(docs), "train_dialogs": len(train)},
         "trainable_parameters": trainable_parameters(model),
         "quantized_4bit": use_4bit,
         "memory_footprint_bytes": {"unquantized": footprint_unquantized, "loaded": footprint_loaded},

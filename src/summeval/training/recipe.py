@@ -15,6 +15,8 @@ from typing import Any, get_type_hints
 
 from summeval_tasks.errors import SummevalError
 
+DEFAULT_FAMILY = "tweetsumm"
+
 
 class RecipeError(SummevalError):
     """A recipe file or override is invalid; the message names the field and what is allowed."""
@@ -65,7 +67,8 @@ class TrainingSettings:
     max_length: int = 4096
     """Longer training texts are truncated from the left of the conversation, keeping the summary."""
     loss_on: str = "summary"
-    """summary: loss on the summary tokens only; full: on the whole text, as the study did."""
+    """summary: loss on the target (TweetSumm's summary) tokens only; full: on the whole text, as the
+    study did."""
     batching: str = "length_grouped"
     """length_grouped: batches of similar length (little padding); random: plain shuffling."""
     gradient_checkpointing: bool = True
@@ -78,19 +81,26 @@ class TrainingSettings:
 
 @dataclass
 class Recipe:
-    """A fine-tuning recipe: the base model, the data and the three groups of settings."""
+    """A fine-tuning recipe: the base model, the family and its data, and the three groups of settings."""
 
     name: str = "tweetsumm"
     base_model: str = "stabilityai/stablelm-3b-4e1t"
     base_revision: str | None = None
+    family: str = DEFAULT_FAMILY
+    """The task family whose training split is learned, in the family's training format."""
     data: str = "hub"
-    """TweetSumm source: hub, sample or a path (as for the tasks)."""
+    """The family's data source, as its tasks take it (TweetSumm: hub, sample or a path)."""
     lora: LoraSettings = field(default_factory=LoraSettings)
     quantization: QuantizationSettings = field(default_factory=QuantizationSettings)
     training: TrainingSettings = field(default_factory=TrainingSettings)
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """The recipe as saved with the adapter. ``family`` is left out when it is the default, so a
+        recipe reads as it did before that field existed (trained adapters and study cells stay current)."""
+        tree = dataclasses.asdict(self)
+        if tree["family"] == DEFAULT_FAMILY:
+            del tree["family"]
+        return tree
 
     def validate(self) -> Recipe:
         """Check value ranges and choices; return self."""
@@ -121,6 +131,14 @@ class Recipe:
         for ok, message in checks:
             if not ok:
                 raise RecipeError(f"recipe {self.name}: {message}")
+        from prompt_strategies.registry import families
+
+        known = families()
+        if self.family not in known:
+            raise RecipeError(
+                f"recipe {self.name}: family {self.family!r} is unknown; known families: "
+                f"{', '.join(sorted(known))}"
+            )
         return self
 
 
