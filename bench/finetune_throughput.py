@@ -71,7 +71,7 @@ def batches(dataset, batch_size: int, length_grouped: bool, seed: int):
             yield [dataset[i] for i in order[start : start + batch_size]]
 
 
-def run(setup: str, args, tokenizer, base_model, docs) -> dict:
+def run(setup: str, args, tokenizer, base_model, family, docs) -> dict:
     from peft import get_peft_model
 
     from summeval.finetune import PadToLongest, causal_lm_loss, encode_split, lora_config
@@ -92,7 +92,7 @@ def run(setup: str, args, tokenizer, base_model, docs) -> dict:
         model.enable_input_require_grads()
     model.train()
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
-    dataset = encode_split(tokenizer, docs, recipe)
+    dataset = encode_split(tokenizer, family, docs, recipe)
     collate = PadToLongest(
         tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     )
@@ -139,12 +139,13 @@ def main() -> None:
     parser.add_argument("--load-in-4bit", action="store_true")
     args = parser.parse_args()
 
-    from summeval_tasks.tweetsumm import load_dialogs
+    from prompt_strategies.registry import get_family
 
     torch.manual_seed(0)
-    docs = [d.to_doc() for d in load_dialogs(args.data)["train"]]
+    family = get_family("tweetsumm")
+    docs = family.load({family.data_key: args.data})[family.training_splits[0]]
     tokenizer, model = build_model(args.model, args.load_in_4bit)
-    results = [run(setup, args, tokenizer, model, docs) for setup in ("study", "summeval")]
+    results = [run(setup, args, tokenizer, model, family, docs) for setup in ("study", "summeval")]
     device = (
         "cuda: " + torch.cuda.get_device_name(0)
         if torch.cuda.is_available()

@@ -331,6 +331,16 @@ CLI_CASES = [
         "lora.r must be a positive",
     ),
     ("finetune-unknown-field", [*FINETUNE, "--set", "training.epoch=2", "--output", "{tmp}/a"], "epoch"),
+    (
+        "finetune-unknown-family",
+        [*FINETUNE, "--set", "family=tweetsum", "--output", "{tmp}/a"],
+        "family 'tweetsum' is unknown; known families:",
+    ),
+    (
+        "finetune-family-without-training-format",
+        [*FINETUNE, "--set", "family=sports_understanding", "--output", "{tmp}/a"],
+        "family 'sports_understanding' has no training format",
+    ),
     ("finetune-resume-nothing", [*FINETUNE, "--resume", "--output", "{tmp}/a"], "nothing to resume"),
     (
         "finetune-bad-data",

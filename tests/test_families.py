@@ -143,6 +143,37 @@ def test_instruct_prompt_is_the_fine_tuning_text_without_its_summary():
     )
 
 
+def test_tweetsumm_training_example_is_what_fine_tuning_built_before_families():
+    """Fine-tuning reads its text through the contract: TweetSumm's pair is the instruction prompt of the
+    conversation and the first reference summary, exactly as ``finetune.encode_example`` built them."""
+    from summeval_tasks.prompts import instruction_prompt
+    from summeval_tasks.tweetsumm import load_dialogs
+
+    tweetsumm = get_family("tweetsumm")
+    assert tweetsumm.training_splits == ("train", "validation")
+    dialogs = load_dialogs("sample")
+    docs = tweetsumm.load({"tweetsumm_data": "sample"})
+    for split in tweetsumm.training_splits:
+        assert len(docs[split]) == len(dialogs[split]) > 0
+        for dialog, doc in zip(dialogs[split], docs[split], strict=True):
+            old = dialog.to_doc()  # the old code: instruction_prompt(doc["conversation"]), doc["summary"]
+            expected = (instruction_prompt(old["conversation"]), old["summary"])
+            assert tweetsumm.training_example(doc) == expected
+            assert expected[1] == dialog.reference_summaries[0]
+
+
+def test_a_family_without_a_training_format_says_so_in_one_line():
+    from summeval_tasks.contract import FamilyError
+
+    sports = get_family("sports_understanding")
+    doc = sports.load({"sports_data": "sample"})["train"][0]
+    with pytest.raises(FamilyError) as raised:
+        sports.training_example(doc)
+    message = str(raised.value)
+    assert "\n" not in message
+    assert "family 'sports_understanding' has no training format" in message
+
+
 # ----------------------------------------------------------------------------- through lm_eval
 
 

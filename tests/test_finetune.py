@@ -13,8 +13,10 @@ from pathlib import Path
 import pytest
 from conftest import offline_env, read_results, run_lm_eval
 
+from prompt_strategies.registry import get_family
 from summeval.finetune import PadToLongest, encode_example, last_complete_checkpoint
 
+TWEETSUMM = get_family("tweetsumm")
 REPO = Path(__file__).resolve().parents[1]
 RECIPE = str(REPO / "adapters" / "tweetsumm-r16.yaml")
 SAMPLE = json.dumps({"tweetsumm_data": "sample"})
@@ -50,7 +52,7 @@ DOC = {"id": "d1", "conversation": "Customer: hi there\nAgent: hello", "summary"
 
 
 def test_summary_only_loss_masks_the_prompt():
-    ex = encode_example(WordTokenizer(), DOC, max_length=4096, loss_on="summary")
+    ex = encode_example(WordTokenizer(), TWEETSUMM, DOC, max_length=4096, loss_on="summary")
     n_summary = 2 + 1  # two words and EOS
     assert ex["labels"][-n_summary:] == ex["input_ids"][-n_summary:]
     assert set(ex["labels"][:-n_summary]) == {-100}
@@ -60,31 +62,78 @@ def test_summary_only_loss_masks_the_prompt():
 def test_training_text_is_the_instruct_tasks_prompt_then_the_summary():
     """Fine-tuning builds its text from the doc (which carries no prompt wording): exactly the prompt that
     tweetsumm_instruct evaluates with, then the first reference summary and EOS."""
-    from prompt_strategies.registry import get_family
     from summeval_tasks.prompts import instruction_prompt
     from summeval_tasks.tweetsumm import load_dialogs
 
-    family = get_family("tweetsumm")
     for dialog in load_dialogs("sample")["train"][:3]:
         doc = dialog.to_doc()
         assert "text" not in doc
-        ex = encode_example(WordTokenizer(), doc, max_length=4096, loss_on="full")
+        ex = encode_example(WordTokenizer(), TWEETSUMM, doc, max_length=4096, loss_on="full")
         training_text = instruction_prompt(doc["conversation"], doc["summary"])
-        assert training_text == family.instruction_prompt(doc) + dialog.reference_summaries[0]
+        assert training_text == TWEETSUMM.instruction_prompt(doc) + dialog.reference_summaries[0]
         assert ex["input_ids"] == WordTokenizer()(training_text)["input_ids"] + [WordTokenizer.eos_token_id]
 
 
+def test_tokens_through_the_family_are_those_fine_tuning_built_before(tiny_llama):
+    """A real tokenizer, every sample doc of both training splits, both losses, cut and uncut: the same
+    ids and labels as the encoding before fine-tuning went through the family contract."""
+    from transformers import AutoTokenizer
+
+    from summeval_tasks.prompts import instruction_prompt
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_llama)
+
+    def before(doc, max_length, loss_on):  # the old encode_example, which read the doc's fields itself
+        prompt_ids = tokenizer(instruction_prompt(doc["conversation"]), add_special_tokens=True)["input_ids"]
+        summary_ids = tokenizer(doc["summary"], add_special_tokens=False)["input_ids"]
+        if tokenizer.eos_token_id is not None:
+            summary_ids = [*summary_ids, tokenizer.eos_token_id]
+        budget = max_length - len(summary_ids)
+        if len(prompt_ids) > budget:
+            prompt_ids = prompt_ids[:32] + prompt_ids[-(budget - 32) :]
+        labels = ([-100] * len(prompt_ids) if loss_on == "summary" else list(prompt_ids)) + summary_ids
+        return {
+            "input_ids": prompt_ids + summary_ids,
+            "labels": labels,
+            "length": len(prompt_ids + summary_ids),
+        }
+
+    docs = TWEETSUMM.load({TWEETSUMM.data_key: "sample"})
+    for split in TWEETSUMM.training_splits:
+        for doc in docs[split]:
+            for max_length, loss_on in ((4096, "summary"), (4096, "full"), (96, "summary")):
+                ours = encode_example(tokenizer, TWEETSUMM, doc, max_length=max_length, loss_on=loss_on)
+                assert ours == before(doc, max_length, loss_on)
+
+
+def test_data_fingerprint_of_the_familys_docs_is_the_hash_of_the_dialogs_as_before():
+    """Resume and same-run checks compare this hash with ones recorded before fine-tuning read its data
+    through the family: the family's docs must hash exactly as ``load_dialogs``' dialogs did."""
+    import hashlib
+
+    from summeval.training.encoding import data_fingerprint
+    from summeval_tasks.tweetsumm import load_dialogs
+
+    dialogs = load_dialogs("sample")
+    before = hashlib.sha256()  # the function as it was, over the dialogs
+    for split in sorted(dialogs):
+        for dialog in dialogs[split]:
+            before.update(json.dumps([split, dialog.to_doc()], sort_keys=True).encode())
+    docs = TWEETSUMM.load({TWEETSUMM.data_key: "sample"})
+    assert data_fingerprint(docs) == before.hexdigest()
+
+
 def test_full_text_loss_keeps_every_label():
-    ex = encode_example(WordTokenizer(), DOC, max_length=4096, loss_on="full")
+    ex = encode_example(WordTokenizer(), TWEETSUMM, DOC, max_length=4096, loss_on="full")
     assert ex["labels"] == ex["input_ids"]
 
 
 def test_long_text_is_cut_in_the_prompt_middle_keeping_summary():
     doc = dict(DOC, conversation=" ".join(["word"] * 500))
-    ex = encode_example(WordTokenizer(), doc, max_length=64, loss_on="summary")
+    ex = encode_example(WordTokenizer(), TWEETSUMM, doc, max_length=64, loss_on="summary")
     assert len(ex["input_ids"]) == 64
     assert ex["input_ids"][-3:] == [len("Greetings"), len("exchanged."), 0]
-    full = encode_example(WordTokenizer(), doc, max_length=4096, loss_on="summary")
+    full = encode_example(WordTokenizer(), TWEETSUMM, doc, max_length=4096, loss_on="summary")
     assert ex["input_ids"][:32] == full["input_ids"][:32]  # the instruction header survives
 
 

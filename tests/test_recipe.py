@@ -50,11 +50,21 @@ def test_defaults_without_a_file():
         ("lora.r=0", "lora.r must be a positive integer"),
         ("nonsense", "must look like section.field=value"),
         ("training.warmup_ratio=1.5", r"warmup_ratio must be in \[0, 1\)"),
+        ("family=tweetsum", "family 'tweetsum' is unknown; known families: .*tweetsumm"),
     ],
 )
 def test_bad_overrides_name_the_field(override, message):
     with pytest.raises(RecipeError, match=message):
         load_recipe(ADAPTERS / "tweetsumm-r16.yaml", [override])
+
+
+def test_the_family_is_tweetsumm_unless_the_recipe_names_another():
+    """The default family is left out of the saved recipe: adapters and study cells recorded before the
+    field existed stay current."""
+    recipe = load_recipe(ADAPTERS / "tweetsumm-r16.yaml")
+    assert recipe.family == "tweetsumm" and "family" not in recipe.to_dict()
+    other = load_recipe(ADAPTERS / "tweetsumm-r16.yaml", ["family=sports_understanding"])
+    assert other.to_dict()["family"] == "sports_understanding"
 
 
 def test_bad_files(tmp_path):

@@ -85,6 +85,8 @@ class TaskFamily:
     """The tasks of the ``<name>`` group, when not ``<name>_<s>`` for ``group_strategies``."""
     metadata_options: Mapping[str, tuple[str, str]] = {}
     """``--metadata`` keys of the family that set a strategy option: ``{key: (strategy, option)}``."""
+    training_splits: tuple[str, str] = ("train", "validation")
+    """The splits fine-tuning trains on and measures its evaluation loss on, in that order."""
 
     # ------------------------------------------------------------------ data
 
@@ -118,6 +120,18 @@ class TaskFamily:
     def instruction_prompt(self, doc: Doc) -> str | None:
         """The family's instruction (fine-tuning) format without the answer, or None if it has none."""
         return None
+
+    def training_example(self, doc: Doc) -> tuple[str, str]:
+        """The doc as a fine-tuning pair ``(prompt, target)``: the model learns to write ``target`` after
+        ``prompt``. Default: ``instruction_prompt`` and ``answer_text``, so a model is trained on the format
+        the ``instruct`` strategy evaluates; a family with no instruction format has no training format."""
+        prompt = self.instruction_prompt(doc)
+        if prompt is None:
+            raise FamilyError(
+                f"family {self.name!r} has no training format (it defines neither instruction_prompt "
+                "nor training_example); fine-tune on a family that has one"
+            )
+        return prompt, self.answer_text(doc)
 
     def target_index(self, doc: Doc) -> int:
         """The index of the gold answer in ``choices`` (multiple choice only)."""

@@ -1,7 +1,8 @@
 """TweetSumm prompts: the one place where the study's prompt formats are written down.
 
-The TweetSumm family (``families.TweetSumm``) renders questions and exemplars with these; fine-tuning
-builds its training text with ``instruction_prompt``, so training and evaluation cannot drift apart.
+The TweetSumm family (``families.TweetSumm``) renders questions, exemplars and its instruction format
+with these; fine-tuning trains on that instruction format (the family's ``training_example``), so training
+and evaluation cannot drift apart.
 """
 
 from __future__ import annotations

@@ -79,8 +79,7 @@ class Dialog:
     def to_doc(self) -> dict[str, Any]:
         """The lm-eval doc: ``id``, ``conversation``, ``references``, ``summary`` (the first reference).
 
-        No prompt wording: prompts are the family's (``families.TweetSumm``), the training text is
-        built by fine-tuning."""
+        No prompt wording: prompts, and the training text, are the family's (``families.TweetSumm``)."""
         return {
             "id": self.dialog_id,
             "conversation": self.conversation,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 
 def _embedded_model(args: argparse.Namespace) -> int:
-    from summeval.embedded_model import embedded_model_path
+    from summeval.training.embedded_model import embedded_model_path
 
     print(embedded_model_path(args.cache_dir))
     return 0
@@ -193,8 +193,8 @@ def _study(args: argparse.Namespace) -> int:
 
 
 def _finetune(args: argparse.Namespace) -> int:
-    from summeval.finetune import finetune
-    from summeval.recipe import load_recipe
+    from summeval.training.finetune import finetune
+    from summeval.training.recipe import load_recipe
 
     overrides = list(args.set or [])
     if args.base:
@@ -215,8 +215,8 @@ def _finetune(args: argparse.Namespace) -> int:
 
 
 def _merge(args: argparse.Namespace) -> int:
-    from summeval.adapter_io import merge_adapter
     from summeval.paths import output_folder
+    from summeval.training.adapters import merge_adapter
 
     output_folder(args.out, "--out", new=True)
     print(merge_adapter(args.adapter, args.out, base=args.base))

@@ -1,11 +1,11 @@
 """The adapter base check inside lm-eval: ``HFLM._create_model`` checks a ``peft=`` adapter against
-``pretrained=`` (``summeval.adapter_io.check_base_matches``) before any weights load."""
+``pretrained=`` (``summeval.training.adapters.check_base_matches``) before any weights load."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from summeval.adapter_io import check_base_matches
+from summeval.training.adapters import check_base_matches
 
 
 def patch_hflm(module: Any) -> None:

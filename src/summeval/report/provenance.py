@@ -70,7 +70,7 @@ def _merged(dicts: Sequence[Mapping[str, Any]]) -> dict[str, str]:
 def _adapter_provenance(adapter: Path | None) -> dict[str, Any] | None:
     if adapter is None or not (adapter / "adapter_config.json").is_file():
         return None
-    from summeval.adapter_io import read_adapter_metadata
+    from summeval.training.adapters import read_adapter_metadata
 
     metadata = read_adapter_metadata(adapter)
     train = metadata.get("train") or {}

@@ -12,7 +12,7 @@ from summeval.study.plan import StudyConfig
 
 def ensure_adapter(config: StudyConfig, name: str, inputs: Inputs, out: Path) -> tuple[Path | None, float]:
     """The model's adapter folder, trained from its recipe first when missing; and the training seconds."""
-    from summeval.finetune import finetune
+    from summeval.training.finetune import finetune
 
     adapter = inputs.adapters.get(name)
     if adapter is None:

@@ -92,7 +92,7 @@ def adapter_fingerprint(adapter: Path) -> dict[str, str]:
 
 def adapter_rank(adapter: Path) -> int:
     """The LoRA rank ``r`` of an adapter folder (vLLM's ``max_lora_rank`` must be at least this)."""
-    from summeval.adapter_io import AdapterError
+    from summeval.training.adapters import AdapterError
 
     path = adapter / "adapter_config.json"
     try:
@@ -106,7 +106,7 @@ def adapter_rank(adapter: Path) -> int:
 
 def resolve_pretrained(spec: ModelSpec) -> str:
     if spec.pretrained == EMBEDDED:
-        from summeval.embedded_model import embedded_model_path
+        from summeval.training.embedded_model import embedded_model_path
 
         return str(embedded_model_path())
     return spec.pretrained
@@ -188,7 +188,7 @@ def check_inputs(config: StudyConfig, out: Path) -> Inputs:
 
     from prompt_strategies.registry import get_family, get_strategy
     from prompt_strategies.strategy import StrategyError
-    from summeval.recipe import load_recipe
+    from summeval.training.recipe import load_recipe
 
     for spec in config.models.values():
         if spec.backend == "vllm" and importlib.util.find_spec("vllm") is None:
@@ -198,8 +198,8 @@ def check_inputs(config: StudyConfig, out: Path) -> Inputs:
             )
     used = {c.model for c in config.cells}
     pretrained = {name: resolve_pretrained(config.models[name]) for name in used}
-    from summeval.adapter_io import base_model_config
     from summeval.lm_eval.checks import check_metadata
+    from summeval.training.adapters import base_model_config
 
     for name, path in pretrained.items():  # a missing folder, or a hub name offline, fails now
         base_model_config(
@@ -272,7 +272,7 @@ def check_inputs(config: StudyConfig, out: Path) -> Inputs:
 def _check_adapters(config: StudyConfig, out: Path, inputs: Inputs) -> None:
     """Adapters that will be trained can be (scheduler, target modules, no stale training folder outside
     ``out``); trained ones fit their backend (vLLM's ``max_lora_rank``) and, outside ``out``, their recipe."""
-    from summeval.finetune import check_scheduler, check_target_modules
+    from summeval.training.checks import check_scheduler, check_target_modules
 
     ours = out.resolve()
     for name, adapter in inputs.adapters.items():
@@ -301,7 +301,7 @@ def _check_adapters(config: StudyConfig, out: Path, inputs: Inputs) -> None:
 
 def adapter_current(config: StudyConfig, name: str, inputs: Inputs) -> bool:
     """Whether the model's adapter is trained, and (when it has a recipe) with the recipe's settings now."""
-    from summeval.adapter_io import read_adapter_metadata
+    from summeval.training.adapters import read_adapter_metadata
 
     adapter = inputs.adapters.get(name)
     if adapter is None or not (adapter / "adapter_config.json").is_file():
