@@ -5,6 +5,9 @@ bad config is refused before any model loads. The checks that need the data, the
 adapters on disk come after, in ``summeval.study.check_inputs``; both run before the first cell.
 
 Relative paths (recipes, adapters, local data) are read relative to the config file's folder.
+
+About 400 lines on purpose: one small reader per section of the file (models, evaluations,
+comparisons, published figures), each naming the field it refuses; they share the ``_Reader``.
 """
 
 from __future__ import annotations
