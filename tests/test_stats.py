@@ -151,6 +151,32 @@ def test_paired_test_binary_uses_mcnemar():
     assert result.to_dict()["test"] == "exact McNemar"
 
 
+def test_the_binary_interval_excludes_zero_exactly_when_mcnemar_rejects():
+    # Every split of every discordant count at n = 15 and n = 100 (the grids: the percentile
+    # bootstrap disagreed with the test on 13 of 135 and 29 of 860 splits).
+    for n in (15, 100):
+        for discordant in range(1, n + 1):
+            for b_better in range(discordant + 1):
+                a = [1] * (discordant - b_better) + [0] * b_better + [1] * (n - discordant)
+                b = [0] * (discordant - b_better) + [1] * b_better + [1] * (n - discordant)
+                result = paired_test(a, b, binary=True)
+                excludes_zero = result.ci_low > 0 or result.ci_high < 0
+                assert excludes_zero == (result.p_value < 0.05), (n, discordant, b_better, result)
+                assert result.ci_low - 1e-12 <= result.difference <= result.ci_high + 1e-12
+
+
+def test_the_binary_interval_of_zero_against_four_discordant_items_holds_zero():
+    # The case: 0 vs 4 discordant of 15, p = 0.125; the percentile bootstrap printed [-0.533, -0.067].
+    a = [1] * 4 + [0] * 11
+    b = [0] * 15
+    result = paired_test(a, b, binary=True)
+    assert result.p_value == pytest.approx(0.125)
+    assert result.ci_low < 0 < result.ci_high
+    # Clopper-Pearson of 0 successes in 4: [0, 1 - 0.025 ** (1 / 4)]; scaled by 4/15 as 2*pi - 1.
+    assert result.ci_low == pytest.approx(-4 / 15)
+    assert result.ci_high == pytest.approx(4 / 15 * (2 * (1 - 0.025**0.25) - 1))
+
+
 def test_paired_test_scores_use_permutation():
     # Differences 1, 2, 3 and a tie: mean_a 0, mean_b 6/4 = 1.5; p: the three nonzero differences give
     # 8 distinct flips (the tie's flip changes nothing), so 2 * 2/16 = 0.25 as in the three-item case.

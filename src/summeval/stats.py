@@ -139,6 +139,27 @@ def mcnemar_exact(a: Sequence[float], b: Sequence[float]) -> float:
     return float(stats.binomtest(b_only, b_only + a_only, 0.5).pvalue)
 
 
+def mcnemar_difference_interval(b_better: int, a_better: int, n: int) -> tuple[float, float]:
+    """95% interval of mean(b) - mean(a) for paired 0/1 scores that agrees with the exact McNemar test
+    by construction: it excludes 0 exactly when ``mcnemar_exact``'s p is below 0.05.
+
+    On the d = ``b_better + a_better`` discordant items, B is the better one with probability π; the
+    exact binomial test of π = 1/2 (McNemar's) is inverted by the Clopper–Pearson interval of π
+    (``scipy.stats.binomtest(...).proportion_ci(method="exact")``), and the difference of accuracies is
+    d/n · (2π - 1). The interval is conditional on d (the observed share of discordant items); with no
+    discordant item it is [0, 0]."""
+    from scipy import stats
+
+    discordant = b_better + a_better
+    if n == 0 or discordant == 0:
+        return (0.0, 0.0)
+    low, high = stats.binomtest(b_better, discordant, 0.5).proportion_ci(
+        confidence_level=0.95, method="exact"
+    )
+    share = discordant / n
+    return (share * (2 * float(low) - 1), share * (2 * float(high) - 1))
+
+
 def paired_permutation_p(a: Sequence[float], b: Sequence[float], seed: int = 0) -> float:
     """Two-sided p-value of mean(b) - mean(a) under random sign flips of the per-item differences."""
     import numpy as np
@@ -162,11 +183,18 @@ def paired_permutation_p(a: Sequence[float], b: Sequence[float], seed: int = 0) 
 def paired_test(a: Sequence[float], b: Sequence[float], binary: bool, seed: int = 0) -> PairedTest:
     """Compare B with A item by item: exact McNemar for 0/1 scores, a paired permutation test otherwise.
 
-    The interval of the difference is the paired bootstrap either way (percentile for 0/1 scores)."""
+    The interval of the difference: for 0/1 scores the exact interval dual to McNemar's test
+    (``mcnemar_difference_interval``: it excludes 0 exactly when p < 0.05); otherwise the paired BCa
+    bootstrap."""
     if len(a) != len(b):
         raise ValueError(f"paired scores differ in length: {len(a)} and {len(b)}")
     n = len(a)
-    low, high = paired_difference_interval(a, b, seed, method="percentile" if binary else "BCa")
+    b_better = sum(1 for x, y in zip(a, b, strict=True) if y > x)
+    a_better = sum(1 for x, y in zip(a, b, strict=True) if x > y)
+    if binary:
+        low, high = mcnemar_difference_interval(b_better, a_better, n)
+    else:
+        low, high = paired_difference_interval(a, b, seed)
     p = mcnemar_exact(a, b) if binary else paired_permutation_p(a, b, seed)
     mean_a = sum(a) / n if n else 0.0
     mean_b = sum(b) / n if n else 0.0
@@ -179,8 +207,8 @@ def paired_test(a: Sequence[float], b: Sequence[float], binary: bool, seed: int 
         ci_low=low,
         ci_high=high,
         p_value=p,
-        b_better=sum(1 for x, y in zip(a, b, strict=True) if y > x),
-        a_better=sum(1 for x, y in zip(a, b, strict=True) if x > y),
+        b_better=b_better,
+        a_better=a_better,
     )
 
 

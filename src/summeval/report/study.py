@@ -6,7 +6,8 @@ It is built from the saved cells only (``summeval.study``), so it can be rebuilt
   over items for ROUGE), beside the figures the original study published;
 * for families with fixed labels, the always-majority-label and random-guessing baselines;
 * each comparison of the config as a paired test on the same items (exact McNemar for accuracy, a
-  paired permutation test for ROUGE; a paired bootstrap interval of the difference either way), with
+  paired permutation test for ROUGE; the difference's interval dual to McNemar for accuracy, a paired
+  BCa bootstrap for ROUGE), with
   Holm's correction over all of them, and a sentence saying whether it is significant at this size;
 * provenance: package versions, models and their fingerprints, adapters, data hashes, seed, hardware,
   time per cell.

@@ -150,9 +150,10 @@ def comparisons_table(results: Sequence[Mapping[str, Any]], missing: Sequence[st
         notes=[
             "Each test pairs the two cells item by item. Accuracy: exact McNemar test on the discordant "
             "items (scipy.stats.binomtest). ROUGE: a two-sided paired permutation test (random sign flips "
-            "of the per-item differences; exact when n ≤ 13; scipy.stats.permutation_test). B − A: paired "
-            "bootstrap interval (BCa for ROUGE, percentile for accuracy). Holm's step-down correction over "
-            "all comparisons of the study."
+            "of the per-item differences; exact when n ≤ 13; scipy.stats.permutation_test). B − A, accuracy: "
+            "the exact interval dual to McNemar's test (Clopper–Pearson on the discordant items, scaled by "
+            "their share; it excludes 0 exactly when p < 0.05); ROUGE: paired BCa bootstrap interval. "
+            "Holm's step-down correction over all comparisons of the study; the intervals are unadjusted."
         ]
         + (
             [
