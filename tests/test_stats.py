@@ -8,9 +8,11 @@ from __future__ import annotations
 import pytest
 
 from summeval.stats import (
+    StatisticsError,
     chance_range,
     holm,
     mcnemar_exact,
+    metric_summary,
     paired_difference_interval,
     paired_permutation_p,
     paired_test,
@@ -244,3 +246,34 @@ def test_chance_range_fifteen_coin_flips():
 
 def test_chance_range_of_no_items():
     assert chance_range(0, 0.5) == (0.0, 1.0)
+
+
+# --- guards ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "compute",
+    [
+        lambda: metric_summary([0.2, float("nan"), 0.4], binary=False),
+        lambda: paired_test([0.1, 0.2], [0.3, float("nan")], binary=False),
+        lambda: holm([0.01, float("nan"), 0.2]),
+    ],
+)
+def test_a_nan_is_an_error_not_a_figure(compute):
+    with pytest.raises(StatisticsError, match="nan is not a number"):
+        compute()
+
+
+def test_a_nan_score_names_the_cell_and_metric():
+    from summeval.report.analysis import summaries
+    from summeval.study.plan import Cell
+
+    cell = Cell("m", "tweetsumm_zero", "tweetsumm", "answer_only", None)
+    scores = {
+        "rouge1": [0.1, float("nan")],
+        "rouge2": [0.0, 0.1],
+        "rougeL": [0.1, 0.1],
+        "rougeLsum": [0.1, 0.1],
+    }
+    with pytest.raises(StatisticsError, match=r"^cell m/tweetsumm_zero: rouge1: scores: nan is not a number"):
+        summaries(cell, {"scores": scores}, seed=0)

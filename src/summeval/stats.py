@@ -11,10 +11,22 @@ import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
+from summeval_tasks.errors import SummevalError
+
 BOOTSTRAP_RESAMPLES = 2000
 PERMUTATION_RESAMPLES = 9999
 """Monte Carlo sign flips; scipy enumerates all 2**n when that is fewer (n <= 13): then p is exact."""
 ALPHA = 0.05
+
+
+class StatisticsError(SummevalError):
+    """Scores or p-values no statistic can be computed from (a NaN): an error, never a figure."""
+
+
+def _finite(values: Sequence[float], what: str) -> None:
+    bad = next((v for v in values if not math.isfinite(float(v))), None)
+    if bad is not None:
+        raise StatisticsError(f"{what}: {bad!r} is not a number; every {what[:-1]} must be finite")
 
 
 def wilson_interval(correct: int, n: int, z: float = 1.96) -> tuple[float, float]:
@@ -79,6 +91,7 @@ def _mean_difference(a, b, axis=-1):
 
 def metric_summary(values: Sequence[float], binary: bool, seed: int = 0) -> dict[str, float]:
     """Mean and 95% interval of per-item scores: Wilson for 0/1 scores, bootstrap otherwise."""
+    _finite(values, "scores")
     n = len(values)
     mean = sum(values) / n if n else 0.0
     if binary:
@@ -188,6 +201,7 @@ def paired_test(a: Sequence[float], b: Sequence[float], binary: bool, seed: int 
     bootstrap."""
     if len(a) != len(b):
         raise ValueError(f"paired scores differ in length: {len(a)} and {len(b)}")
+    _finite([*a, *b], "scores")
     n = len(a)
     b_better = sum(1 for x, y in zip(a, b, strict=True) if y > x)
     a_better = sum(1 for x, y in zip(a, b, strict=True) if x > y)
@@ -214,6 +228,7 @@ def paired_test(a: Sequence[float], b: Sequence[float], binary: bool, seed: int 
 
 def holm(p_values: Sequence[float]) -> list[float]:
     """Holm's step-down adjusted p-values, in the input's order (family-wise error control)."""
+    _finite(p_values, "p-values")
     m = len(p_values)
     order = sorted(range(m), key=lambda i: p_values[i])
     adjusted = [1.0] * m

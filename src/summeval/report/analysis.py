@@ -10,7 +10,7 @@ from typing import Any
 
 from prompt_strategies.registry import get_family
 from summeval.lm_eval.samples import item_scores
-from summeval.stats import ALPHA, holm, metric_summary, paired_test
+from summeval.stats import ALPHA, StatisticsError, holm, metric_summary, paired_test
 from summeval.study.plan import Cell, StudyConfig
 from summeval_tasks.contract import TaskFamily
 
@@ -53,9 +53,13 @@ def score_summaries(
     family: TaskFamily, scores: Mapping[str, Sequence[float]], seed: int = 0
 ) -> dict[str, dict[str, float]]:
     """Each metric's mean and 95% interval of per-item ``scores`` (Wilson for rates, bootstrap otherwise)."""
-    return {
-        m: metric_summary(values, binary=is_rate(family, values), seed=seed) for m, values in scores.items()
-    }
+    summaries = {}
+    for metric, values in scores.items():
+        try:
+            summaries[metric] = metric_summary(values, binary=is_rate(family, values), seed=seed)
+        except StatisticsError as err:
+            raise StatisticsError(f"{metric}: {err}") from err
+    return summaries
 
 
 def interval_text(summary: Mapping[str, float]) -> str:
@@ -65,7 +69,10 @@ def interval_text(summary: Mapping[str, float]) -> str:
 
 def summaries(cell: Cell, record: Mapping[str, Any], seed: int) -> dict[str, dict[str, float]]:
     """Each metric's mean and 95% interval over the cell's saved per-item scores."""
-    return score_summaries(get_family(cell.family), record["scores"], seed)
+    try:
+        return score_summaries(get_family(cell.family), record["scores"], seed)
+    except StatisticsError as err:
+        raise StatisticsError(f"cell {cell.id}: {err}") from err
 
 
 def comparison_results(config: StudyConfig, records: Mapping[str, Any]) -> list[dict[str, Any]]:
