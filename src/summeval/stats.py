@@ -39,8 +39,8 @@ def wilson_interval(correct: int, n: int, z: float = 1.96) -> tuple[float, float
     return (max(0.0, centre - half), min(1.0, centre + half))
 
 
-def _bootstrap(data: tuple, statistic, seed: int, paired: bool, method: str = "BCa") -> tuple[float, float]:
-    """scipy's seeded 95% interval (BCa by default), percentile where BCa degenerates on tiny samples."""
+def _bootstrap(data: tuple, statistic, seed: int, paired: bool) -> tuple[float, float]:
+    """scipy's seeded 95% BCa interval, percentile where BCa degenerates on tiny samples."""
     import numpy as np
     from scipy import stats
 
@@ -57,7 +57,7 @@ def _bootstrap(data: tuple, statistic, seed: int, paired: bool, method: str = "B
         )
         return tuple(result.confidence_interval)
 
-    low, high = interval(method)
+    low, high = interval("BCa")
     if not (math.isfinite(low) and math.isfinite(high)):
         low, high = interval("percentile")
     return (float(low), float(high))
@@ -122,14 +122,9 @@ class PairedTest:
         return asdict(self)
 
 
-def paired_difference_interval(
-    a: Sequence[float], b: Sequence[float], seed: int = 0, method: str = "BCa"
-) -> tuple[float, float]:
-    """95% paired bootstrap interval of mean(b) - mean(a) (items resampled together, scipy).
-
-    ``method="percentile"`` for 0/1 scores: with few discordant items the resampled differences are a
-    handful of values, and BCa's bias correction then pushes the interval off them (it excluded 0 where
-    a third of the resamples were 0)."""
+def paired_difference_interval(a: Sequence[float], b: Sequence[float], seed: int = 0) -> tuple[float, float]:
+    """95% paired BCa bootstrap interval of mean(b) - mean(a) (items resampled together, scipy), for
+    scores that are not 0/1; paired 0/1 scores take ``mcnemar_difference_interval``, dual to their test."""
     import numpy as np
 
     x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
@@ -138,15 +133,25 @@ def paired_difference_interval(
         return (0.0, 0.0)
     if differences.size == 1 or np.all(differences == differences[0]):
         return (float(differences[0]), float(differences[0]))
-    return _bootstrap((x, y), _mean_difference, seed, paired=True, method=method)
+    return _bootstrap((x, y), _mean_difference, seed, paired=True)
+
+
+def discordant_counts(a: Sequence[float], b: Sequence[float]) -> tuple[int, int]:
+    """Items where B scored higher than A, and items where A scored higher than B."""
+    return (
+        sum(1 for x, y in zip(a, b, strict=True) if y > x),
+        sum(1 for x, y in zip(a, b, strict=True) if x > y),
+    )
 
 
 def mcnemar_exact(a: Sequence[float], b: Sequence[float]) -> float:
     """Two-sided exact McNemar p-value of paired 0/1 scores: a binomial test on the discordant pairs."""
+    return _mcnemar_p(*discordant_counts(a, b))
+
+
+def _mcnemar_p(b_only: int, a_only: int) -> float:
     from scipy import stats
 
-    b_only = sum(1 for x, y in zip(a, b, strict=True) if y > x)
-    a_only = sum(1 for x, y in zip(a, b, strict=True) if x > y)
     if b_only + a_only == 0:
         return 1.0
     return float(stats.binomtest(b_only, b_only + a_only, 0.5).pvalue)
@@ -203,13 +208,12 @@ def paired_test(a: Sequence[float], b: Sequence[float], binary: bool, seed: int 
         raise ValueError(f"paired scores differ in length: {len(a)} and {len(b)}")
     _finite([*a, *b], "scores")
     n = len(a)
-    b_better = sum(1 for x, y in zip(a, b, strict=True) if y > x)
-    a_better = sum(1 for x, y in zip(a, b, strict=True) if x > y)
+    b_better, a_better = discordant_counts(a, b)
     if binary:
         low, high = mcnemar_difference_interval(b_better, a_better, n)
     else:
         low, high = paired_difference_interval(a, b, seed)
-    p = mcnemar_exact(a, b) if binary else paired_permutation_p(a, b, seed)
+    p = _mcnemar_p(b_better, a_better) if binary else paired_permutation_p(a, b, seed)
     mean_a = sum(a) / n if n else 0.0
     mean_b = sum(b) / n if n else 0.0
     return PairedTest(
