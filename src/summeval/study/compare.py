@@ -94,13 +94,12 @@ def run_compare(
     if data:
         metadata[fam.data_key] = data
     unknown = sorted(set(options or {}) - set(strategies()))
-    for name in strategy_names:  # unknown options or wrong types fail now, not after the model loads
-        get_strategy(name).options(metadata)
     if unknown:
         raise StrategyError(
             f"--options names no strategy: {', '.join(unknown)}; known: {', '.join(sorted(strategies()))}"
         )
-    check_family_inputs(family, strategy_names, metadata)  # a bad source fails here, before the model loads
+    # Unknown options, wrong types and a bad source fail now, not after the model loads.
+    check_family_inputs(family, strategy_names, metadata)
     if exemplars_file is not None:
         from prompt_strategies.exemplars import read_exemplar_file
 
