@@ -51,11 +51,25 @@ def provenance(config: StudyConfig, records: Mapping[str, Any], inputs: Any, tim
                 "n": r["n"],
                 "seconds_per_item": round(r["seconds"] / r["n"], 3) if r["n"] else None,
                 "key": r["key"],
+                "sampling": _sampling(r),
+                "shared_prefix_fallbacks": list(r.get("shared_prefix_fallbacks") or []),
             }
             for cell_id, r in records.items()
         },
         "this_run": dict(timings),
     }
+
+
+def _sampling(record: Mapping[str, Any]) -> str:
+    """How a cell's samples were drawn: greedy, or sampled with or without a shared prompt encoding."""
+    sharing = (record.get("settings") or {}).get("shared_prefix")
+    if sharing is None:
+        return "greedy, or sampled outside HF (no shared prompt)"
+    if not sharing.get("enabled"):
+        return "sampled, plain repeats (SUMMEVAL_SHARED_PREFIX=0)"
+    fallbacks = record.get("shared_prefix_fallbacks") or []
+    taken = f"; {len(fallbacks)} group(s) fell back to plain repeats" if fallbacks else ""
+    return f"sampled, shared prompt encoding ({sharing.get('chunk_rows')} rows per encoding){taken}"
 
 
 def _merged(dicts: Sequence[Mapping[str, Any]]) -> dict[str, str]:
@@ -155,7 +169,15 @@ def provenance_tables(facts: Mapping[str, Any]) -> list[Table]:
     run = facts["this_run"]
     cells = Table(
         "Time per cell",
-        ["cell", "n", "evaluation s", "s per item", "exemplar selection s", "cache key (first 12)"],
+        [
+            "cell",
+            "n",
+            "evaluation s",
+            "s per item",
+            "exemplar selection s",
+            "sampling",
+            "cache key (first 12)",
+        ],
         [
             [
                 cell_id,
@@ -163,6 +185,7 @@ def provenance_tables(facts: Mapping[str, Any]) -> list[Table]:
                 f"{c['seconds']:.1f}",
                 f"{c['seconds_per_item'] or 0:.2f}",
                 f"{c['selection_seconds']:.1f}",
+                c["sampling"],
                 c["key"][:12],
             ]
             for cell_id, c in facts["cells"].items()

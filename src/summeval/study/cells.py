@@ -39,14 +39,10 @@ def cell_settings(
     config: StudyConfig, cell: Cell, inputs: Inputs, adapter: dict[str, str] | None
 ) -> dict[str, Any]:
     """Everything a cell's outputs depend on; its sha256 is the cell's cache key."""
-    from prompt_strategies.registry import get_strategy, task_table
+    from prompt_strategies.registry import get_family, get_strategy
 
     spec = config.models[cell.model]
-    metadata = config.metadata(cell.family)
-    fixed = task_table()[cell.task]["options"]
-    options = get_strategy(cell.strategy).options(
-        {**metadata, cell.strategy: {**metadata.get(cell.strategy, {}), **fixed}}
-    )
+    options = cell_options(config, cell)
     settings = {
         "format": CELL_FORMAT,
         "cell": {"model": cell.model, "task": cell.task, "limit": cell.limit, "sample": cell.sample},
@@ -69,9 +65,55 @@ def cell_settings(
         "files": _option_files(options),
         "versions": {k: v for k, v in versions().items() if k in ("summeval", "lm_eval")},
     }
-    if get_strategy(cell.strategy).selects_exemplars and not options.get("exemplars_file"):
+    strategy = get_strategy(cell.strategy)
+    selects = strategy.selects_exemplars and not options.get("exemplars_file")
+    if selects:
         settings["selection"] = dict(config.selection)
+    if spec.backend == "hf" and (selects or samples_outputs(strategy, get_family(cell.family), options)):
+        settings["shared_prefix"] = _sharing(config.batch_size)
     return settings
+
+
+def samples_outputs(strategy: Any, family: Any, options: Mapping[str, Any]) -> bool:
+    """Whether a strategy samples its outputs (``do_sample``): then the seed, and how samples share a
+    prompt encoding, change them."""
+    generation = strategy.lm_eval_settings(family, options).get("generation_kwargs") or {}
+    return generation.get("do_sample") is True
+
+
+def sampled_cells(config: StudyConfig) -> dict[str, bool]:
+    """Cell id → whether the cell samples its outputs (then its seed matters; greedy cells run once)."""
+    from prompt_strategies.registry import get_family, get_strategy
+
+    return {
+        c.id: samples_outputs(get_strategy(c.strategy), get_family(c.family), cell_options(config, c))
+        for c in config.cells
+    }
+
+
+def cell_options(config: StudyConfig, cell: Cell) -> dict[str, Any]:
+    """The cell's strategy options: the study's, with the task alias's own (``tweetsumm_one``: k=1)."""
+    from prompt_strategies.registry import get_strategy, task_table
+
+    metadata = config.metadata(cell.family)
+    fixed = task_table()[cell.task]["options"]
+    return dict(
+        get_strategy(cell.strategy).options(
+            {**metadata, cell.strategy: {**metadata.get(cell.strategy, {}), **fixed}}
+        )
+    )
+
+
+def _sharing(batch_size: Any) -> dict[str, Any]:
+    """Shared-prefix sampling on or off and its rows per encoding (``SUMMEVAL_SHARED_PREFIX*``): at one
+    seed they change sampled outputs, so they are part of a sampled cell's key."""
+    from summeval.lm_eval.shared_prefix import sharing_settings
+    from summeval.study.plan import StudyConfigError
+
+    try:
+        return sharing_settings(batch_size)
+    except ValueError as err:
+        raise StudyConfigError(f"environment: {err}") from err
 
 
 def _option_files(options: Mapping[str, Any]) -> dict[str, str]:

@@ -31,6 +31,7 @@ def run_study(config: StudyConfig, out: Path, *, progress: bool = True) -> dict[
 
     from prompt_strategies.registry import get_strategy
     from summeval.lm_eval.runner import quiet_per_task_notice
+    from summeval.lm_eval.shared_prefix import FALLBACKS
     from summeval.paths import output_folder
     from summeval.report import write_study_report
 
@@ -72,6 +73,7 @@ def run_study(config: StudyConfig, out: Path, *, progress: bool = True) -> dict[
         timings["models"][model_name] = round(time.time() - started, 2)
         for cell in cells:
             bar.set_postfix_str(cell.id)
+            FALLBACKS.clear()
             exemplars, selection_seconds = (None, 0.0)
             given_exemplars = (config.options.get(cell.strategy) or {}).get("exemplars_file")
             if get_strategy(cell.strategy).selects_exemplars and not given_exemplars:
@@ -84,6 +86,8 @@ def run_study(config: StudyConfig, out: Path, *, progress: bool = True) -> dict[
             record, samples, csv_text = run_cell(config, cell, lm, settings, exemplars, inputs)
             record["selection_seconds"] = round(selection_seconds, 2)
             record["environment"] = environment(lm)
+            if "shared_prefix" in settings:
+                record["shared_prefix_fallbacks"] = list(FALLBACKS)
             write_cell(out, cell, record, samples, csv_text)
             bar.update(1)
             bar.write(f"summeval study: {cell.id} done in {record['seconds'] + selection_seconds:.0f} s")
