@@ -35,8 +35,8 @@ from summeval.report.document import (
     to_markdown,
 )
 from summeval.report.provenance import provenance, provenance_tables
-from summeval.report.tables import baselines_table, comparisons_table, results_table
-from summeval.study.cells import CSV_FILE, cell_dir, read_cell
+from summeval.report.tables import baseline_tables, comparisons_table, results_table
+from summeval.study.cells import CSV_FILE, cell_dir, read_cell, sampled_cells
 from summeval.study.plan import StudyConfig
 from summeval_tasks.atomic import write_text_atomically
 
@@ -71,8 +71,12 @@ def write_study_report(
     records, stale = load_records(config, out, keys)
     cell_summaries = {c.id: summaries(c, records[c.id], config.seed) for c in config.cells if c.id in records}
     families = list(dict.fromkeys(c.family for c in config.cells))
-    result_tables = [results_table(config, f, records, cell_summaries, stale) for f in families]
-    baseline_tables = [t for t in (baselines_table(config, f, records) for f in families) if t]
+    sizes = dict(inputs.eval_sizes) if inputs is not None else {}
+    sampled = sampled_cells(config)
+    result_tables = [
+        results_table(config, f, records, cell_summaries, stale, sizes.get(f), sampled) for f in families
+    ]
+    baselines = [t for f in families for t in baseline_tables(config, f, records, sizes.get(f))]
     compared = comparison_results(config, records)
     facts = provenance(config, records, inputs, timings or {})
     chart_paths = charts(config, records, cell_summaries, out)
@@ -93,7 +97,7 @@ def write_study_report(
         Paragraph(status, strong=True),
         Heading("Results"),
         *result_tables,
-        *baseline_tables,
+        *baselines,
         Heading("Charts"),
         Figures(list(chart_paths.items())),
     )
