@@ -252,6 +252,39 @@ def test_shared_prefix_settings_are_in_a_sampled_cells_key_and_its_fallbacks_rec
         run_study(load_study(config_path), copy, progress=False)
 
 
+def test_further_seeds_rerun_only_the_sampled_cells_and_the_report_gives_their_spread(
+    tiny_run, tiny_llama, tiny_t5, offline
+):
+    from summeval.study import run_study
+    from summeval.study_config import load_study
+
+    folder, _, out, _ = tiny_run
+    copy = folder / "seeds"
+    shutil.copytree(out, copy)
+    tree = tiny_study(tiny_llama, tiny_t5)
+    tree.pop("seed")
+    tree["seeds"] = [7, 8]  # the first is the tiny study's seed: its cells stay cached
+    before = finished_cells(copy)
+    summary = run_study(load_study(write_config(folder / "seeds.yaml", tree)), copy, progress=False)
+    assert summary["cells"] == 8  # seven cells and one replicate: greedy cells run once
+    after = finished_cells(copy)
+    changed = {c for c in after if after[c] != before.get(c)}
+    sampled = f"llama/{SPORTS}_self_consistency"
+    # (the first seed's sampled cell may rerun too: another test leaves it saved with other settings)
+    assert f"{sampled}@seed8" in changed and changed <= {sampled, f"{sampled}@seed8"}
+    replicate = json.loads(
+        (copy / "cells" / "llama" / f"{SPORTS}_self_consistency@seed8" / "cell.json").read_text()
+    )
+    first = json.loads((copy / "cells" / "llama" / f"{SPORTS}_self_consistency" / "cell.json").read_text())
+    assert replicate["settings"]["seed"] == 8 and replicate["items"] == first["items"]  # same items, own seed
+    report = (copy / "report.md").read_text()
+    row = next(
+        line for line in report.splitlines() if line.startswith(f"| llama | {SPORTS}_self_consistency |")
+    )
+    assert "| 7, 8 |" in row and "acc: sd " in row and "(2 seeds)" in row
+    assert "| llama | tweetsumm_zero | none | 3 of 8 test, the first 3 | greedy |" in report
+
+
 def test_a_study_killed_mid_grid_resumes_losing_at_most_the_cell_in_progress(tmp_path, tiny_llama, tiny_t5):
     tree = tiny_study(tiny_llama, tiny_t5, limit=6)
     config_path = write_config(tmp_path / "tiny.yaml", tree)

@@ -18,7 +18,12 @@ from summeval.study.plan import StudyConfig
 def provenance(config: StudyConfig, records: Mapping[str, Any], inputs: Any, timings: Mapping) -> dict:
     environments = [r.get("environment") or {} for r in records.values()]
     return {
-        "study": {"name": config.name, "config": str(config.path), "seed": config.seed},
+        "study": {
+            "name": config.name,
+            "config": str(config.path),
+            "seed": config.seed,
+            "seeds": list(config.seeds or (config.seed,)),
+        },
         "versions": _merged([e.get("versions") or {} for e in environments]) or versions(),
         "hardware": _merged([e.get("hardware") or {} for e in environments]) or hardware(),
         "models": {
@@ -194,7 +199,12 @@ def provenance_tables(facts: Mapping[str, Any]) -> list[Table]:
             f"This run: {run.get('wall_seconds', 0):.0f} s wall in all; model loads "
             f"{json.dumps(run.get('models', {}))} s; "
             f"adapter training {json.dumps(run.get('adapters', {}))} s. "
-            f"Seed {facts['study']['seed']} for sampling, exemplar choice and training."
+            f"Seed {facts['study']['seed']} for the item sample, exemplar choice, training and sampling"
+            + (
+                f"; sampled cells also at seeds {', '.join(map(str, facts['study']['seeds'][1:]))}."
+                if len(facts["study"].get("seeds", [])) > 1
+                else "."
+            )
         ],
     )
     return [versions, machine, models, data, cells]

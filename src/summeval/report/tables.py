@@ -32,6 +32,7 @@ def results_table(
     stale: set[str] = frozenset(),
     split_size: int | None = None,
     sampled: Mapping[str, bool] | None = None,
+    spreads: Mapping[str, str] | None = None,
 ) -> Table:
     """One row per cell of ``family_name``: each metric's mean and interval, the items it scored (split,
     its size, how they were chosen) and the seed of a sampled cell, beside the published figures."""
@@ -40,8 +41,12 @@ def results_table(
     cells = [c for c in config.cells if c.family == family_name]
     published_metrics = [m for m in metrics if any(m in config.published.get(c.id, {}) for c in cells)]
     header = ["model", "task", "filter", "items", "seed", *(f"{m} [95%]" for m in metrics)]
+    with_spread = len(config.seeds) > 1 and any((sampled or {}).get(c.id) for c in cells)
+    if with_spread:
+        header.append("between seeds")
     header += [f"{config.published_label}: {m}" for m in published_metrics]
-    sampled = sampled or {}
+    sampled, spreads = sampled or {}, spreads or {}
+    seeds = ", ".join(str(s) for s in config.seeds) or str(config.seed)
     rows = []
     for cell in cells:
         record = records.get(cell.id)
@@ -49,7 +54,8 @@ def results_table(
         shown_published = [f"{published[m]:.3f}" if m in published else "" for m in published_metrics]
         if record is None:
             why = "stale: settings changed, rerun" if cell.id in stale else "not run"
-            rows.append([cell.model, cell.task, why, "", "", *([""] * len(metrics)), *shown_published])
+            blank = [""] * (len(metrics) + with_spread)
+            rows.append([cell.model, cell.task, why, "", "", *blank, *shown_published])
             continue
         summary = cell_summaries[cell.id]
         rows.append(
@@ -58,8 +64,9 @@ def results_table(
                 cell.task,
                 record["filter"],
                 items_text(cell, record["n"], family.eval_split, split_size),
-                str(config.seed) if sampled.get(cell.id) else "greedy",
+                seeds if sampled.get(cell.id) else "greedy",
                 *(interval_text(summary[m]) for m in metrics),
+                *([spreads.get(cell.id, "greedy: one run")] if with_spread else []),
                 *shown_published,
             ]
         )
@@ -69,8 +76,14 @@ def results_table(
         else f"BCa bootstrap intervals over items (scipy.stats.bootstrap, {BOOTSTRAP_RESAMPLES} resamples)"
     )
     notes = [
-        f"Intervals: 95% {how}. They cover the sampling of items only: a sampled cell (self-consistency) "
-        "ran with one seed, so the spread between seeds is not in them.",
+        f"Intervals: 95% {how}. They cover the sampling of items only"
+        + (
+            f": a sampled cell ran at each of the seeds {seeds} (the same items); its intervals are the "
+            "first seed's, and 'between seeds' gives the spread of its per-seed means (sd, min–max)."
+            if with_spread
+            else ": a sampled cell (self-consistency) ran with one seed, so the spread between seeds is not "
+            "in them (list several with seeds: [...])."
+        ),
         f"Items: the {family.eval_split} split"
         + (f" ({split_size} items)" if split_size is not None else "")
         + f". A seeded sample draws n of them with the study's seed ({config.seed}), the same items for "

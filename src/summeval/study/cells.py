@@ -58,7 +58,7 @@ def cell_settings(
         "recipe": inputs.recipes[cell.model].to_dict() if cell.model in inputs.recipes else None,
         "max_steps": spec.max_steps,
         "data_sha256": inputs.data_hashes[cell.family],
-        "seed": config.seed,
+        "seed": config.seed if cell.seed is None else cell.seed,
         "apply_chat_template": config.apply_chat_template,
         "batch_size": config.batch_size,
         "device": inputs.devices[cell.model],
@@ -89,6 +89,22 @@ def sampled_cells(config: StudyConfig) -> dict[str, bool]:
         c.id: samples_outputs(get_strategy(c.strategy), get_family(c.family), cell_options(config, c))
         for c in config.cells
     }
+
+
+def replicate_cells(config: StudyConfig) -> list[Cell]:
+    """A sampled cell at each of the study's further ``seeds`` (same items: the sample is drawn with the
+    first seed); greedy cells run once."""
+    from dataclasses import replace
+
+    sampled = sampled_cells(config)
+    return [
+        replace(cell, seed=seed) for cell in config.cells if sampled[cell.id] for seed in config.seeds[1:]
+    ]
+
+
+def all_cells(config: StudyConfig) -> list[Cell]:
+    """The cells to run: the study's cells, then the replicates of its sampled ones."""
+    return [*config.cells, *(replicate_cells(config) if len(config.seeds) > 1 else [])]
 
 
 def cell_options(config: StudyConfig, cell: Cell) -> dict[str, Any]:
@@ -128,7 +144,7 @@ def _option_files(options: Mapping[str, Any]) -> dict[str, str]:
 def study_keys(config: StudyConfig, inputs: Inputs, prints: Mapping[str, Any]) -> dict[str, str | None]:
     """Each cell's cache key now; None for a cell whose adapter is not trained (with these settings) yet."""
     keys: dict[str, str | None] = {}
-    for cell in config.cells:
+    for cell in all_cells(config):
         if cell.model in inputs.adapters and prints.get(cell.model) is None:
             keys[cell.id] = None
         else:
@@ -145,7 +161,7 @@ def adapter_prints(config: StudyConfig, inputs: Inputs) -> dict[str, Any]:
 
 
 def cell_dir(out: Path, cell: Cell) -> Path:
-    return out / "cells" / cell.model / cell.task
+    return out / "cells" / cell.model / cell.folder
 
 
 def read_cell(out: Path, cell: Cell) -> dict[str, Any] | None:
@@ -261,8 +277,9 @@ def run_cell(
         if cell.sample is None
         else sampled_items(inputs.eval_sizes[cell.family], cell.sample, config.seed)
     )
+    seed = config.seed if cell.seed is None else cell.seed  # a replicate: same items, its own seed
     run = evaluate_cell(
-        lm, cell, metadata, apply_chat_template=config.apply_chat_template, seed=config.seed, items=items
+        lm, cell, metadata, apply_chat_template=config.apply_chat_template, seed=seed, items=items
     )
     record = {
         "key": sha256_json(settings),

@@ -11,6 +11,7 @@ from typing import Any
 from summeval.study.adapters import ensure_adapter
 from summeval.study.cells import (
     adapter_prints,
+    all_cells,
     cached,
     cell_settings,
     clean_interrupted,
@@ -44,10 +45,14 @@ def run_study(config: StudyConfig, out: Path, *, progress: bool = True) -> dict[
     prints = adapter_prints(config, inputs)
     keys = study_keys(config, inputs, prints)
     quiet_per_task_notice()
-    to_run = [c for c in config.cells if not cached(out, c, keys[c.id])]
-    skipped = len(config.cells) - len(to_run)
+    cells_to_run = all_cells(config)
+    to_run = [c for c in cells_to_run if not cached(out, c, keys[c.id])]
+    skipped = len(cells_to_run) - len(to_run)
+    replicates = len(cells_to_run) - len(config.cells)
     print(
-        f"summeval study {config.name}: {len(config.cells)} cells, {skipped} finished before, "
+        f"summeval study {config.name}: {len(config.cells)} cells"
+        + (f" and {replicates} replicates at further seeds" if replicates else "")
+        + f", {skipped} finished before, "
         f"{len(to_run)} to run → {out}",
         flush=True,
     )
@@ -99,7 +104,7 @@ def run_study(config: StudyConfig, out: Path, *, progress: bool = True) -> dict[
     report = write_study_report(
         config, out, inputs=inputs, keys=study_keys(config, inputs, prints), timings=timings
     )
-    return {"cells": len(config.cells), "cached": skipped, "ran": len(to_run), "report": report, **timings}
+    return {"cells": len(cells_to_run), "cached": skipped, "ran": len(to_run), "report": report, **timings}
 
 
 def rebuild_report(config: StudyConfig, out: Path) -> Path:
