@@ -600,19 +600,19 @@ ROUND_TWO_CLI = [
         "study-device-banana",
         8,
         [*STUDY, "{tmp}/study_device_banana.yaml"],
-        "device: device='banana' is not a device",
+        "yaml: device: 'banana' is not a device",
     ),
     (
         "study-dtype-float13",
         8,
         [*STUDY, "{tmp}/study_dtype_float13.yaml"],
-        "models.base.model_args.dtype='float13' is not a dtype",
+        "yaml: models.base.model_args.dtype: 'float13' is not a dtype",
     ),
     (
         "study-model-device",
         8,
         [*STUDY, "{tmp}/study_model_device.yaml"],
-        "models.base.model_args.device='cuda:x' is not a device",
+        "models.base.model_args.device: 'cuda:x' is not a device",
     ),
     (
         "study-compare-itself",
@@ -642,7 +642,7 @@ ROUND_TWO_CLI = [
         "compare-dtype-float13",
         8,
         ["compare", "--model-args", "pretrained=unused,dtype=float13", "--out", "{tmp}/c"],
-        "argument --model-args: dtype='float13' is not a dtype",
+        "argument --model-args: dtype: 'float13' is not a dtype",
     ),
     (
         "select-device-cuda-x",
@@ -654,7 +654,7 @@ ROUND_TWO_CLI = [
         "select-dtype-half",
         8,
         ["active-prompt", "select", "--model-args", "pretrained=x,dtype=half", "--out", "{tmp}/e.json"],
-        "dtype='half' is not a dtype",
+        "dtype: 'half' is not a dtype",
     ),
     # class 9: sports statements
     (
@@ -753,13 +753,13 @@ ROUND_TWO_METADATA = [
         "dtype-float13",
         8,
         {"pretrained": "x", "dtype": "float13"},
-        "--model_args dtype='float13' is not a dtype",
+        "--model_args dtype: 'float13' is not a dtype",
     ),
     (
         "device-banana",
         8,
         {"pretrained": "x", "device": "banana"},
-        "--model_args device='banana' is not a device",
+        "--model_args device: 'banana' is not a device",
     ),
     (
         "tweetsumm-data-dev-zero",
@@ -935,23 +935,17 @@ def test_a_pickle_adapter_is_checked_when_opted_in(peft_adapters, tiny_llama, ca
 
 
 def test_the_adapter_check_under_lm_eval_refuses_before_weights_load(peft_adapters, case_dir):
-    """The check lm-eval's HFLM runs (the start-up hook wraps ``_create_model``) raises before the
-    original ``_create_model`` would load weights."""
-    import types
+    """lm-eval's own ``HFLM._create_model``, as the start-up hook wraps it, refuses the adapter before it
+    loads weights (every loader raises ``ModelLoaded`` here)."""
+    from lm_eval.models import huggingface
 
     from summeval.lm_eval.adapter_check import patch_hflm
     from summeval.training.adapters import AdapterError
 
-    loaded = []
-
-    class FakeHFLM:  # the one method the wrapper wraps; its body records a load
-        def _create_model(self, pretrained, *args, **kwargs):
-            loaded.append(pretrained)
-
-    patch_hflm(types.SimpleNamespace(HFLM=FakeHFLM))
-    with pytest.raises(AdapterError, match="does not fit"):
-        FakeHFLM()._create_model(str(case_dir / "tinybase"), peft=str(peft_adapters["good"]))
-    assert loaded == []
+    patch_hflm(huggingface)  # already done by the start-up hook when it is on; idempotent
+    hflm = huggingface.HFLM.__new__(huggingface.HFLM)
+    with pytest.raises(AdapterError, match="q_proj has 16 in features"):
+        hflm._create_model(str(case_dir / "tinybase"), peft=str(peft_adapters["good"]))
 
 
 # ----------------------------------------------------------------------------- good inputs still pass

@@ -58,7 +58,7 @@ _DEVICE = r"(cpu|auto|mps|meta|hpu|cuda|xpu|npu)(:[0-9]+)?"
 def check_dtype(value: object, where: str = "dtype") -> str:
     """``value`` when it is one of ``DTYPES``, else a ``SettingError`` naming ``where``."""
     if not isinstance(value, str) or value not in DTYPES:
-        raise SettingError(f"{where}={value!r} is not a dtype; use one of {', '.join(DTYPES)}")
+        raise SettingError(f"{where}: {value!r} is not a dtype; use one of {', '.join(DTYPES)}")
     return value
 
 
@@ -68,7 +68,7 @@ def check_device(value: object, where: str = "device") -> str:
     import re
 
     if not isinstance(value, str) or not re.fullmatch(_DEVICE, value):
-        raise SettingError(f"{where}={value!r} is not a device; use cpu, cuda, cuda:N, mps, xpu:N or auto")
+        raise SettingError(f"{where}: {value!r} is not a device; use cpu, cuda, cuda:N, mps, xpu:N or auto")
     return value
 
 

@@ -56,7 +56,7 @@ def setting(check):
         try:
             return check(text, "")
         except SettingError as err:
-            raise argparse.ArgumentTypeError(str(err).lstrip("= ")) from None
+            raise argparse.ArgumentTypeError(str(err).lstrip(": ")) from None
 
     parse.__name__ = check.__name__
     return parse

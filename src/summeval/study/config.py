@@ -105,7 +105,7 @@ class _Reader:
         try:
             return check(value, where)
         except SettingError as err:
-            raise self.fail(where, str(err)) from None
+            raise StudyConfigError(f"study config {self.path}: {err}") from None
 
     def boolean(self, value: Any, where: str) -> bool:
         if not isinstance(value, bool):
