@@ -513,7 +513,7 @@ ROUND_TWO_CLI = [
         "study-not-utf8",
         4,
         [*STUDY, "{tmp}/study_latin1.yaml"],
-        "study_latin1.yaml, line 1: not UTF-8 text (byte 5)",
+        "study config: {tmp}/study_latin1.yaml is not UTF-8 text (byte 5, line 1)",
     ),
     (
         "recipe-alias-bomb",
@@ -531,7 +531,7 @@ ROUND_TWO_CLI = [
         "recipe-not-utf8",
         4,
         ["finetune", "--recipe", "{tmp}/recipe_latin1.yaml", "--output", "{tmp}/a"],
-        "recipe_latin1.yaml, line 2: not UTF-8",
+        "recipe: {tmp}/recipe_latin1.yaml is not UTF-8 text (byte 23, line 2)",
     ),
     (
         "recipe-set-undefined-alias",

@@ -55,18 +55,24 @@ def read_utf8_text(
     asks for UTF-8 ``expected`` (e.g. ``JSON``).
     """
     check_regular_file(path, error, task, limit)
+    text = decode_utf8(path, error, task, expected)
+    if not text.strip():
+        raise error(f"{task}: {path} is empty; expected UTF-8 {expected}")
+    return text
+
+
+def decode_utf8(path: Path, error: type[Exception], task: str, expected: str) -> str:
+    """The bytes of ``path`` decoded as UTF-8 (a byte-order mark accepted), else ``error`` naming the
+    file, the first bad byte and its line."""
     try:
         data = path.read_bytes()
     except OSError as err:
         raise error(f"{task}: cannot read {path}: {err.strerror}") from err
     try:
-        text = data.decode("utf-8-sig")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         line = data[: err.start].count(b"\n") + 1
         message = (
             f"{task}: {path} is not UTF-8 text (byte {err.start}, line {line}); save it as UTF-8 {expected}"
         )
         raise error(message) from err
-    if not text.strip():
-        raise error(f"{task}: {path} is empty; expected UTF-8 {expected}")
-    return text

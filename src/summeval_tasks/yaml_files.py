@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from summeval_tasks.source_files import CONFIG_FILE_LIMIT, check_regular_file
+from summeval_tasks.source_files import CONFIG_FILE_LIMIT, check_regular_file, decode_utf8
 
 ALIAS_LIMIT = 100
 """The most aliases (``*name``) a file may use."""
@@ -23,17 +23,7 @@ def load_yaml_file(path: Path, error: type[Exception], what: str) -> Any:
     """The YAML document of ``path`` (None when empty), or ``error("<what>...: <why>")`` naming the file
     and, for what YAML refuses, the line."""
     check_regular_file(path, error, what, CONFIG_FILE_LIMIT)
-    try:
-        data = path.read_bytes()
-    except OSError as err:
-        raise error(f"{what}: cannot read {path}: {err.strerror}") from err
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        line = data[: err.start].count(b"\n") + 1
-        raise error(
-            f"{what} {path}, line {line}: not UTF-8 text (byte {err.start}); save it as UTF-8"
-        ) from err
+    text = decode_utf8(path, error, what, "YAML")
     return load_yaml_text(text, error, f"{what} {path}")
 
 
