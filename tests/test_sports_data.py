@@ -331,11 +331,13 @@ def test_contradicting_repeat_is_an_error(tmp_path):
         parse_task_json(task_file(tmp_path / "t.json", examples))
 
 
-def test_same_label_repeat_keeps_the_first_and_warns(tmp_path, caplog):
+def test_same_label_repeat_keeps_the_first_and_warns_in_published_data(tmp_path, caplog):
     examples = good_examples()
     examples.append(example(" " + examples[1]["input"] + " ", examples[1]["target_scores"]))
+    with pytest.raises(SportsDataError, match=r"example 6 .*repeats example 1"):  # a local file: refused
+        parse_task_json(task_file(tmp_path / "t.json", examples))
     with caplog.at_level(logging.WARNING, logger="summeval_tasks.sports"):
-        parsed = parse_task_json(task_file(tmp_path / "t.json", examples))
+        parsed = parse_task_json(task_file(tmp_path / "t.json", examples), drop_repeats=True)
     ids = {s.id for split in SPLITS for s in parsed[split]}
     assert "example-0001" in ids and "example-0006" not in ids and len(ids) == 6
     assert "example 6" in caplog.text and "repeats example 1" in caplog.text

@@ -29,12 +29,29 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from prompt_strategies.strategy import StrategyError
+from summeval_tasks import bounds
 from summeval_tasks.contract import TaskFamily
 
 FILE_FORMAT = "summeval-active-prompt/2"
 # The task name of selection requests: summeval's own, so their samples share one prompt encoding.
 SELECTION_TASK = "summeval_active_prompt_select"
 _CONCLUSION = "the answer is"
+SELECTION_RANGES = {
+    "k": bounds.SAMPLES,
+    "n": bounds.ITEMS,
+    "pool_size": bounds.ITEMS,
+    "temperature": bounds.TEMPERATURE,
+    "max_gen_toks": bounds.MAX_GEN_TOKS,
+    "seed": bounds.SEED,
+}
+"""The range of each selection setting; ``check_selection_ranges`` checks them at every entry point."""
+
+
+def check_selection_ranges(**settings: Any) -> None:
+    """Each given selection setting (``k=5, seed=0``...; None: unset) is in its ``SELECTION_RANGES`` range."""
+    for key, value in settings.items():
+        if value is not None:
+            SELECTION_RANGES[key].check(value, f"active-prompt selection: {key}", StrategyError)
 
 
 class GeneratingModel(Protocol):
@@ -69,11 +86,14 @@ def rank_by_uncertainty(scored: Sequence[ScoredQuestion], seed: int) -> list[Sco
 def read_annotations(path: str | Path) -> dict[str, str]:
     """Hand-written rationales: a JSON object ``{id or statement: rationale}`` or a list of objects
     with ``rationale`` and ``id`` or ``statement``. Keys are matched case- and space-insensitively."""
+    from summeval_tasks.source_files import check_regular_file
+
     path = Path(path)
+    if not path.exists():
+        raise StrategyError(f"annotation file {path} does not exist")
+    check_regular_file(path, StrategyError, "annotation file")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as err:
-        raise StrategyError(f"annotation file {path} does not exist") from err
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise StrategyError(f"annotation file {path} is not valid UTF-8 JSON: {err}") from err
     if isinstance(data, dict) and isinstance(data.get("exemplars"), list):

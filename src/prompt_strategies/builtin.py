@@ -13,6 +13,7 @@ from typing import Any
 from prompt_strategies.exemplars import choose_exemplars, read_exemplar_file
 from prompt_strategies.hookspecs import hookimpl
 from prompt_strategies.strategy import PromptStrategy, StrategyError, answer_pipeline
+from summeval_tasks.bounds import EXEMPLARS, SAMPLES, TEMPERATURE
 from summeval_tasks.contract import TaskFamily
 
 COT_CUE = "Let's think step by step."
@@ -77,7 +78,7 @@ class FewShot(PromptStrategy):
     name = "fewshot"
     description = "k worked exemplars from the train split (seeded per item, never the item), then the item."
     defaults = {"k": 3, "seed": 1234, "max_gen_toks": None}
-    option_ranges = {"k": (lambda k: k >= 1, "at least 1 (for no exemplars, run answer_only)")}
+    option_ranges = {"k": (EXEMPLARS.accepts, f"{EXEMPLARS.right} (for no exemplars, run answer_only)")}
 
     def exemplars(self, doc, context, options):
         return choose_exemplars(doc, context.pool, options["k"], options["seed"], context.family.same_item)
@@ -100,7 +101,12 @@ class ChainOfThoughtFewShot(ChainOfThought):
     name = "cot_fewshot"
     description = "Worked exemplars with rationales from the family's exemplar file, then the item."
     defaults = {"k": 3, "exemplars_file": "", "max_gen_toks": None}
-    option_ranges = {"k": (lambda k: k == -1 or k >= 1, "at least 1, or -1 for every exemplar in the file")}
+    option_ranges = {
+        "k": (
+            lambda k: k == -1 or EXEMPLARS.accepts(k),
+            f"{EXEMPLARS.right}, or -1 for every exemplar in the file",
+        )
+    }
 
     def stop_sequences(self, family):
         stops = super().stop_sequences(family)
@@ -144,8 +150,8 @@ class SelfConsistency(ChainOfThoughtFewShot):
     defaults = {**ChainOfThoughtFewShot.defaults, "samples": 10, "temperature": 0.7}
     option_ranges = {
         **ChainOfThoughtFewShot.option_ranges,
-        "samples": (lambda n: n >= 1, "at least 1"),
-        "temperature": (lambda t: 0 < t <= 100, "above 0 (sampling; 0.7 is the paper's)"),
+        "samples": SAMPLES.option_range(),
+        "temperature": TEMPERATURE.option_range(),
     }
 
     def applies_to(self, family):

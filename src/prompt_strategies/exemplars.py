@@ -64,9 +64,12 @@ def choose_exemplars(
 def read_exemplar_file(path: str | Path, family: TaskFamily | None = None) -> list[dict[str, Any]]:
     """The exemplars of an exemplar file for ``family`` (None: the family the file names), validated;
     errors name the file and the entry."""
+    from summeval_tasks.source_files import check_regular_file
+
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise StrategyError(f"exemplar file {path} does not exist")
+    check_regular_file(path, StrategyError, "exemplar file")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:

@@ -16,8 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from summeval_tasks.bounds import MAX_GEN_TOKS, SEED
 from summeval_tasks.contract import Doc, TaskFamily
 from summeval_tasks.errors import SummevalError
+
+# Options any strategy may have, bounded the same everywhere (a strategy's own option_ranges win).
+COMMON_OPTION_RANGES = {"max_gen_toks": MAX_GEN_TOKS.option_range(), "seed": SEED.option_range()}
 
 
 class StrategyError(SummevalError):
@@ -79,7 +83,8 @@ class PromptStrategy:
     unless its ``exemplars_file`` option names a file; a family's group leaves such strategies out."""
     option_ranges: Mapping[str, tuple[Callable[[Any], bool], str]] = {}
     """Range checks of options: ``{option: (accepts(value), "what would be right")}``; a value outside
-    its range is an error, never reinterpreted."""
+    its range is an error, never reinterpreted. ``max_gen_toks`` and ``seed`` are bounded for every
+    strategy (``COMMON_OPTION_RANGES``); build the others from ``summeval_tasks.bounds``."""
 
     def applies_to(self, family: TaskFamily) -> bool:
         """Whether ``<family>_<name>`` makes sense (a task is registered for it). Default: always, but a
@@ -103,6 +108,7 @@ class PromptStrategy:
         if not isinstance(given, Mapping):
             raise StrategyError(f"{self.name}: options must be a JSON object, got {given!r}")
         checked: dict[str, Any] = {}
+        ranges = {**COMMON_OPTION_RANGES, **self.option_ranges}
         for key, value in given.items():
             if key not in self.defaults:
                 known = ", ".join(sorted(self.defaults)) or "none"
@@ -117,8 +123,8 @@ class PromptStrategy:
                 raise StrategyError(
                     f"{self.name}: option {key!r} must be {type(default).__name__}, got {value!r}"
                 )
-            if key in self.option_ranges and value is not None:
-                accepts, right = self.option_ranges[key]
+            if key in ranges and value is not None:
+                accepts, right = ranges[key]
                 if not accepts(value):
                     raise StrategyError(f"{self.name}: option {key!r} is {value!r}; it must be {right}")
             checked[key] = float(value) if isinstance(default, float) else value

@@ -48,3 +48,36 @@ def cache_root():
         return Path(os.environ[CACHE_ENV]).expanduser()
     xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(xdg).expanduser() / "summeval"
+
+
+DTYPES = ("auto", "float16", "half", "bfloat16", "float32", "float", "float64", "double")
+"""The model dtypes lm-eval's ``dtype=`` takes (``auto`` or a floating torch dtype's name)."""
+_DEVICE = r"(cpu|auto|mps|meta|hpu|cuda|xpu|npu)(:[0-9]+)?"
+
+
+def check_dtype(value: object, where: str = "dtype") -> str:
+    """``value`` when it is one of ``DTYPES``, else a ``SettingError`` naming ``where``."""
+    if not isinstance(value, str) or value not in DTYPES:
+        raise SettingError(f"{where}: {value!r} is not a dtype; use one of {', '.join(DTYPES)}")
+    return value
+
+
+def check_device(value: object, where: str = "device") -> str:
+    """``value`` when it names a torch device (``cpu``, ``cuda``, ``cuda:1``, ``mps``, ``auto``...), else a
+    ``SettingError`` naming ``where``: a device torch does not know must not run on the CPU unremarked."""
+    import re
+
+    if not isinstance(value, str) or not re.fullmatch(_DEVICE, value):
+        raise SettingError(f"{where}: {value!r} is not a device; use cpu, cuda, cuda:N, mps, xpu:N or auto")
+    return value
+
+
+def check_model_arg_string(model_args: str, where: str = "--model-args") -> str:
+    """``model_args`` (``key=value,...``, as lm-eval takes them) with its ``dtype`` and ``device`` checked."""
+    for item in model_args.split(","):
+        key, sep, value = item.partition("=")
+        if sep and key.strip() == "dtype":
+            check_dtype(value.strip(), f"{where} dtype")
+        elif sep and key.strip() == "device":
+            check_device(value.strip(), f"{where} device")
+    return model_args

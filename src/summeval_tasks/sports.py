@@ -28,10 +28,15 @@ leading task prefix ("Determine whether the following statement or statements ar
 implausible:"), a leading ``Statement:`` label, and a trailing ``Plausible/implausible?`` question;
 all three are matched ignoring case and spacing. Whitespace inside the statement is then collapsed.
 
-The same statement twice (after normalising) with the same label: the first is kept, the later ones are
-dropped with a logged warning (BIG-bench-style generated sets repeat themselves; a repeat adds nothing and,
-by the split rule, always shares its split). With contradicting labels it is an error. Hub records are
-checked the same way within each split; hub ids are ``<split>-NNNN``, NNNN the position in the split.
+Invisible characters (Unicode format characters, category Cf: zero-width spaces and joiners, marks of
+direction) are removed from a statement. Repeats are found by the statement's ``repeat_key``: Unicode
+NFKC, case-folded, whitespace collapsed, so ``Messi`` and ``Ｍｅｓｓｉ`` are one statement. The same
+statement twice with contradicting labels is an error. With the same label, in a local task.json it is
+an error too, naming both records (as a TweetSumm dialog twice is: a repeat weighs one item twice); in
+the published sources (``bigbench``: 14 repeats in its 1,000; ``hub``) the first is kept and the later
+ones are dropped with a logged warning (a repeat adds nothing and, by the split rule, always shares its
+split). Hub records are checked within each split; hub ids are ``<split>-NNNN``, NNNN the position in
+the split.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ import json
 import logging
 import os
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,16 +107,25 @@ class Statement:
 
 
 def statement_text(raw: str) -> str:
-    """The bare statement of an input: scaffolding stripped (see the module docstring), spaces collapsed."""
-    text = _LEADING_PREFIX.sub("", raw, count=1)
+    """The bare statement of an input: invisible characters and scaffolding stripped (see the module
+    docstring), spaces collapsed."""
+    text = "".join(c for c in raw if unicodedata.category(c) != "Cf")
+    text = _LEADING_PREFIX.sub("", text, count=1)
     text = _LEADING_STATEMENT_LABEL.sub("", text, count=1)
     text = _TRAILING_QUESTION.sub("", text, count=1)
     return " ".join(text.split())
 
 
 def normalised(statement: str) -> str:
-    """The form compared for repeats and hashed for the split: whitespace collapsed, lower-case."""
+    """The form hashed for the split: whitespace collapsed, lower-case (repeats: ``repeat_key``)."""
     return " ".join(statement.split()).lower()
+
+
+def repeat_key(statement: str) -> str:
+    """The form compared for repeats: NFKC, format characters removed, case-folded, spaces collapsed."""
+    text = unicodedata.normalize("NFKC", statement)
+    text = "".join(c for c in text if unicodedata.category(c) != "Cf")
+    return " ".join(text.casefold().split())
 
 
 def split_of(statement: str) -> str:
@@ -204,19 +219,28 @@ def _label_from_targets(record: Mapping, origin: str, where_record: str, text: s
     return label
 
 
-def _without_repeats(parsed: Iterable[tuple[Statement, str]], origin: str) -> list[Statement]:
-    """Drop later repeats of a statement with the same label (warned); refuse contradicting ones."""
+def _without_repeats(
+    parsed: Iterable[tuple[Statement, str]], origin: str, *, drop_repeats: bool = True
+) -> list[Statement]:
+    """Refuse contradicting repeats of a statement; drop later same-label ones (warned) when
+    ``drop_repeats`` (published data), else refuse them too."""
     first: dict[str, tuple[Statement, str]] = {}
     kept = []
     repeats: list[str] = []
     for item, record in parsed:
-        key = normalised(item.statement)
+        key = repeat_key(item.statement)
         if key in first:
             earlier, earlier_record = first[key]
             if earlier.label != item.label:
                 raise SportsDataError(
                     f"{_where(origin, record, item.statement)} repeats {earlier_record} with the "
                     f"contradicting label {item.label!r} (it said {earlier.label!r}); keep one of them"
+                )
+            if not drop_repeats:
+                raise SportsDataError(
+                    f"{_where(origin, record, item.statement)} repeats {earlier_record} (the same statement, "
+                    "ignoring case, spacing and invisible characters); a statement must appear once, or "
+                    "it is scored twice: remove the repeat"
                 )
             repeats.append(f"{record} repeats {earlier_record}")
             continue
@@ -242,10 +266,11 @@ def _read_json(path: Path) -> Any:
         raise SportsDataError(f"sports: {path} is not valid JSON: {err}") from err
 
 
-def parse_task_json(path: str | os.PathLike) -> dict[str, list[Statement]]:
+def parse_task_json(path: str | os.PathLike, *, drop_repeats: bool = False) -> dict[str, list[Statement]]:
     """Parse a BIG-bench sports_understanding ``task.json`` into ``{"train": [...], "validation": [...]}``.
 
-    Splits by the hash rule of the module docstring; both splits must end up non-empty.
+    Splits by the hash rule of the module docstring; both splits must end up non-empty. A repeated
+    statement is an error unless ``drop_repeats`` (the published task.json, which has some).
     """
     path = Path(path)
     data = _read_json(path)
@@ -274,7 +299,7 @@ def parse_task_json(path: str | os.PathLike) -> dict[str, list[Statement]]:
         label = _label_from_scores(example.get("target_scores"), origin, record, statement)
         parsed.append((Statement(f"example-{i:04d}", statement, label), record))
     out: dict[str, list[Statement]] = {split: [] for split in SPLITS}
-    for item in _without_repeats(parsed, origin):
+    for item in _without_repeats(parsed, origin, drop_repeats=drop_repeats):
         out[split_of(item.statement)].append(item)
     for split in SPLITS:
         if not out[split]:
@@ -356,7 +381,7 @@ def load_statements(source: str | None = None) -> dict[str, list[Statement]]:
     if source == "bigbench":
         from summeval_tasks.bigbench_sdist import bigbench_task_json
 
-        return parse_task_json(bigbench_task_json())
+        return parse_task_json(bigbench_task_json(), drop_repeats=True)
     path = Path(source).expanduser()
     if not path.exists():
         raise SportsDataError(f"sports: data path {path} does not exist; choose {SOURCE_CHOICES}")

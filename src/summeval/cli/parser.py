@@ -17,6 +17,8 @@ from summeval.cli.handlers import (
     _study,
     _task_dir,
 )
+from summeval_tasks import bounds
+from summeval_tasks.settings import SettingError, check_device, check_model_arg_string
 
 
 def positive_int(text: str) -> int:
@@ -28,6 +30,36 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} is out of range; it must be at least 1")
     return value
+
+
+def bounded(allowed: bounds.Range, name: str = "a number"):
+    """argparse type: a number in ``allowed`` (``summeval_tasks.bounds``), e.g. ``bounded(bounds.SEED)``."""
+
+    def parse(text: str) -> int | float:
+        try:
+            value: int | float = int(text) if allowed.integer else float(text)
+        except ValueError:
+            kind = "an integer" if allowed.integer else "a number"
+            raise argparse.ArgumentTypeError(f"{text!r} is not {kind}") from None
+        if not allowed.accepts(value):
+            raise argparse.ArgumentTypeError(f"{text} is out of range; it must be {allowed.right}")
+        return value
+
+    parse.__name__ = name
+    return parse
+
+
+def setting(check):
+    """argparse type: a string passed through a ``summeval_tasks.settings`` check (device, model args)."""
+
+    def parse(text: str) -> str:
+        try:
+            return check(text, "")
+        except SettingError as err:
+            raise argparse.ArgumentTypeError(str(err).lstrip(": ")) from None
+
+    parse.__name__ = check.__name__
+    return parse
 
 
 def batch_size(text: str) -> int | str:
@@ -42,15 +74,8 @@ def batch_size(text: str) -> int | str:
         ) from None
 
 
-def positive_float(text: str) -> float:
-    """argparse type: a number above 0 (a sampling temperature)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0 or value != value or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"{text} is out of range; it must be above 0")
-    return value
+positive_float = bounded(bounds.TEMPERATURE, "positive_float")
+"""argparse type: a sampling temperature (``bounds.TEMPERATURE``)."""
 
 
 def _add_model_arguments(p: argparse.ArgumentParser) -> None:
@@ -58,13 +83,19 @@ def _add_model_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--model-args",
         required=True,
+        type=setting(check_model_arg_string),
         help="lm-eval model arguments, e.g. pretrained=$(summeval embedded-model) or "
         "pretrained=google/flan-t5-large,backend=seq2seq",
     )
     p.add_argument(
         "--batch-size", type=batch_size, default=1, help="lm-eval batch size: N or auto (default 1)"
     )
-    p.add_argument("--device", default=None, help="e.g. cpu, cuda:0 (default: lm-eval's choice)")
+    p.add_argument(
+        "--device",
+        type=setting(check_device),
+        default=None,
+        help="e.g. cpu, cuda:0 (default: lm-eval's choice)",
+    )
     p.add_argument(
         "--apply-chat-template",
         action="store_true",
@@ -160,7 +191,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--base", default=None, help="base model (name or folder); overrides the recipe")
     p.add_argument("--data", default=None, help="TweetSumm source: hub, sample or a path")
     p.add_argument("--output", default=None, help="adapter folder to write (default adapters/NAME)")
-    p.add_argument("--max-steps", type=positive_int, default=None, help="stop after N optimiser steps")
+    p.add_argument(
+        "--max-steps", type=bounded(bounds.STEPS), default=None, help="stop after N optimiser steps"
+    )
     p.add_argument(
         "--resume", action="store_true", help="continue an interrupted run from its last checkpoint"
     )
@@ -211,8 +244,8 @@ def build_parser() -> argparse.ArgumentParser:
         '--metadata \'{"active_prompt_exemplars": "FILE"}\'.',
     )
     _add_model_arguments(p)
-    p.add_argument("--k", type=positive_int, default=5, help="samples per question (default 5)")
-    p.add_argument("--n", type=positive_int, default=4, help="exemplars to keep (default 4)")
+    p.add_argument("--k", type=bounded(bounds.SAMPLES), default=5, help="samples per question (default 5)")
+    p.add_argument("--n", type=bounded(bounds.ITEMS), default=4, help="exemplars to keep (default 4)")
     p.add_argument(
         "--uncertainty",
         default=None,
@@ -221,16 +254,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--pool", default=None, help="question split (default: the family's, train)")
     p.add_argument(
-        "--pool-size", type=positive_int, default=None, help="use a seeded random subset of the pool"
+        "--pool-size", type=bounded(bounds.ITEMS), default=None, help="use a seeded random subset of the pool"
     )
-    p.add_argument("--seed", type=int, default=0, help="seed for sampling, the pool subset and ties")
+    p.add_argument(
+        "--seed", type=bounded(bounds.SEED), default=0, help="seed for sampling, the pool subset and ties"
+    )
     p.add_argument("--annotations", type=Path, default=None, help="JSON of hand-written rationales")
     p.add_argument(
         "--temperature", type=positive_float, default=0.7, help="sampling temperature (default 0.7)"
     )
     p.add_argument(
         "--max-gen-toks",
-        type=positive_int,
+        type=bounded(bounds.MAX_GEN_TOKS),
         default=None,
         help="tokens per answer (default: the family's, 128 for CoT)",
     )
@@ -253,18 +288,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="all (every strategy that applies to the family), or a comma-separated list",
     )
     p.add_argument("--out", type=Path, default=Path("results/compare"), help="output folder")
-    p.add_argument("--limit", type=positive_int, default=None, help="evaluate only the first N items")
+    p.add_argument(
+        "--limit", type=bounded(bounds.ITEMS), default=None, help="evaluate only the first N items"
+    )
     p.add_argument(
         "--options",
         default=None,
         help='strategy options as JSON, e.g. \'{"self_consistency": {"samples": 5}, "fewshot": {"k": 5}}\'',
     )
-    p.add_argument("--seed", type=int, default=1234, help="seed for sampling and selection")
+    p.add_argument("--seed", type=bounded(bounds.SEED), default=1234, help="seed for sampling and selection")
     p.add_argument(
         "--active-prompt-exemplars", type=Path, default=None, help="exemplar file for active_prompt"
     )
-    p.add_argument("--active-k", type=positive_int, default=5, help="selection: samples per question")
-    p.add_argument("--active-n", type=positive_int, default=4, help="selection: exemplars to keep")
+    p.add_argument(
+        "--active-k", type=bounded(bounds.SAMPLES), default=5, help="selection: samples per question"
+    )
+    p.add_argument("--active-n", type=bounded(bounds.ITEMS), default=4, help="selection: exemplars to keep")
     p.add_argument(
         "--active-uncertainty",
         default=None,
@@ -272,7 +311,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--active-pool-size",
-        type=positive_int,
+        type=bounded(bounds.ITEMS),
         default=None,
         help="selection: seeded subset of the train pool",
     )

@@ -25,6 +25,14 @@ def check_metadata(metadata: Mapping[str, Any] | None, *, lenient: bool = False)
     left alone (it may be another package's model argument)."""
     if not metadata:
         return
+    from summeval_tasks.settings import check_device, check_dtype
+
+    # model args merged in: what torch would misread (a device it runs on the CPU unremarked). Not in a
+    # lenient check: that one runs for every lm-eval run, and lm-eval's own tasks must behave as without us.
+    if not lenient and metadata.get("dtype") is not None:
+        check_dtype(metadata["dtype"], "--model_args dtype")
+    if not lenient and metadata.get("device") is not None:
+        check_device(metadata["device"], "--model_args device")
     from prompt_strategies.registry import (
         families,
         get_strategy,
@@ -67,6 +75,6 @@ def _check_exemplar_file(path: str) -> None:
     from prompt_strategies.exemplars import read_exemplar_file
 
     file = Path(path).expanduser()
-    if not file.is_file():
+    if not file.exists():
         raise StrategyError(f"--metadata {EXEMPLARS_KEY}={path!r}: no such file")
     read_exemplar_file(file)  # checked for the family the file was made for

@@ -17,7 +17,15 @@ def load_lm(model: str, model_args: str | Mapping[str, Any], extra: Mapping[str,
     (default ``cuda`` when there is one, else ``cpu``) and the like."""
     from lm_eval.api.registry import get_model
 
+    from summeval_tasks.settings import check_device, check_dtype, check_model_arg_string
+
+    if isinstance(model_args, str):
+        check_model_arg_string(model_args, "model_args")
+    elif model_args.get("dtype") is not None:
+        check_dtype(model_args["dtype"], "model_args dtype")
     extra = dict(extra or {})
+    if extra.get("device"):
+        check_device(extra["device"], "device")
     if not extra.get("device"):
         import torch
 

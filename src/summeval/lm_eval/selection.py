@@ -12,6 +12,7 @@ from prompt_strategies.active_prompt import (
     SELECTION_TASK,
     GeneratingModel,
     ScoredQuestion,
+    check_selection_ranges,
     choose_rationale,
     rank_by_uncertainty,
 )
@@ -71,6 +72,7 @@ def select_exemplars(
         )
     if k < 1 or n < 1:
         raise StrategyError(f"k and n must be at least 1 (got k={k}, n={n})")
+    check_selection_ranges(k=k, n=n, seed=seed, temperature=generation_kwargs.get("temperature"))
     if n > len(pool):
         raise StrategyError(f"n={n} exemplars requested from a pool of {len(pool)} questions")
     from summeval.lm_eval.task import SHARED_PREFIX_TASKS

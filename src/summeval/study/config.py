@@ -12,6 +12,7 @@ comparisons, published figures), each naming the field it refuses; they share th
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -26,6 +27,8 @@ from summeval.study.plan import (
     StudyConfig,
     StudyConfigError,
 )
+from summeval_tasks import bounds
+from summeval_tasks.settings import SettingError, check_device, check_dtype
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -88,6 +91,23 @@ class _Reader:
             raise self.fail(where, f"{value} is out of range; it must be at least {minimum}")
         return value
 
+    def bounded(self, value: Any, where: str, allowed: bounds.Range) -> int | float:
+        """A number in ``allowed`` (``summeval_tasks.bounds``): an integer where it takes integers."""
+        if allowed.integer:
+            self.integer(value, where)
+        elif isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.fail(where, f"must be a number, got {_shown(value)}")
+        if not allowed.accepts(value):
+            raise self.fail(where, f"{value!r} is out of range; it must be {allowed.right}")
+        return value
+
+    def setting(self, check: Any, value: Any, where: str) -> str:
+        """``value`` passed through a ``summeval_tasks.settings`` check (dtype, device), named here."""
+        try:
+            return check(value, where)
+        except SettingError as err:
+            raise StudyConfigError(f"study config {self.path}: {err}") from None
+
     def boolean(self, value: Any, where: str) -> bool:
         if not isinstance(value, bool):
             raise self.fail(where, f"must be true or false, got {_shown(value)}")
@@ -97,6 +117,8 @@ class _Reader:
         text = self.string(value, where)
         if not _NAME.match(text):
             raise self.fail(where, f"{text!r} must be letters, digits, '_', '.' or '-' (it names a folder)")
+        if len(text) > bounds.NAME_LENGTH:
+            raise self.fail(where, bounds.check_message(text))
         return text
 
     def path_value(self, value: Any, where: str) -> Path:
@@ -107,14 +129,14 @@ class _Reader:
 def _seeds(where: _Reader, tree: Mapping[str, Any]) -> tuple[int, tuple[int, ...]]:
     """``seed: N`` or ``seeds: [N, ...]`` (distinct; the first is the seed of the reported cells)."""
     if "seeds" not in tree:
-        seed = where.integer(tree.get("seed", 1234), "seed", minimum=0)
+        seed = where.bounded(tree.get("seed", 1234), "seed", bounds.SEED)
         return seed, (seed,)
     if "seed" in tree:
         raise where.fail("seeds", "give seed (one) or seeds (a list), not both")
     listed = tree["seeds"]
     if not isinstance(listed, list) or not listed:
         raise where.fail("seeds", f"must be a non-empty list of integers, got {_shown(listed)}")
-    seeds = tuple(where.integer(value, f"seeds[{i}]", minimum=0) for i, value in enumerate(listed))
+    seeds = tuple(where.bounded(value, f"seeds[{i}]", bounds.SEED) for i, value in enumerate(listed))
     repeated = sorted({s for s in seeds if seeds.count(s) > 1})
     if repeated:
         raise where.fail("seeds", f"lists {repeated[0]} twice; each seed once")
@@ -127,22 +149,15 @@ def _shown(value: Any) -> str:
 
 def load_study(path: str | Path) -> StudyConfig:
     """Read and check a study config; raise ``StudyConfigError`` naming the first wrong field."""
-    import yaml
+    from summeval_tasks.yaml_files import load_yaml_file
 
     path = Path(path).expanduser()
     where = _Reader(path)
-    try:
-        tree = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise StudyConfigError(f"study config {path} does not exist") from None
-    except IsADirectoryError:
-        raise StudyConfigError(f"study config {path} is a folder; give a YAML file") from None
-    except OSError as err:
-        raise StudyConfigError(f"study config {path}: cannot read it: {err.strerror}") from err
-    except yaml.YAMLError as err:
-        raise StudyConfigError(
-            f"study config {path} is not valid YAML: {' '.join(str(err).split())}"
-        ) from err
+    if not path.exists():
+        raise StudyConfigError(f"study config {path} does not exist")
+    if path.is_dir():
+        raise StudyConfigError(f"study config {path} is a folder; give a YAML file")
+    tree = load_yaml_file(path, StudyConfigError, "study config")
     tree = where.mapping(tree, "the file")
     where.keys(tree, _TOP, "")
     for required in ("name", "models", "evaluations"):
@@ -153,7 +168,11 @@ def load_study(path: str | Path) -> StudyConfig:
     default_limit = _limit(where, tree.get("limit"), "limit")
     default_sample = _limit(where, tree.get("sample"), "sample")
     batch_size = _batch_size(where, tree.get("batch_size", 1))
-    device = where.string(tree["device"], "device") if tree.get("device") is not None else None
+    device = (
+        where.setting(check_device, where.string(tree["device"], "device"), "device")
+        if tree.get("device") is not None
+        else None
+    )
     chat = where.boolean(tree.get("apply_chat_template", False), "apply_chat_template")
     data_tree = where.mapping(tree.get("data") or {}, "data")
     where.keys(data_tree, set(_family_names()), "data")
@@ -218,7 +237,7 @@ def _strategy_names() -> list[str]:
 
 
 def _limit(where: _Reader, value: Any, field_name: str) -> int | None:
-    return None if value is None else where.integer(value, field_name, minimum=1)
+    return None if value is None else where.bounded(value, field_name, bounds.ITEMS)
 
 
 def _batch_size(where: _Reader, value: Any) -> int | str:
@@ -241,15 +260,13 @@ def _selection(where: _Reader, value: Any) -> dict[str, Any]:
     tree = where.mapping(value, "active_prompt")
     where.keys(tree, set(_SELECTION), "active_prompt")
     selection = {**_SELECTION, **tree}
-    for key in ("k", "n"):
-        selection[key] = where.integer(selection[key], f"active_prompt.{key}", minimum=1)
-    if selection["pool_size"] is not None:
-        where.integer(selection["pool_size"], "active_prompt.pool_size", minimum=1)
+    from prompt_strategies.active_prompt import SELECTION_RANGES
+
+    for key, allowed in SELECTION_RANGES.items():
+        if selection.get(key) is not None:
+            where.bounded(selection[key], f"active_prompt.{key}", allowed)
     if selection["uncertainty"] is not None:
         where.string(selection["uncertainty"], "active_prompt.uncertainty")
-    temperature = selection["temperature"]
-    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not temperature > 0:
-        raise where.fail("active_prompt.temperature", f"{temperature!r} is out of range; it must be above 0")
     return selection
 
 
@@ -276,7 +293,11 @@ def _model(where: _Reader, name: str, value: Any) -> ModelSpec:
             )
     rank = model_args.get("max_lora_rank")
     if rank is not None:
-        where.integer(rank, f"{at}.model_args.max_lora_rank", minimum=1)
+        where.bounded(rank, f"{at}.model_args.max_lora_rank", bounds.LORA_RANK)
+    if model_args.get("dtype") is not None:
+        where.setting(check_dtype, model_args["dtype"], f"{at}.model_args.dtype")
+    if model_args.get("device") is not None:
+        where.setting(check_device, model_args["device"], f"{at}.model_args.device")
     recipe = where.path_value(tree["recipe"], f"{at}.recipe") if tree.get("recipe") is not None else None
     adapter = where.path_value(tree["adapter"], f"{at}.adapter") if tree.get("adapter") is not None else None
     recipe_set = tree.get("recipe_set") or []
@@ -284,7 +305,7 @@ def _model(where: _Reader, name: str, value: Any) -> ModelSpec:
         raise where.fail(f"{at}.recipe_set", "must be a list of 'field=value' strings")
     max_steps = tree.get("max_steps")
     if max_steps is not None:
-        where.integer(max_steps, f"{at}.max_steps", minimum=1)
+        where.bounded(max_steps, f"{at}.max_steps", bounds.STEPS)
     if (recipe_set or max_steps is not None) and recipe is None:
         raise where.fail(
             f"{at}.recipe", "is required with recipe_set or max_steps (they set up its training)"
@@ -399,6 +420,8 @@ def _comparisons(where: _Reader, value: Any, cells: list[Cell]) -> list[Comparis
                     f"{entry.get(side)!r} is not a cell of this study (cells are <model>/<task>)",
                 )
         a, b = by_id[entry["a"]], by_id[entry["b"]]
+        if a.id == b.id:
+            raise where.fail(at, f"compares {a.id} with itself; name two different cells as a and b")
         if a.family != b.family or a.limit != b.limit or a.sample != b.sample:
             raise where.fail(
                 at,
@@ -427,7 +450,7 @@ def _published(where: _Reader, value: Any, cells: list[Cell]) -> tuple[str, dict
                 raise where.fail(
                     f"{at}.{metric}", f"is not a metric of the family; known: {', '.join(metrics)}"
                 )
-            if isinstance(number, bool) or not isinstance(number, (int, float)):
-                raise where.fail(f"{at}.{metric}", f"must be a number, got {_shown(number)}")
+            if isinstance(number, bool) or not isinstance(number, (int, float)) or not math.isfinite(number):
+                raise where.fail(f"{at}.{metric}", f"must be a finite number, got {_shown(number)}")
         published[cell_id] = {m: float(v) for m, v in figures.items()}
     return str(tree.get("label") or "published"), published

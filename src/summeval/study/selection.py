@@ -47,6 +47,14 @@ def check_selection(
     k, n, metric = selection.k, selection.n, selection.uncertainty
     if k < 1 or n < 1:
         raise StrategyError(f"k and n must be at least 1 (got k={k}, n={n})")
+    active_prompt.check_selection_ranges(
+        k=k,
+        n=n,
+        pool_size=selection.pool_size,
+        temperature=selection.temperature,
+        max_gen_toks=selection.max_gen_toks,
+        seed=seed,
+    )
     if metric is not None and metric not in family.uncertainty_metrics:
         raise StrategyError(
             f"{family_name}: unknown uncertainty metric {metric!r}; "
