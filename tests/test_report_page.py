@@ -240,7 +240,11 @@ def test_the_forest_plot_has_a_row_per_comparison_with_an_interval(page, tmp_pat
         [comparison("a", 0.1, 0.0, 0.2, True), comparison("b", 0.0, -0.1, 0.1, False)],
         tmp_path / "two.png",
     )
-    assert Image.open(two).size == (width, height)
+    three = write_forest(
+        [comparison(x, 0.0, -0.1, 0.1, False) for x in "abc"],
+        tmp_path / "three.png",
+    )
+    assert Image.open(two).size[1] == height < Image.open(three).size[1]
     assert write_forest([comparison("none", 0.0, None, None, False)], tmp_path / "none.png") is None
 
 

@@ -67,7 +67,7 @@ def write_chart(rows: Sequence[StrategyResult], path: Path, family: TaskFamily, 
     plt.setp(ax.get_xticklabels(), rotation=30, ha="right", fontsize=8)
     fig.tight_layout()
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
+    fig.savefig(buffer, format="png", bbox_inches="tight")
     plt.close(fig)
     return write_bytes_atomically(path, buffer.getvalue())
 
@@ -115,7 +115,7 @@ def write_forest(comparisons: Sequence[Mapping[str, Any]], path: Path) -> Path |
     ax.tick_params(axis="x", labelsize=8)
     fig.tight_layout()
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
+    fig.savefig(buffer, format="png", bbox_inches="tight")
     plt.close(fig)
     return write_bytes_atomically(path, buffer.getvalue())
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,12 +37,12 @@ class Table:
         def align(i: int) -> str:
             return " class=text" if i < self.text_columns else ""
 
-        head = "".join(f"<th{align(i)}>{html.escape(h)}</th>" for i, h in enumerate(self.header))
+        head = "".join(f"<th{align(i)}>{_breakable(h)}</th>" for i, h in enumerate(self.header))
         classes = self.row_classes + [""] * (len(self.rows) - len(self.row_classes))
         body = "".join(
             (f'<tr class="{html.escape(kind)}">' if kind else "<tr>")
             + "".join(
-                f"<td{align(i)}>{_mark(kind) if i == 0 else ''}{html.escape(cell)}</td>"
+                f"<td{align(i)}>{_mark(kind) if i == 0 else ''}{_breakable(cell)}</td>"
                 for i, cell in enumerate(row)
             )
             + "</tr>"
@@ -61,6 +62,12 @@ class Table:
 
 MARKS = {"significant": ("\u2605", "marks a row significant after Holm's correction.")}
 """Row classes the page marks with a sign in the first cell (and its meaning, printed under the table)."""
+
+
+def _breakable(text: str) -> str:
+    """Escaped, with a line-break opportunity after each ``_``, ``/`` and ``-`` of a long name
+    (``<wbr>``), so a wide table wraps names there rather than overflowing or splitting numbers."""
+    return re.sub(r"(?<=[_/-])(?=\w)", "<wbr>", html.escape(text)) if len(text) > 12 else html.escape(text)
 
 
 def _mark(kind: str) -> str:
@@ -182,8 +189,8 @@ class SampleView:
             f'<div class="item {status}"><p class=head><b>{html.escape(item.id)}</b> '
             f"<span class=status>{status}</span> {html.escape(scores)}</p>"
             f"<p class=k>prompt</p>{prompt}<p class=k>output</p><pre>{html.escape(item.output)}</pre>"
-            f"<p class=k>answer read / target</p><pre>{html.escape(item.answer)} / "
-            f"{html.escape(item.target)}</pre></div>"
+            f"<p class=k>answer read</p><pre>{html.escape(item.answer)}</pre>"
+            f"<p class=k>target</p><pre>{html.escape(item.target)}</pre></div>"
         )
 
 

@@ -170,8 +170,8 @@ _CSS = """
 * { box-sizing: border-box; }
 body { font-family: system-ui, sans-serif; margin: 2em; color: #222; max-width: 1400px; }
 table { border-collapse: collapse; margin: 0.5em 0 1em; font-size: 12px; width: 100%; }
-th, td { border: 1px solid #ccc; padding: 2px 5px; text-align: right; overflow-wrap: anywhere; }
-th.text, td.text { text-align: left; }
+th, td { border: 1px solid #ccc; padding: 2px 5px; text-align: right; }
+th.text, td.text { text-align: left; overflow-wrap: break-word; }
 th { background: #eef2f7; }
 tr.significant td { background: #fff4d6; font-weight: 600; }
 .mark { color: #a05a00; }
