@@ -9,6 +9,9 @@ It is built from the saved cells only (``summeval.study``), so it can be rebuilt
   paired permutation test for ROUGE; the difference's interval dual to McNemar for accuracy, a paired
   BCa bootstrap for ROUGE), with
   Holm's correction over all of them, and a sentence saying whether it is significant at this size;
+  a forest plot of every B − A with its interval; significant rows marked;
+* per cell, its items (prompt, output, answer read, scores) inside the HTML page, collapsible and
+  filterable by correct / wrong / invalid, so the page needs no file beside it;
 * provenance: package versions, models and their fingerprints, adapters, data hashes, seed, hardware,
   time per cell.
 
