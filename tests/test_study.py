@@ -105,6 +105,14 @@ def test_every_cell_is_saved_whole_and_the_report_is_written(tiny_run):
     assert "| t5 | sports_understanding_answer_only |" in report
     assert "0.599" in report  # the published figure beside our cell
     assert "exact McNemar" in report and "paired permutation" in report
+    # context beside every figure: the items (split, its size, how chosen) and the seed of a sampled cell
+    assert "| llama | tweetsumm_zero | none | 3 of 8 test, the first 3 | greedy |" in report
+    assert f"| llama | {SPORTS}_self_consistency | maj@2 | 3 of " in report
+    assert "validation, the first 3 | 7 |" in report
+    assert "Holm p (m = 3)" in report and "B − A [95%, unadjusted]" in report
+    # each sports cell against the majority baseline (paired), and guessing as a prediction range apart
+    assert f"### {SPORTS}: random guessing (a prediction range, not a confidence interval)" in report
+    assert "Holm p (m = 5)" in report  # the five sports cells against the majority
     assert (out / "charts" / f"{SPORTS}_acc.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (out / "samples" / "llama__tweetsumm_zero.csv").read_text().startswith("id,prompt,target")
     facts = json.loads((out / "report.json").read_text())
@@ -187,6 +195,95 @@ def test_greedy_and_sampled_cells_rerun_to_identical_outputs_at_the_same_seed(ti
         assert outputs[0] == outputs[1], task
     sampled = outputs[0][0][0]
     assert len(sampled) == 2 and sampled[0] != sampled[1]  # really sampled: two different paths
+
+
+def test_shared_prefix_settings_are_in_a_sampled_cells_key_and_its_fallbacks_recorded(
+    tiny_run, offline, monkeypatch
+):
+    """Sharing on/off and its rows per encoding change sampled outputs at one seed: flipping either
+    reruns the sampled cell only; a group that falls back to plain repeats is recorded and reported."""
+    from summeval.lm_eval import shared_prefix
+    from summeval.study import run_study
+    from summeval.study_config import load_study
+    from summeval_tasks.errors import SummevalError
+
+    folder, config_path, out, _ = tiny_run
+    copy = folder / "sharing"
+    shutil.copytree(out, copy)
+    sampled = f"llama/{SPORTS}_self_consistency"
+
+    def rerun() -> list[str]:
+        before = finished_cells(copy)
+        run_study(load_study(config_path), copy, progress=False)
+        after = finished_cells(copy)
+        return [c for c in after if after[c] != before[c]]
+
+    def record() -> dict:
+        return json.loads((copy / "cells" / "llama" / f"{SPORTS}_self_consistency" / "cell.json").read_text())
+
+    assert record()["settings"]["shared_prefix"] == {"enabled": True, "chunk_rows": 16}
+    assert (
+        "shared_prefix"
+        not in json.loads((copy / "cells" / "llama" / "tweetsumm_zero" / "cell.json").read_text())["settings"]
+    )
+    monkeypatch.setenv("SUMMEVAL_SHARED_PREFIX", "0")
+    assert rerun() == [sampled]
+    assert record()["settings"]["shared_prefix"] == {"enabled": False}
+    monkeypatch.delenv("SUMMEVAL_SHARED_PREFIX")
+    monkeypatch.setenv("SUMMEVAL_SHARED_PREFIX_CHUNK", "1")
+    assert rerun() == [sampled]
+    assert record()["settings"]["shared_prefix"] == {"enabled": True, "chunk_rows": 1}
+    assert record()["shared_prefix_fallbacks"] == []
+
+    monkeypatch.setenv("SUMMEVAL_SHARED_PREFIX_CHUNK", "2")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("no cache for you")
+
+    monkeypatch.setattr(shared_prefix, "_shared_model_generate", broken)
+    assert rerun() == [sampled]
+    assert (
+        record()["shared_prefix_fallbacks"] and "no cache for you" in record()["shared_prefix_fallbacks"][0]
+    )
+    report = json.loads((copy / "report.json").read_text())
+    assert "fell back to plain repeats" in report["provenance"]["cells"][sampled]["sampling"]
+
+    monkeypatch.setenv("SUMMEVAL_SHARED_PREFIX_CHUNK", "lots")
+    with pytest.raises(SummevalError, match="SUMMEVAL_SHARED_PREFIX_CHUNK='lots' is not a positive integer"):
+        run_study(load_study(config_path), copy, progress=False)
+
+
+def test_further_seeds_rerun_only_the_sampled_cells_and_the_report_gives_their_spread(
+    tiny_run, tiny_llama, tiny_t5, offline
+):
+    from summeval.study import run_study
+    from summeval.study_config import load_study
+
+    folder, _, out, _ = tiny_run
+    copy = folder / "seeds"
+    shutil.copytree(out, copy)
+    tree = tiny_study(tiny_llama, tiny_t5)
+    tree.pop("seed")
+    tree["seeds"] = [7, 8]  # the first is the tiny study's seed: its cells stay cached
+    before = finished_cells(copy)
+    summary = run_study(load_study(write_config(folder / "seeds.yaml", tree)), copy, progress=False)
+    assert summary["cells"] == 8  # seven cells and one replicate: greedy cells run once
+    after = finished_cells(copy)
+    changed = {c for c in after if after[c] != before.get(c)}
+    sampled = f"llama/{SPORTS}_self_consistency"
+    # (the first seed's sampled cell may rerun too: another test leaves it saved with other settings)
+    assert f"{sampled}@seed8" in changed and changed <= {sampled, f"{sampled}@seed8"}
+    replicate = json.loads(
+        (copy / "cells" / "llama" / f"{SPORTS}_self_consistency@seed8" / "cell.json").read_text()
+    )
+    first = json.loads((copy / "cells" / "llama" / f"{SPORTS}_self_consistency" / "cell.json").read_text())
+    assert replicate["settings"]["seed"] == 8 and replicate["items"] == first["items"]  # same items, own seed
+    report = (copy / "report.md").read_text()
+    row = next(
+        line for line in report.splitlines() if line.startswith(f"| llama | {SPORTS}_self_consistency |")
+    )
+    assert "| 7, 8 |" in row and "acc: sd " in row and "(2 seeds)" in row
+    assert "| llama | tweetsumm_zero | none | 3 of 8 test, the first 3 | greedy |" in report
 
 
 def test_a_study_killed_mid_grid_resumes_losing_at_most_the_cell_in_progress(tmp_path, tiny_llama, tiny_t5):

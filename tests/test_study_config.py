@@ -235,6 +235,11 @@ BAD = [
     ("missing-evaluations", _drop("evaluations"), "evaluations", "is required"),
     ("name-with-slash", _set("name", "a/b"), "name", "'a/b'"),
     ("negative-seed", _set("seed", -1), "seed", "at least 0"),
+    ("seed-and-seeds", lambda t: t.update(seed=1, seeds=[1, 2]), "seeds", "not both"),
+    ("seeds-not-a-list", lambda t: (t.pop("seed", None), t.update(seeds=3)), "seeds", "non-empty list"),
+    ("seeds-empty", lambda t: (t.pop("seed", None), t.update(seeds=[])), "seeds", "non-empty list"),
+    ("seeds-repeated", lambda t: (t.pop("seed", None), t.update(seeds=[4, 5, 4])), "seeds", "lists 4 twice"),
+    ("seeds-negative", lambda t: (t.pop("seed", None), t.update(seeds=[4, -5])), "seeds[1]", "at least 0"),
     ("zero-limit", _set("limit", 0), "limit", "at least 1"),
     ("zero-batch-size", _set("batch_size", 0), "batch_size", "not a batch size"),
     ("word-batch-size", _set("batch_size", "big"), "batch_size", "not a batch size"),
@@ -353,6 +358,15 @@ def test_bad_config_names_the_field(tmp_path, change, field, detail):
     assert message.startswith(f"study config {path}: {field}: "), message
     assert detail in message
     assert "\n" not in message
+
+
+def test_seeds_list_sets_the_first_as_the_seed(tmp_path):
+    tree = copy.deepcopy(_minimal())
+    tree.pop("seed", None)
+    tree["seeds"] = [11, 3, 7]
+    config = load_study(_write(tmp_path, tree))
+    assert config.seed == 11 and config.seeds == (11, 3, 7)
+    assert load_study(_write(tmp_path, _minimal(), "one.yaml")).seeds == (1234,)  # the default seed
 
 
 def test_comparison_of_different_limits_is_refused(tmp_path):

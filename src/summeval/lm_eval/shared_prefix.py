@@ -50,23 +50,50 @@ def enabled() -> bool:
     return env_flag(ENABLE_ENV, default=True)
 
 
+def chunk_setting() -> int | None:
+    """``SUMMEVAL_SHARED_PREFIX_CHUNK`` as a positive integer, or None when unset.
+
+    Raises ``ValueError`` (one line naming the variable and its value) for anything else."""
+    raw = os.environ.get(CHUNK_ENV, "").strip()
+    if not raw:
+        return None
+    try:
+        rows = int(raw)
+    except ValueError:
+        rows = 0
+    if rows < 1:
+        raise ValueError(
+            f"{CHUNK_ENV}={raw!r} is not a positive integer (rows sampled from one prompt encoding)"
+        )
+    return rows
+
+
 def chunk_rows(batch_size: Any) -> int:
     """Most rows sampled from one prompt encoding: ``SUMMEVAL_SHARED_PREFIX_CHUNK`` or the default,
-    or ``batch_size`` if that is larger."""
-    rows = DEFAULT_CHUNK_ROWS
-    raw = os.environ.get(CHUNK_ENV, "").strip()
-    if raw:
-        try:
-            rows = int(raw)
-            if rows < 1:
-                raise ValueError
-        except ValueError:
-            message = f"summeval: {CHUNK_ENV}={raw!r} is not a positive integer; using {DEFAULT_CHUNK_ROWS}"
-            print(message, file=sys.stderr)
-            rows = DEFAULT_CHUNK_ROWS
+    or ``batch_size`` if that is larger. A bad variable is warned about once per call and ignored here
+    (under plain ``lm_eval`` the model is already loaded); ``summeval study`` refuses it up front."""
+    try:
+        rows = chunk_setting() or DEFAULT_CHUNK_ROWS
+    except ValueError as err:
+        print(f"summeval: {err}; using {DEFAULT_CHUNK_ROWS}", file=sys.stderr)
+        rows = DEFAULT_CHUNK_ROWS
     if isinstance(batch_size, int) and batch_size > rows:
         rows = batch_size
     return rows
+
+
+def sharing_settings(batch_size: Any) -> dict[str, Any]:
+    """What changes sampled outputs at one seed: sharing on or off and the rows per prompt encoding.
+    Part of a study cell's cache key; raises ``ValueError`` on a bad ``SUMMEVAL_SHARED_PREFIX_CHUNK``."""
+    chunk_setting()
+    if not enabled():
+        return {"enabled": False}
+    return {"enabled": True, "chunk_rows": chunk_rows(batch_size)}
+
+
+FALLBACKS: list[str] = []
+"""Why groups were generated without a shared prompt since the caller last cleared it (a study clears
+it before each cell and records it): such a group's samples differ from the shared path's at one seed."""
 
 
 def even_chunks(indices: Sequence[int], rows: int) -> list[list[int]]:
@@ -213,6 +240,7 @@ def patch_hflm_generate(module: Any) -> None:
                 return original(lm, chunk, disable_tqdm=True)
         except Exception as err:  # never break lm-eval: the stock path for this group
             reason = f"{type(err).__name__}: {err}".splitlines()[0]
+            FALLBACKS.append(f"{len(chunk)} samples: {reason}")
             print(f"summeval: {len(chunk)} samples drawn without a shared prompt ({reason})", file=sys.stderr)
             return original(lm, chunk, disable_tqdm=True)
 
@@ -225,7 +253,9 @@ def patch_hflm_generate(module: Any) -> None:
         try:
             groups = shared_groups(requests, samples)
         except Exception as err:
-            print(f"summeval: shared-prefix sampling skipped ({type(err).__name__}: {err})", file=sys.stderr)
+            reason = f"{type(err).__name__}: {err}".splitlines()[0]
+            FALLBACKS.append(f"all requests: {reason}")
+            print(f"summeval: shared-prefix sampling skipped ({reason})", file=sys.stderr)
             groups = []
         if not groups:
             return original(self, requests, disable_tqdm)

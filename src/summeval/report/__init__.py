@@ -28,13 +28,13 @@ from summeval.report.charts import charts, write_chart
 from summeval.report.document import Document, Table, to_html, to_markdown
 from summeval.report.provenance import hardware, provenance, provenance_tables
 from summeval.report.study import load_records, write_study_report
-from summeval.report.tables import baselines_table, comparisons_table, results_table
+from summeval.report.tables import baseline_tables, comparisons_table, results_table
 
 __all__ = [
     "Document",
     "StrategyResult",
     "Table",
-    "baselines_table",
+    "baseline_tables",
     "charts",
     "comparison_results",
     "comparisons_not_run",

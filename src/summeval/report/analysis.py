@@ -107,28 +107,49 @@ def comparison_results(config: StudyConfig, records: Mapping[str, Any]) -> list[
                 **test.to_dict(),
             }
         )
+    m = len(results)
     for result, adjusted in zip(results, holm([r["p_value"] for r in results]), strict=True):
         result["p_holm"] = adjusted
+        result["m"] = m
+        result["family"] = FAMILY
         result["significant"] = adjusted < ALPHA
         result["verdict"] = verdict(result)
     return results
 
 
+FAMILY = "all comparisons of the study"
+"""The family over which Holm's correction controls the family-wise error rate."""
+
+
 def verdict(result: Mapping[str, Any]) -> str:
-    """One sentence: is the difference real at this sample size?"""
+    """One sentence: is the difference real at this sample size, after correcting for the m comparisons
+    of the family? It gives the unadjusted p, the Holm p, m, and the (unadjusted) interval."""
     direction = "higher" if result["difference"] > 0 else "lower"
-    interval = f"95% interval of B − A [{result['ci_low']:+.3f}, {result['ci_high']:+.3f}]"
+    interval = (
+        f"unadjusted 95% interval of B − A [{result['ci_low']:+.3f}, {result['ci_high']:+.3f}]"
+        if result["ci_low"] is not None
+        else "no interval: n too small"
+    )
+    tested = (
+        f"p = {result['p_value']:.3g} unadjusted, Holm p = {result['p_holm']:.3g} over m = {result['m']} "
+        f"comparisons, n = {result['n']}"
+    )
     if result["significant"]:
         return (
-            f"{result['label']}: significant at {ALPHA:.0%} after Holm (p = {result['p_holm']:.3g}, n = "
-            f"{result['n']}): {result['b']} scores {direction} {result['metric']} than {result['a']} by "
+            f"{result['label']}: significant at {ALPHA:.0%} after Holm's correction ({tested}): "
+            f"{result['b']} scores {direction} {result['metric']} than {result['a']} by "
             f"{abs(result['difference']):.3f} ({interval})."
         )
+    unadjusted_only = result["p_value"] < ALPHA
     return (
-        f"{result['label']}: not significant at this sample size (n = {result['n']}, Holm p = "
-        f"{result['p_holm']:.3g}): the {abs(result['difference']):.3f} difference in {result['metric']} "
-        "could be "
-        f"chance ({interval})."
+        f"{result['label']}: not significant after Holm's correction ({tested}): the "
+        f"{abs(result['difference']):.3f} difference in {result['metric']} could be chance"
+        + (
+            f" once the {result['m']} comparisons are accounted for, although it is below {ALPHA:.0%} alone"
+            if unadjusted_only
+            else " at this sample size"
+        )
+        + f" ({interval})."
     )
 
 

@@ -18,7 +18,12 @@ from summeval.study.plan import StudyConfig
 def provenance(config: StudyConfig, records: Mapping[str, Any], inputs: Any, timings: Mapping) -> dict:
     environments = [r.get("environment") or {} for r in records.values()]
     return {
-        "study": {"name": config.name, "config": str(config.path), "seed": config.seed},
+        "study": {
+            "name": config.name,
+            "config": str(config.path),
+            "seed": config.seed,
+            "seeds": list(config.seeds or (config.seed,)),
+        },
         "versions": _merged([e.get("versions") or {} for e in environments]) or versions(),
         "hardware": _merged([e.get("hardware") or {} for e in environments]) or hardware(),
         "models": {
@@ -51,11 +56,25 @@ def provenance(config: StudyConfig, records: Mapping[str, Any], inputs: Any, tim
                 "n": r["n"],
                 "seconds_per_item": round(r["seconds"] / r["n"], 3) if r["n"] else None,
                 "key": r["key"],
+                "sampling": _sampling(r),
+                "shared_prefix_fallbacks": list(r.get("shared_prefix_fallbacks") or []),
             }
             for cell_id, r in records.items()
         },
         "this_run": dict(timings),
     }
+
+
+def _sampling(record: Mapping[str, Any]) -> str:
+    """How a cell's samples were drawn: greedy, or sampled with or without a shared prompt encoding."""
+    sharing = (record.get("settings") or {}).get("shared_prefix")
+    if sharing is None:
+        return "greedy, or sampled outside HF (no shared prompt)"
+    if not sharing.get("enabled"):
+        return "sampled, plain repeats (SUMMEVAL_SHARED_PREFIX=0)"
+    fallbacks = record.get("shared_prefix_fallbacks") or []
+    taken = f"; {len(fallbacks)} group(s) fell back to plain repeats" if fallbacks else ""
+    return f"sampled, shared prompt encoding ({sharing.get('chunk_rows')} rows per encoding){taken}"
 
 
 def _merged(dicts: Sequence[Mapping[str, Any]]) -> dict[str, str]:
@@ -155,7 +174,15 @@ def provenance_tables(facts: Mapping[str, Any]) -> list[Table]:
     run = facts["this_run"]
     cells = Table(
         "Time per cell",
-        ["cell", "n", "evaluation s", "s per item", "exemplar selection s", "cache key (first 12)"],
+        [
+            "cell",
+            "n",
+            "evaluation s",
+            "s per item",
+            "exemplar selection s",
+            "sampling",
+            "cache key (first 12)",
+        ],
         [
             [
                 cell_id,
@@ -163,6 +190,7 @@ def provenance_tables(facts: Mapping[str, Any]) -> list[Table]:
                 f"{c['seconds']:.1f}",
                 f"{c['seconds_per_item'] or 0:.2f}",
                 f"{c['selection_seconds']:.1f}",
+                c["sampling"],
                 c["key"][:12],
             ]
             for cell_id, c in facts["cells"].items()
@@ -171,7 +199,12 @@ def provenance_tables(facts: Mapping[str, Any]) -> list[Table]:
             f"This run: {run.get('wall_seconds', 0):.0f} s wall in all; model loads "
             f"{json.dumps(run.get('models', {}))} s; "
             f"adapter training {json.dumps(run.get('adapters', {}))} s. "
-            f"Seed {facts['study']['seed']} for sampling, exemplar choice and training."
+            f"Seed {facts['study']['seed']} for the item sample, exemplar choice, training and sampling"
+            + (
+                f"; sampled cells also at seeds {', '.join(map(str, facts['study']['seeds'][1:]))}."
+                if len(facts["study"].get("seeds", [])) > 1
+                else "."
+            )
         ],
     )
     return [versions, machine, models, data, cells]

@@ -42,8 +42,8 @@ from summeval.report.document import (
     to_markdown,
 )
 from summeval.report.provenance import provenance, provenance_tables
-from summeval.report.tables import baselines_table, comparisons_table, results_table
-from summeval.study.cells import CSV_FILE, cell_dir, read_cell
+from summeval.report.tables import baseline_tables, comparisons_table, results_table
+from summeval.study.cells import CSV_FILE, all_cells, cell_dir, read_cell, replicate_cells, sampled_cells
 from summeval.study.plan import StudyConfig
 from summeval_tasks.atomic import write_text_atomically
 
@@ -52,9 +52,10 @@ def load_records(
     config: StudyConfig, out: Path, keys: Mapping[str, str | None] | None = None
 ) -> tuple[dict[str, dict[str, Any]], set[str]]:
     """The saved record of each finished cell, by cell id, and the ids of stale cells (saved with other
-    settings than ``keys`` give now; those are left out of the report)."""
+    settings than ``keys`` give now; those are left out of the report). Replicates at further seeds are
+    included, under their own ids (``model/task@seedN``)."""
     records, stale = {}, set()
-    for cell in config.cells:
+    for cell in all_cells(config):
         record = read_cell(out, cell)
         if record is None:
             continue
@@ -63,6 +64,36 @@ def load_records(
         else:
             records[cell.id] = record
     return records, stale
+
+
+def seed_spreads(config: StudyConfig, records: Mapping[str, Any]) -> dict[str, str]:
+    """Sampled cell id → the spread of its primary metric between the study's seeds (``seeds: [...]``):
+    the standard deviation and range of the per-seed means, over the seeds that have run."""
+    import statistics
+
+    from prompt_strategies.registry import get_family
+
+    if len(config.seeds) < 2:
+        return {}
+    replicates: dict[str, list[str]] = {}
+    for replicate in replicate_cells(config):
+        replicates.setdefault(f"{replicate.model}/{replicate.task}", []).append(replicate.id)
+    spreads = {}
+    for cell_id, ids in replicates.items():
+        metric = get_family(config.cell(cell_id).family).primary_metric
+        means = [
+            sum(records[i]["scores"][metric]) / len(records[i]["scores"][metric])
+            for i in [cell_id, *ids]
+            if i in records and records[i]["scores"][metric]
+        ]
+        if len(means) < 2:
+            spreads[cell_id] = f"{len(means)} of {len(config.seeds)} seeds run"
+        else:
+            spreads[cell_id] = (
+                f"{metric}: sd {statistics.stdev(means):.3f}, {min(means):.3f}–{max(means):.3f} "
+                f"({len(means)} seeds)"
+            )
+    return spreads
 
 
 def write_study_report(
@@ -75,13 +106,28 @@ def write_study_report(
 ) -> Path:
     """Write the report files from the saved cells whose key is ``keys``' (all saved cells without
     ``keys``); return the path of ``report.md``."""
-    records, stale = load_records(config, out, keys)
+    every_record, stale = load_records(config, out, keys)
+    records = {c.id: every_record[c.id] for c in config.cells if c.id in every_record}
     cell_summaries = {c.id: summaries(c, records[c.id], config.seed) for c in config.cells if c.id in records}
     families = list(dict.fromkeys(c.family for c in config.cells))
-    result_tables = [results_table(config, f, records, cell_summaries, stale) for f in families]
-    baseline_tables = [t for t in (baselines_table(config, f, records) for f in families) if t]
+    sizes = dict(inputs.eval_sizes) if inputs is not None else {}
+    sampled = sampled_cells(config)
+    result_tables = [
+        results_table(
+            config,
+            f,
+            records,
+            cell_summaries,
+            stale,
+            sizes.get(f),
+            sampled,
+            seed_spreads(config, every_record),
+        )
+        for f in families
+    ]
+    baselines = [t for f in families for t in baseline_tables(config, f, records, sizes.get(f))]
     compared = comparison_results(config, records)
-    facts = provenance(config, records, inputs, timings or {})
+    facts = provenance(config, every_record, inputs, timings or {})
     chart_paths = charts(config, records, cell_summaries, out)
     forest = write_forest(compared, out / "charts" / "comparisons_forest.png") if compared else None
     views = []
@@ -104,7 +150,7 @@ def write_study_report(
         Paragraph(status, strong=True),
         Heading("Results"),
         *result_tables,
-        *baseline_tables,
+        *baselines,
         Heading("Charts"),
         Figures(list(chart_paths.items())),
     )

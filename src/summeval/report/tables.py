@@ -10,8 +10,18 @@ from typing import Any
 from prompt_strategies.registry import get_family
 from summeval.report.analysis import interval_text
 from summeval.report.document import Table
-from summeval.stats import ALPHA, BOOTSTRAP_RESAMPLES, chance_range, wilson_interval
-from summeval.study.plan import StudyConfig
+from summeval.stats import ALPHA, BOOTSTRAP_RESAMPLES, chance_range, holm, paired_test, wilson_interval
+from summeval.study.plan import Cell, StudyConfig
+
+
+def items_text(cell: Cell, n: int, split: str, split_size: int | None) -> str:
+    """How a cell's items were chosen, in a few words: ``25 of 185 validation, seeded sample``."""
+    of = f"{n} of {split_size} {split}" if split_size is not None else f"{n} of {split}"
+    if cell.sample is not None:
+        return f"{of}, seeded sample"
+    if cell.limit is not None:
+        return f"{of}, the first {cell.limit}"
+    return f"{of}, all"
 
 
 def results_table(
@@ -20,13 +30,23 @@ def results_table(
     records: Mapping[str, Any],
     cell_summaries: Mapping[str, dict[str, dict[str, float]]],
     stale: set[str] = frozenset(),
+    split_size: int | None = None,
+    sampled: Mapping[str, bool] | None = None,
+    spreads: Mapping[str, str] | None = None,
 ) -> Table:
+    """One row per cell of ``family_name``: each metric's mean and interval, the items it scored (split,
+    its size, how they were chosen) and the seed of a sampled cell, beside the published figures."""
     family = get_family(family_name)
     metrics = list(family.metrics)
     cells = [c for c in config.cells if c.family == family_name]
     published_metrics = [m for m in metrics if any(m in config.published.get(c.id, {}) for c in cells)]
-    header = ["model", "task", "filter", "n", *(f"{m} [95%]" for m in metrics)]
+    header = ["model", "task", "filter", "items", "seed", *(f"{m} [95%]" for m in metrics)]
+    with_spread = len(config.seeds) > 1 and any((sampled or {}).get(c.id) for c in cells)
+    if with_spread:
+        header.append("between seeds")
     header += [f"{config.published_label}: {m}" for m in published_metrics]
+    sampled, spreads = sampled or {}, spreads or {}
+    seeds = ", ".join(str(s) for s in config.seeds) or str(config.seed)
     rows = []
     for cell in cells:
         record = records.get(cell.id)
@@ -34,7 +54,8 @@ def results_table(
         shown_published = [f"{published[m]:.3f}" if m in published else "" for m in published_metrics]
         if record is None:
             why = "stale: settings changed, rerun" if cell.id in stale else "not run"
-            rows.append([cell.model, cell.task, why, "", *([""] * len(metrics)), *shown_published])
+            blank = [""] * (len(metrics) + with_spread)
+            rows.append([cell.model, cell.task, why, "", "", *blank, *shown_published])
             continue
         summary = cell_summaries[cell.id]
         rows.append(
@@ -42,8 +63,10 @@ def results_table(
                 cell.model,
                 cell.task,
                 record["filter"],
-                str(record["n"]),
+                items_text(cell, record["n"], family.eval_split, split_size),
+                seeds if sampled.get(cell.id) else "greedy",
                 *(interval_text(summary[m]) for m in metrics),
+                *([spreads.get(cell.id, "greedy: one run")] if with_spread else []),
                 *shown_published,
             ]
         )
@@ -52,61 +75,134 @@ def results_table(
         if family.choices
         else f"BCa bootstrap intervals over items (scipy.stats.bootstrap, {BOOTSTRAP_RESAMPLES} resamples)"
     )
-    notes = [f"Intervals: 95% {how}."]
+    notes = [
+        f"Intervals: 95% {how}. They cover the sampling of items only"
+        + (
+            f": a sampled cell ran at each of the seeds {seeds} (the same items); its intervals are the "
+            "first seed's, and 'between seeds' gives the spread of its per-seed means (sd, min–max)."
+            if with_spread
+            else ": a sampled cell (self-consistency) ran with one seed, so the spread between seeds is not "
+            "in them (list several with seeds: [...])."
+        ),
+        f"Items: the {family.eval_split} split"
+        + (f" ({split_size} items)" if split_size is not None else "")
+        + f". A seeded sample draws n of them with the study's seed ({config.seed}), the same items for "
+        "every cell of that size; lm-eval's limit takes the first n.",
+    ]
     if published_metrics:
         notes.append(
             f"{config.published_label}: the figures the original study reported, shown beside the cell that "
             "reproduces them (they have no interval: the study reported none)."
         )
-    return Table(f"{family_name}: results", header, rows, notes, text_columns=3)
+    return Table(f"{family_name}: results", header, rows, notes, text_columns=5)
 
 
-def baselines_table(config: StudyConfig, family_name: str, records: Mapping[str, Any]) -> Table | None:
-    """Always-majority-label (the pool split's most common label) and random guessing, on the evaluated
-    items."""
+def baseline_tables(
+    config: StudyConfig,
+    family_name: str,
+    records: Mapping[str, Any],
+    split_size: int | None = None,
+) -> list[Table]:
+    """For a family with fixed labels: each cell tested against always answering the majority label
+    (the pool split's most common one) on the same items, paired (exact McNemar, Holm over the cells);
+    and the range random guessing reaches, a prediction range in a table of its own."""
     family = get_family(family_name)
     if not family.choices:
-        return None
+        return []
     cells = [c for c in config.cells if c.family == family_name and c.id in records]
     if not cells:
-        return None
+        return []
     docs = family.load(config.metadata(family_name))
-    pool = list(docs[family.pool_split])
-    majority_text, _ = Counter(family.answer_text(d) for d in pool).most_common(1)[0]
+    majority_text, _ = Counter(family.answer_text(d) for d in docs[family.pool_split]).most_common(1)[0]
     majority = family.read_answer(majority_text)
     evaluated = {str(d.get("id")): d for d in docs[family.eval_split]}
+    metric = family.primary_metric
+    tests = []
+    for cell in cells:
+        record = records[cell.id]
+        pairs = [
+            (family.score(evaluated[i], majority)[metric], score)
+            for i, score in zip(record["items"], record["scores"][metric], strict=True)
+            if i in evaluated
+        ]
+        tests.append(
+            (
+                cell,
+                record,
+                paired_test([a for a, _ in pairs], [b for _, b in pairs], binary=True, seed=config.seed),
+            )
+        )
+    adjusted = holm([t.p_value for _, _, t in tests]) if tests else []
     rows = []
-    for chosen in dict.fromkeys((c.limit, c.sample) for c in cells):
-        record = records[next(c.id for c in cells if (c.limit, c.sample) == chosen)]
-        items = [evaluated[i] for i in record["items"] if i in evaluated]
-        n = len(items)
-        correct = round(sum(family.score(d, majority)[family.primary_metric] for d in items))
-        low, high = wilson_interval(correct, n)
+    for (cell, record, test), p_holm in zip(tests, adjusted, strict=True):
+        correct = round(test.mean_a * test.n)
+        low, high = wilson_interval(correct, test.n)
+        interval = (
+            f"{test.difference:+.3f} [{test.ci_low:+.3f}, {test.ci_high:+.3f}]"
+            if test.ci_low is not None
+            else f"{test.difference:+.3f} (n too small)"
+        )
         rows.append(
             [
-                f"always {majority_text!r} (the {family.pool_split} split's majority)",
-                str(n),
-                f"{correct / n if n else 0:.3f} [{low:.3f}, {high:.3f}]",
+                cell.model,
+                cell.task,
+                items_text(cell, record["n"], family.eval_split, split_size),
+                f"{test.mean_a:.3f} [{low:.3f}, {high:.3f}]",
+                f"{test.mean_b:.3f}",
+                interval,
+                f"{test.b_better}/{test.a_better}",
+                f"{test.p_value:.3g}",
+                f"{p_holm:.3g}",
+                "yes" if p_holm < ALPHA else "no",
             ]
         )
-        chance = 1 / len(family.choices)
+    against_majority = Table(
+        f"{family_name}: baselines",
+        [
+            "model",
+            "task",
+            "items",
+            f"always {majority_text!r}: {metric} [95%]",
+            f"cell: {metric}",
+            "cell − majority [95%, unadjusted]",
+            "cell>maj. / maj.>cell",
+            "p (unadjusted)",
+            f"Holm p (m = {len(tests)})",
+            f"beats or trails the majority at {ALPHA:.0%}",
+        ],
+        rows,
+        [
+            f"Each cell against always answering {majority_text!r} (the {family.pool_split} split's most "
+            "common label) on the items the cell scored, item by item: exact McNemar test on the discordant "
+            "items, its dual interval of the difference, and Holm's correction over the "
+            f"{len(tests)} cells of this family (a family of its own, apart from the study's comparisons). "
+            "The majority's accuracy: Wilson interval."
+        ],
+        text_columns=3,
+    )
+    chance = 1 / len(family.choices)
+    ranges = []
+    for n in dict.fromkeys(t.n for _, _, t in tests):
         c_low, c_high = chance_range(n, chance)
-        rows.append(
+        ranges.append(
             [
                 f"random guessing among {len(family.choices)} labels",
                 str(n),
-                f"{chance:.3f} [{c_low:.3f}, {c_high:.3f}]",
+                f"{chance:.3f}",
+                f"[{c_low:.3f}, {c_high:.3f}]",
             ]
         )
-    return Table(
-        f"{family_name}: baselines",
-        ["baseline", "n", f"{family.primary_metric} [95%]"],
-        rows,
+    guessing = Table(
+        f"{family_name}: random guessing (a prediction range, not a confidence interval)",
+        ["baseline", "n", f"expected {metric}", "95% of guessing runs score in"],
+        ranges,
         [
-            "Majority: Wilson interval. Random: its expected accuracy, and the range that guessing reaches "
-            "95% of the time on n items (binomial): an accuracy inside it is one guessing could produce."
+            "The range that guessing uniformly among the labels reaches 95% of the time on n items (binomial "
+            "quantiles): an accuracy inside it is one guessing could produce. It is not an interval of any "
+            "model's accuracy."
         ],
     )
+    return [against_majority, guessing]
 
 
 def comparisons_table(results: Sequence[Mapping[str, Any]], missing: Sequence[str] = ()) -> Table:
@@ -138,12 +234,12 @@ def comparisons_table(results: Sequence[Mapping[str, Any]], missing: Sequence[st
             "n",
             "A",
             "B",
-            "B − A [95%]",
+            "B − A [95%, unadjusted]",
             "B>A / A>B",
             "test",
-            "p",
-            "Holm p",
-            f"significant at {ALPHA:.0%}",
+            "p (unadjusted)",
+            f"Holm p (m = {len(results)})",
+            f"significant at {ALPHA:.0%} after Holm",
         ],
         rows,
         text_columns=4,
@@ -154,7 +250,9 @@ def comparisons_table(results: Sequence[Mapping[str, Any]], missing: Sequence[st
             "of the per-item differences; exact when n ≤ 13; scipy.stats.permutation_test). B − A, accuracy: "
             "the exact interval dual to McNemar's test (Clopper–Pearson on the discordant items, scaled by "
             "their share; it excludes 0 exactly when p < 0.05); ROUGE: paired BCa bootstrap interval. "
-            "Holm's step-down correction over all comparisons of the study; the intervals are unadjusted."
+            f"Holm's step-down correction over the family of all {len(results)} comparisons of the study "
+            "(m, family-wise error at 5%); the intervals are unadjusted (each is a 95% interval alone), so "
+            "an interval can exclude 0 while the comparison is not significant after correction."
         ]
         + (
             [

@@ -39,14 +39,10 @@ def cell_settings(
     config: StudyConfig, cell: Cell, inputs: Inputs, adapter: dict[str, str] | None
 ) -> dict[str, Any]:
     """Everything a cell's outputs depend on; its sha256 is the cell's cache key."""
-    from prompt_strategies.registry import get_strategy, task_table
+    from prompt_strategies.registry import get_family, get_strategy
 
     spec = config.models[cell.model]
-    metadata = config.metadata(cell.family)
-    fixed = task_table()[cell.task]["options"]
-    options = get_strategy(cell.strategy).options(
-        {**metadata, cell.strategy: {**metadata.get(cell.strategy, {}), **fixed}}
-    )
+    options = cell_options(config, cell)
     settings = {
         "format": CELL_FORMAT,
         "cell": {"model": cell.model, "task": cell.task, "limit": cell.limit, "sample": cell.sample},
@@ -62,16 +58,78 @@ def cell_settings(
         "recipe": inputs.recipes[cell.model].to_dict() if cell.model in inputs.recipes else None,
         "max_steps": spec.max_steps,
         "data_sha256": inputs.data_hashes[cell.family],
-        "seed": config.seed,
+        "seed": config.seed if cell.seed is None else cell.seed,
         "apply_chat_template": config.apply_chat_template,
         "batch_size": config.batch_size,
         "device": inputs.devices[cell.model],
         "files": _option_files(options),
         "versions": {k: v for k, v in versions().items() if k in ("summeval", "lm_eval")},
     }
-    if get_strategy(cell.strategy).selects_exemplars and not options.get("exemplars_file"):
+    strategy = get_strategy(cell.strategy)
+    selects = strategy.selects_exemplars and not options.get("exemplars_file")
+    if selects:
         settings["selection"] = dict(config.selection)
+    if spec.backend == "hf" and (selects or samples_outputs(strategy, get_family(cell.family), options)):
+        settings["shared_prefix"] = _sharing(config.batch_size)
     return settings
+
+
+def samples_outputs(strategy: Any, family: Any, options: Mapping[str, Any]) -> bool:
+    """Whether a strategy samples its outputs (``do_sample``): then the seed, and how samples share a
+    prompt encoding, change them."""
+    generation = strategy.lm_eval_settings(family, options).get("generation_kwargs") or {}
+    return generation.get("do_sample") is True
+
+
+def sampled_cells(config: StudyConfig) -> dict[str, bool]:
+    """Cell id → whether the cell samples its outputs (then its seed matters; greedy cells run once)."""
+    from prompt_strategies.registry import get_family, get_strategy
+
+    return {
+        c.id: samples_outputs(get_strategy(c.strategy), get_family(c.family), cell_options(config, c))
+        for c in config.cells
+    }
+
+
+def replicate_cells(config: StudyConfig) -> list[Cell]:
+    """A sampled cell at each of the study's further ``seeds`` (same items: the sample is drawn with the
+    first seed); greedy cells run once."""
+    from dataclasses import replace
+
+    sampled = sampled_cells(config)
+    return [
+        replace(cell, seed=seed) for cell in config.cells if sampled[cell.id] for seed in config.seeds[1:]
+    ]
+
+
+def all_cells(config: StudyConfig) -> list[Cell]:
+    """The cells to run: the study's cells, then the replicates of its sampled ones."""
+    return [*config.cells, *(replicate_cells(config) if len(config.seeds) > 1 else [])]
+
+
+def cell_options(config: StudyConfig, cell: Cell) -> dict[str, Any]:
+    """The cell's strategy options: the study's, with the task alias's own (``tweetsumm_one``: k=1)."""
+    from prompt_strategies.registry import get_strategy, task_table
+
+    metadata = config.metadata(cell.family)
+    fixed = task_table()[cell.task]["options"]
+    return dict(
+        get_strategy(cell.strategy).options(
+            {**metadata, cell.strategy: {**metadata.get(cell.strategy, {}), **fixed}}
+        )
+    )
+
+
+def _sharing(batch_size: Any) -> dict[str, Any]:
+    """Shared-prefix sampling on or off and its rows per encoding (``SUMMEVAL_SHARED_PREFIX*``): at one
+    seed they change sampled outputs, so they are part of a sampled cell's key."""
+    from summeval.lm_eval.shared_prefix import sharing_settings
+    from summeval.study.plan import StudyConfigError
+
+    try:
+        return sharing_settings(batch_size)
+    except ValueError as err:
+        raise StudyConfigError(f"environment: {err}") from err
 
 
 def _option_files(options: Mapping[str, Any]) -> dict[str, str]:
@@ -86,7 +144,7 @@ def _option_files(options: Mapping[str, Any]) -> dict[str, str]:
 def study_keys(config: StudyConfig, inputs: Inputs, prints: Mapping[str, Any]) -> dict[str, str | None]:
     """Each cell's cache key now; None for a cell whose adapter is not trained (with these settings) yet."""
     keys: dict[str, str | None] = {}
-    for cell in config.cells:
+    for cell in all_cells(config):
         if cell.model in inputs.adapters and prints.get(cell.model) is None:
             keys[cell.id] = None
         else:
@@ -103,7 +161,7 @@ def adapter_prints(config: StudyConfig, inputs: Inputs) -> dict[str, Any]:
 
 
 def cell_dir(out: Path, cell: Cell) -> Path:
-    return out / "cells" / cell.model / cell.task
+    return out / "cells" / cell.model / cell.folder
 
 
 def read_cell(out: Path, cell: Cell) -> dict[str, Any] | None:
@@ -219,8 +277,9 @@ def run_cell(
         if cell.sample is None
         else sampled_items(inputs.eval_sizes[cell.family], cell.sample, config.seed)
     )
+    seed = config.seed if cell.seed is None else cell.seed  # a replicate: same items, its own seed
     run = evaluate_cell(
-        lm, cell, metadata, apply_chat_template=config.apply_chat_template, seed=config.seed, items=items
+        lm, cell, metadata, apply_chat_template=config.apply_chat_template, seed=seed, items=items
     )
     record = {
         "key": sha256_json(settings),

@@ -33,6 +33,7 @@ _TOP = {
     "name",
     "description",
     "seed",
+    "seeds",
     "limit",
     "sample",
     "batch_size",
@@ -103,6 +104,23 @@ class _Reader:
         return path if path.is_absolute() else (self.path.parent / path).resolve()
 
 
+def _seeds(where: _Reader, tree: Mapping[str, Any]) -> tuple[int, tuple[int, ...]]:
+    """``seed: N`` or ``seeds: [N, ...]`` (distinct; the first is the seed of the reported cells)."""
+    if "seeds" not in tree:
+        seed = where.integer(tree.get("seed", 1234), "seed", minimum=0)
+        return seed, (seed,)
+    if "seed" in tree:
+        raise where.fail("seeds", "give seed (one) or seeds (a list), not both")
+    listed = tree["seeds"]
+    if not isinstance(listed, list) or not listed:
+        raise where.fail("seeds", f"must be a non-empty list of integers, got {_shown(listed)}")
+    seeds = tuple(where.integer(value, f"seeds[{i}]", minimum=0) for i, value in enumerate(listed))
+    repeated = sorted({s for s in seeds if seeds.count(s) > 1})
+    if repeated:
+        raise where.fail("seeds", f"lists {repeated[0]} twice; each seed once")
+    return seeds[0], seeds
+
+
 def _shown(value: Any) -> str:
     return f"{type(value).__name__} {value!r}" if value is not None else "nothing"
 
@@ -131,7 +149,7 @@ def load_study(path: str | Path) -> StudyConfig:
         if required not in tree:
             raise where.fail(required, "is required")
     name = where.name(tree["name"], "name")
-    seed = where.integer(tree.get("seed", 1234), "seed", minimum=0)
+    seed, seeds = _seeds(where, tree)
     default_limit = _limit(where, tree.get("limit"), "limit")
     default_sample = _limit(where, tree.get("sample"), "sample")
     batch_size = _batch_size(where, tree.get("batch_size", 1))
@@ -172,6 +190,7 @@ def load_study(path: str | Path) -> StudyConfig:
         published_label=published_label,
         published=published,
         raw=tree,
+        seeds=seeds,
     )
 
 

@@ -50,10 +50,20 @@ class Cell:
     limit: int | None
     sample: int | None = None
     """A seeded sample of this many items of the evaluation split (the study's seed), instead of all."""
+    seed: int | None = None
+    """A replicate of a sampled cell at another of the study's ``seeds`` (same items); None: the study's
+    first seed, the cell that the tables and comparisons report."""
 
     @property
     def id(self) -> str:
-        return f"{self.model}/{self.task}"
+        return (
+            f"{self.model}/{self.task}" if self.seed is None else f"{self.model}/{self.task}@seed{self.seed}"
+        )
+
+    @property
+    def folder(self) -> str:
+        """The cell's folder name under ``cells/<model>/``."""
+        return self.task if self.seed is None else f"{self.task}@seed{self.seed}"
 
 
 @dataclass(frozen=True)
@@ -85,6 +95,9 @@ class StudyConfig:
     published: dict[str, dict[str, float]]
     """``{cell id: {metric: value}}``: the figures the original study reported, shown beside ours."""
     raw: dict[str, Any]
+    seeds: tuple[int, ...] = ()
+    """Every seed of ``seeds: [...]`` (the first is ``seed``): sampled cells run once per seed, greedy
+    cells once."""
 
     def cell(self, cell_id: str) -> Cell:
         return next(c for c in self.cells if c.id == cell_id)

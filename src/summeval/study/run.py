@@ -11,6 +11,7 @@ from typing import Any
 from summeval.study.adapters import ensure_adapter
 from summeval.study.cells import (
     adapter_prints,
+    all_cells,
     cached,
     cell_settings,
     clean_interrupted,
@@ -31,6 +32,7 @@ def run_study(config: StudyConfig, out: Path, *, progress: bool = True) -> dict[
 
     from prompt_strategies.registry import get_strategy
     from summeval.lm_eval.runner import quiet_per_task_notice
+    from summeval.lm_eval.shared_prefix import FALLBACKS
     from summeval.paths import output_folder
     from summeval.report import write_study_report
 
@@ -43,10 +45,14 @@ def run_study(config: StudyConfig, out: Path, *, progress: bool = True) -> dict[
     prints = adapter_prints(config, inputs)
     keys = study_keys(config, inputs, prints)
     quiet_per_task_notice()
-    to_run = [c for c in config.cells if not cached(out, c, keys[c.id])]
-    skipped = len(config.cells) - len(to_run)
+    cells_to_run = all_cells(config)
+    to_run = [c for c in cells_to_run if not cached(out, c, keys[c.id])]
+    skipped = len(cells_to_run) - len(to_run)
+    replicates = len(cells_to_run) - len(config.cells)
     print(
-        f"summeval study {config.name}: {len(config.cells)} cells, {skipped} finished before, "
+        f"summeval study {config.name}: {len(config.cells)} cells"
+        + (f" and {replicates} replicates at further seeds" if replicates else "")
+        + f", {skipped} finished before, "
         f"{len(to_run)} to run → {out}",
         flush=True,
     )
@@ -72,6 +78,7 @@ def run_study(config: StudyConfig, out: Path, *, progress: bool = True) -> dict[
         timings["models"][model_name] = round(time.time() - started, 2)
         for cell in cells:
             bar.set_postfix_str(cell.id)
+            FALLBACKS.clear()
             exemplars, selection_seconds = (None, 0.0)
             given_exemplars = (config.options.get(cell.strategy) or {}).get("exemplars_file")
             if get_strategy(cell.strategy).selects_exemplars and not given_exemplars:
@@ -84,6 +91,8 @@ def run_study(config: StudyConfig, out: Path, *, progress: bool = True) -> dict[
             record, samples, csv_text = run_cell(config, cell, lm, settings, exemplars, inputs)
             record["selection_seconds"] = round(selection_seconds, 2)
             record["environment"] = environment(lm)
+            if "shared_prefix" in settings:
+                record["shared_prefix_fallbacks"] = list(FALLBACKS)
             write_cell(out, cell, record, samples, csv_text)
             bar.update(1)
             bar.write(f"summeval study: {cell.id} done in {record['seconds'] + selection_seconds:.0f} s")
@@ -95,7 +104,7 @@ def run_study(config: StudyConfig, out: Path, *, progress: bool = True) -> dict[
     report = write_study_report(
         config, out, inputs=inputs, keys=study_keys(config, inputs, prints), timings=timings
     )
-    return {"cells": len(config.cells), "cached": skipped, "ran": len(to_run), "report": report, **timings}
+    return {"cells": len(cells_to_run), "cached": skipped, "ran": len(to_run), "report": report, **timings}
 
 
 def rebuild_report(config: StudyConfig, out: Path) -> Path:
