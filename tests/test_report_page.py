@@ -18,11 +18,15 @@ MEASURE = """<script>
 window.addEventListener("load", () => {
   const out = document.createElement("pre");
   out.id = "measured";
-  // the key columns of the comparisons table: p, Holm p and the verdict (the last column)
-  const table = [...document.querySelectorAll("table")].find(t => t.rows[0].textContent.includes("Holm p"));
-  const header = table ? [...table.rows[0].cells].map(c => c.textContent) : [];
-  const wanted = [header.indexOf("p"), header.indexOf("Holm p"), header.length - 1];
-  const cells = table ? [...table.rows].slice(1).flatMap(r => wanted.map(i => r.cells[i])) : [];
+  // the key columns of every table with a Holm p: p, Holm p and the verdict (the last column)
+  const cells = [...document.querySelectorAll("table")].flatMap(table => {
+    const header = [...table.rows[0].cells].map(c => c.textContent);
+    const holm = header.findIndex(h => h.startsWith("Holm p"));
+    if (holm < 0) return [];
+    const p = header.findIndex(h => h === "p" || h.startsWith("p "));
+    if (p < 0) throw new Error("no p column beside Holm p in " + header.join(" | "));
+    return [...table.rows].slice(1).flatMap(r => [p, holm, header.length - 1].map(i => r.cells[i]));
+  });
   const keys = cells.map(td => {
     const r = td.getBoundingClientRect();
     return r.right <= window.innerWidth && r.width > 0 ? 1 : 0;

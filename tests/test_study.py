@@ -352,7 +352,8 @@ def test_the_html_report_renders_its_tables_and_charts_in_headless_chromium(tiny
     assert_no_network(html_text)
     measured = measure(html_text, tmp_path)
     assert measured["scrollWidth"] <= measured["innerWidth"] == 1280, measured
-    assert measured["keys"] == 9 and measured["keysVisible"] == 9, measured  # p, Holm p, verdict
+    # p, Holm p and verdict of the 3 comparisons (and of the baseline tests) inside the viewport
+    assert measured["keys"] >= 9 and measured["keysVisible"] == measured["keys"], measured
     shot = tmp_path / "report.png"
     subprocess.run(
         [browser, *flags, "--window-size=1280,2400", f"--screenshot={shot}", page],
