@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import REPO, offline_env
+from test_report_page import assert_no_network, measure
 
 SPORTS = "sports_understanding"
 
@@ -344,10 +345,18 @@ def test_the_html_report_renders_its_tables_and_charts_in_headless_chromium(tiny
     dom = subprocess.run(
         [browser, *flags, "--dump-dom", page], capture_output=True, text=True, timeout=120
     ).stdout
-    assert dom.count("<table>") >= 8 and dom.count('src="data:image/png;base64,') == 2
+    # two bar charts and the forest plot of the comparisons, embedded
+    assert dom.count("<table>") >= 8 and dom.count('src="data:image/png;base64,') == 3
+    html_text = (out / "report.html").read_text(encoding="utf-8")
+    assert html_text.count("<details class=samples>") == 7  # a per-sample view per cell, in the file
+    assert_no_network(html_text)
+    measured = measure(html_text, tmp_path)
+    assert measured["scrollWidth"] <= measured["innerWidth"] == 1280, measured
+    # p, Holm p and verdict of the 3 comparisons (and of the baseline tests) inside the viewport
+    assert measured["keys"] >= 9 and measured["keysVisible"] == measured["keys"], measured
     shot = tmp_path / "report.png"
     subprocess.run(
-        [browser, *flags, "--window-size=1400,2400", f"--screenshot={shot}", page],
+        [browser, *flags, "--window-size=1280,2400", f"--screenshot={shot}", page],
         capture_output=True,
         timeout=120,
     )
@@ -362,7 +371,7 @@ def test_the_html_report_renders_its_tables_and_charts_in_headless_chromium(tiny
     )
     assert bar_blue > 500
     # Table borders and text: many dark pixels in the upper part, where the result tables are.
-    top = image.crop((0, 0, 1400, 900)).convert("L")
+    top = image.crop((0, 0, 1280, 900)).convert("L")
     assert sum(top.histogram()[:100]) > 2000
 
 

@@ -1,11 +1,12 @@
 """One document model for every report: a title and a list of blocks (headings, paragraphs, bullet
-lists, links, figures, tables), rendered to Markdown and to one self-contained HTML page by the same
-two functions. A report builds its document once; nothing is listed twice by hand."""
+lists, links, figures, tables, per-sample views), rendered to Markdown and to one self-contained HTML
+page by the same two functions. A report builds its document once; nothing is listed twice by hand."""
 
 from __future__ import annotations
 
 import base64
 import html
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +21,9 @@ class Table:
     notes: list[str] = field(default_factory=list)
     text_columns: int = 1
     """The leading columns that hold names (left-aligned); the rest hold numbers."""
+    row_classes: list[str] = field(default_factory=list)
+    """An HTML class per row (``""`` for none), e.g. ``significant``: the page marks such a row with a
+    visible sign, not colour alone (``MARKS``)."""
 
     def markdown(self) -> str:
         lines = [f"### {self.title}", "", "| " + " | ".join(self.header) + " |"]
@@ -33,15 +37,45 @@ class Table:
         def align(i: int) -> str:
             return " class=text" if i < self.text_columns else ""
 
-        head = "".join(f"<th{align(i)}>{html.escape(h)}</th>" for i, h in enumerate(self.header))
+        head = "".join(f"<th{align(i)}>{_breakable(h)}</th>" for i, h in enumerate(self.header))
+        classes = self.row_classes + [""] * (len(self.rows) - len(self.row_classes))
         body = "".join(
-            "<tr>"
-            + "".join(f"<td{align(i)}>{html.escape(cell)}</td>" for i, cell in enumerate(row))
+            (f'<tr class="{html.escape(kind)}">' if kind else "<tr>")
+            + "".join(
+                f"<td{align(i)}>{_mark(kind) if i == 0 else ''}{_breakable(cell)}</td>"
+                for i, cell in enumerate(row)
+            )
             + "</tr>"
-            for row in self.rows
+            for row, kind in zip(self.rows, classes, strict=True)
         )
         notes = "".join(f"<p class=note>{html.escape(n)}</p>" for n in self.notes)
-        return f"<h3>{html.escape(self.title)}</h3><table><tr>{head}</tr>{body}</table>{notes}"
+        legend = "".join(
+            f"<p class=note>{html.escape(MARKS[k][0])} {html.escape(MARKS[k][1])}</p>"
+            for k in dict.fromkeys(classes)
+            if k in MARKS
+        )
+        return (
+            f"<h3>{html.escape(self.title)}</h3><div class=wide><table><tr>{head}</tr>{body}</table></div>"
+            f"{legend}{notes}"
+        )
+
+
+MARKS = {"significant": ("\u2605", "marks a row significant after Holm's correction.")}
+"""Row classes the page marks with a sign in the first cell (and its meaning, printed under the table)."""
+
+
+def _breakable(text: str) -> str:
+    """Escaped, with a line-break opportunity after each ``_``, ``/`` and ``-`` of a long name
+    (``<wbr>``), so a wide table wraps names there rather than overflowing or splitting numbers."""
+    return re.sub(r"(?<=[_/-])(?=\w)", "<wbr>", html.escape(text)) if len(text) > 12 else html.escape(text)
+
+
+def _mark(kind: str) -> str:
+    return (
+        f'<span class=mark title="{html.escape(MARKS[kind][1])}">{MARKS[kind][0]}</span> '
+        if kind in MARKS
+        else ""
+    )
 
 
 @dataclass
@@ -75,7 +109,92 @@ class Figures:
     items: list[tuple[str, Path]]
 
 
-Block = Heading | Paragraph | Bullets | Links | Figures | Table
+@dataclass
+class SampleItem:
+    """One item of a cell as the per-sample view shows it. ``status``: ``correct``, ``wrong``,
+    ``invalid`` (no answer read) or ``scored`` (free text, no right or wrong)."""
+
+    id: str
+    prompt: str
+    target: str
+    output: str
+    answer: str
+    scores: dict[str, str]
+    status: str
+
+
+STATUSES = ("correct", "wrong", "invalid", "scored")
+
+
+@dataclass
+class SampleView:
+    """A cell's items (prompt, output, answer read, score), collapsible and filterable by status in the
+    HTML page with no script and no file beside it; a link to ``href`` (the CSV) in Markdown. At most
+    ``limit`` items are shown; prompts longer than ``prompt_chars`` show their end, the full text one
+    click away in the same element."""
+
+    title: str
+    href: str
+    items: list[SampleItem]
+    limit: int = 200
+    prompt_chars: int = 600
+
+    def counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(STATUSES, 0)
+        for item in self.items:
+            counts[item.status] = counts.get(item.status, 0) + 1
+        return {k: v for k, v in counts.items() if v}
+
+    def markdown(self) -> str:
+        counts = ", ".join(f"{v} {k}" for k, v in self.counts().items())
+        return f"- [{self.title}]({self.href}): {len(self.items)} items ({counts or 'none'})\n"
+
+    def html(self, index: int) -> str:
+        name = f"s{index}"
+        counts = self.counts()
+        filters = [("all", len(self.items)), *counts.items()]
+        radios = "".join(
+            f'<input type=radio name={name} id={name}-{k} class="f f-{k}"{" checked" if k == "all" else ""}>'
+            f"<label for={name}-{k}>{k} ({v})</label>"
+            for k, v in filters
+        )
+        shown = self.items[: self.limit]
+        rows = "".join(self._item(item) for item in shown)
+        cut = (
+            f"<p class=note>The first {len(shown)} of {len(self.items)} items are shown; all are in "
+            f"{html.escape(self.href)}.</p>"
+            if len(shown) < len(self.items)
+            else ""
+        )
+        summary = ", ".join(f"{v} {k}" for k, v in counts.items()) or "no items"
+        return (
+            f"<details class=samples><summary>{html.escape(self.title)}: {len(self.items)} items "
+            f"({html.escape(summary)})</summary><div class=filter>{radios}<div class=items>{rows}</div></div>"
+            f"{cut}</details>"
+        )
+
+    def _item(self, item: SampleItem) -> str:
+        prompt = html.escape(item.prompt)
+        if len(item.prompt) > self.prompt_chars:
+            tail = html.escape(item.prompt[-self.prompt_chars :])
+            prompt = (
+                f"<details><summary>\u2026 {len(item.prompt)} characters; the end:</summary>"
+                f"<pre>{prompt}</pre></details><pre>\u2026{tail}</pre>"
+            )
+        else:
+            prompt = f"<pre>{prompt}</pre>"
+        scores = ", ".join(f"{k} {v}" for k, v in item.scores.items())
+        status = item.status if item.status in STATUSES else "scored"
+        return (
+            f'<div class="item {status}"><p class=head><b>{html.escape(item.id)}</b> '
+            f"<span class=status>{status}</span> {html.escape(scores)}</p>"
+            f"<p class=k>prompt</p>{prompt}<p class=k>output</p><pre>{html.escape(item.output)}</pre>"
+            f"<p class=k>answer read</p><pre>{html.escape(item.answer)}</pre>"
+            f"<p class=k>target</p><pre>{html.escape(item.target)}</pre></div>"
+        )
+
+
+Block = Heading | Paragraph | Bullets | Links | Figures | Table | SampleView
 
 
 @dataclass
@@ -113,6 +232,7 @@ def to_markdown(document: Document, folder: Path) -> str:
 def to_html(document: Document, css: str = "") -> str:
     """One self-contained HTML page (images embedded as data URLs)."""
     body = [f"<h1>{html.escape(document.title)}</h1>"]
+    views = 0
     for block in document.blocks:
         if isinstance(block, Heading):
             body.append(f"<h{block.level}>{html.escape(block.text)}</h{block.level}>")
@@ -132,11 +252,14 @@ def to_html(document: Document, css: str = "") -> str:
             )
         elif isinstance(block, Figures):
             body.append("".join(_figure(caption, path) for caption, path in block.items))
+        elif isinstance(block, SampleView):
+            views += 1
+            body.append(block.html(views))
         else:
             body.append(block.html())
     return (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
-        f"<title>{html.escape(document.title)}</title><style>{css}</style></head><body>"
+        f"<title>{html.escape(document.title)}</title><style>{css}{_filter_css()}</style></head><body>"
         + "\n".join(body)
         + "</body></html>\n"
     )
@@ -148,3 +271,8 @@ def _figure(caption: str, path: Path) -> str:
         f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{data}">'
         f"<figcaption>{html.escape(caption)}</figcaption></figure>"
     )
+
+
+def _filter_css() -> str:
+    """The per-sample filter, in CSS only: a checked status radio hides the items of other statuses."""
+    return "".join(f".f-{k}:checked ~ .items .item:not(.{k}) {{ display: none; }}" for k in STATUSES)

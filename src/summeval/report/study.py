@@ -9,6 +9,9 @@ It is built from the saved cells only (``summeval.study``), so it can be rebuilt
   paired permutation test for ROUGE; the difference's interval dual to McNemar for accuracy, a paired
   BCa bootstrap for ROUGE), with
   Holm's correction over all of them, and a sentence saying whether it is significant at this size;
+  a forest plot of every B − A with its interval; significant rows marked;
+* per cell, its items (prompt, output, answer read, scores) inside the HTML page, collapsible and
+  filterable by correct / wrong / invalid, so the page needs no file beside it;
 * provenance: package versions, models and their fingerprints, adapters, data hashes, seed, hardware,
   time per cell.
 
@@ -17,20 +20,24 @@ The report is one ``Document`` (``summeval.report.document``), rendered to Markd
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from prompt_strategies.registry import get_family
 from summeval.report.analysis import comparison_results, comparisons_not_run, summaries
-from summeval.report.charts import charts
+from summeval.report.charts import charts, write_forest
 from summeval.report.document import (
     Bullets,
     Document,
     Figures,
     Heading,
-    Links,
     Paragraph,
+    SampleItem,
+    SampleView,
     to_html,
     to_markdown,
 )
@@ -122,10 +129,14 @@ def write_study_report(
     compared = comparison_results(config, records)
     facts = provenance(config, every_record, inputs, timings or {})
     chart_paths = charts(config, records, cell_summaries, out)
+    forest = write_forest(compared, out / "charts" / "comparisons_forest.png") if compared else None
+    views = []
     for cell in config.cells:
         if cell.id in records:
             csv_text = (cell_dir(out, cell) / CSV_FILE).read_text(encoding="utf-8")
-            write_text_atomically(out / "samples" / f"{cell.model}__{cell.task}.csv", csv_text)
+            href = f"samples/{cell.model}__{cell.task}.csv"
+            write_text_atomically(out / href, csv_text)
+            views.append(sample_view(cell.id, cell.family, csv_text, href))
 
     finished = len(records)
     status = (
@@ -148,10 +159,17 @@ def write_study_report(
             Heading("Which differences are real"),
             Bullets([r["verdict"] for r in compared]),
             comparisons_table(compared, missing),
+            Figures([("Each comparison's B − A with its 95% interval (unadjusted)", forest)])
+            if forest
+            else None,
         )
     document.add(
         Heading("Per-sample outputs"),
-        Links([(c.id, f"samples/{c.model}__{c.task}.csv") for c in config.cells if c.id in records]),
+        Paragraph(
+            "Each cell's items: prompt, model output, the answer read and its score (the CSVs in samples/ "
+            "hold the same rows)."
+        ),
+        *views,
         Heading("Provenance"),
         *provenance_tables(facts),
     )
@@ -169,14 +187,55 @@ def write_study_report(
     return out / "report.md"
 
 
+def sample_view(title: str, family_name: str, csv_text: str, href: str) -> SampleView:
+    """A cell's per-sample view from its CSV (``summeval.lm_eval.samples.samples_csv``'s columns): an item
+    is invalid when no answer was read (the ``invalid`` metric, or an empty answer), else correct or wrong
+    for families with fixed labels (the headline metric 1 or 0), else just scored."""
+    family = get_family(family_name)
+    items = []
+    for row in csv.DictReader(io.StringIO(csv_text)):
+        scores = {m: row.get(m, "") for m in family.metrics}
+        if row.get("invalid") == "1" or not (row.get("answer") or "").strip():
+            status = "invalid"
+        elif family.choices:
+            status = "correct" if row.get(family.primary_metric) == "1" else "wrong"
+        else:
+            status = "scored"
+        items.append(
+            SampleItem(
+                id=row.get("id", ""),
+                prompt=row.get("prompt", ""),
+                target=row.get("target", ""),
+                output=row.get("model_output", ""),
+                answer=row.get("answer", ""),
+                scores=scores,
+                status=status,
+            )
+        )
+    return SampleView(title, href, items)
+
+
 _CSS = """
+* { box-sizing: border-box; }
 body { font-family: system-ui, sans-serif; margin: 2em; color: #222; max-width: 1400px; }
-table { border-collapse: collapse; margin: 0.5em 0 1em; font-size: 13px; }
-th, td { border: 1px solid #ccc; padding: 3px 8px; text-align: right; }
-td { white-space: nowrap; }
-th.text, td.text { text-align: left; }
+table { border-collapse: collapse; margin: 0.5em 0 1em; font-size: 12px; width: 100%; }
+th, td { border: 1px solid #ccc; padding: 2px 5px; text-align: right; }
+th.text, td.text { text-align: left; overflow-wrap: break-word; }
 th { background: #eef2f7; }
-figure { display: inline-block; margin: 0 1em 1em 0; }
+tr.significant td { background: #fff4d6; font-weight: 600; }
+.mark { color: #a05a00; }
+figure { display: inline-block; margin: 0 1em 1em 0; max-width: 100%; }
 img { max-width: 100%; border: 1px solid #ddd; }
 .note { font-size: 12px; color: #555; }
+details.samples { border: 1px solid #ccc; margin: 0.4em 0; padding: 0.3em 0.6em; }
+details.samples > summary { cursor: pointer; font-weight: 600; }
+.filter label { margin-right: 1em; font-size: 13px; }
+.item { border-top: 1px solid #eee; padding: 0.3em 0; font-size: 12px; }
+.item .head { margin: 0.2em 0; }
+.item .k { margin: 0.2em 0 0; color: #555; font-size: 11px; }
+.item pre { white-space: pre-wrap; overflow-wrap: anywhere; margin: 0; background: #f7f7f7;
+  padding: 2px 4px; }
+.status { padding: 0 4px; border: 1px solid #999; border-radius: 3px; }
+.correct .status { background: #dff0d8; } .wrong .status { background: #f2dede; }
+.invalid .status { background: #eee; }
 """

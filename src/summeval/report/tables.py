@@ -243,6 +243,7 @@ def comparisons_table(results: Sequence[Mapping[str, Any]], missing: Sequence[st
         ],
         rows,
         text_columns=4,
+        row_classes=["significant" if r["significant"] else "" for r in results],
         notes=[
             "Each test pairs the two cells item by item. Accuracy: exact McNemar test on the discordant "
             "items (scipy.stats.binomtest). ROUGE: a two-sided paired permutation test (random sign flips "
