@@ -3,7 +3,7 @@
 #   --tiny   every step on CPU with tiny configs, through the same code (CI's dry run)
 # Results: kit.json and kit.md under $OUT (default results/gpu). The Python is $PYTHON (default python3).
 # Where lm_eval is not importable (the GPU machine), the wheels in bench/gpu/wheels/ (fetch_wheels.sh)
-# are installed into /tmp/summeval-site first. The whole run stops at $KIT_TIMEOUT seconds (default 540);
+# are installed into /tmp/summeval-site first. The whole run stops at $KIT_TIMEOUT seconds (default 400);
 # each step also stops itself inside its own budget, and the results are rewritten after every row.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -31,4 +31,4 @@ fi
 if command -v nvidia-smi >/dev/null 2>&1; then
   nvidia-smi --query-gpu=name,memory.total,clocks.sm,clocks.mem --format=csv,noheader || true
 fi
-exec timeout --signal=TERM --kill-after=10 "${KIT_TIMEOUT:-540}" "$py" "$here/kit.py" --out "$out" "$@"
+exec timeout --signal=TERM --kill-after=10 "${KIT_TIMEOUT:-400}" "$py" "$here/kit.py" --out "$out" "$@"
