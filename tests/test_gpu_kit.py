@@ -76,3 +76,31 @@ def test_tiny_kit_runs_every_step_and_records_figures(tmp_path):
     assert set(seq2seq) == {"sports_understanding_answer_only", "sports_understanding_cot"}
     assert all(r["status"] == "ok" and r["items_per_s"] > 0 and r["items"] > 0 for r in seq2seq.values())
     assert data["total_s"] > 0 and data["versions"]["lm_eval"]
+
+
+def test_padding_free_loss_equals_the_padded_loss():
+    """The kit's padding-free rows train with the project's loss: on the same rows, a flattened batch
+    (``DataCollatorWithFlattening``: position_ids, no attention mask) gives the padded batch's loss."""
+    import torch
+    from transformers import AutoModelForCausalLM, DataCollatorWithFlattening, StableLmConfig
+
+    from summeval.training.encoding import PadToLongest, causal_lm_loss
+
+    torch.manual_seed(0)
+    config = StableLmConfig(
+        vocab_size=128, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+        num_key_value_heads=4, partial_rotary_factor=0.25, max_position_embeddings=64,
+    )  # fmt: skip
+    model = AutoModelForCausalLM.from_config(config, attn_implementation="sdpa").eval()
+    rows = []
+    for length, prompt in ((9, 5), (17, 11), (4, 2)):
+        ids = torch.randint(1, 128, (length,)).tolist()
+        rows.append({"input_ids": ids, "labels": [-100] * prompt + ids[prompt:]})
+    padded = causal_lm_loss(model, PadToLongest(0)(rows))
+    flat_batch = DataCollatorWithFlattening(return_position_ids=True, separator_id=-100)(rows)
+    assert "attention_mask" not in flat_batch and flat_batch["input_ids"].shape == (1, 30)
+    flat = causal_lm_loss(model, flat_batch)
+    assert torch.isclose(flat, padded, rtol=1e-5), (float(flat), float(padded))
+    # and the packing matters: the same tokens with positions run on, as one sequence, give another loss
+    run_on = dict(flat_batch, position_ids=torch.arange(30).unsqueeze(0))
+    assert not torch.isclose(causal_lm_loss(model, run_on), padded, rtol=1e-3)
