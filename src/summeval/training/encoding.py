@@ -87,7 +87,7 @@ def data_fingerprint(docs: Mapping[str, Sequence[Doc]]) -> str:
 
 
 def causal_lm_loss(model, batch: Mapping[str, Any]):
-    """Mean next-token cross-entropy over the labelled tokens.
+    """Mean next-token cross-entropy over the labelled tokens (padded or padding-free batches).
 
     The output head runs only at positions that carry a label: with the summary-only loss most
     positions are prompt, and a 50k-word head over every position (plus its logits in memory) is a
@@ -100,8 +100,13 @@ def causal_lm_loss(model, batch: Mapping[str, Any]):
     config = base.config
     if getattr(config, "final_logit_softcapping", None) or hasattr(config, "logit_scale"):
         return model(**batch).loss
+    # A padding-free batch (``DataCollatorWithFlattening``) has position_ids and no attention_mask;
+    # transformers builds its block-diagonal mask from them only when no KV cache is made: use_cache=False.
     hidden = base.get_decoder()(
-        input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
+        input_ids=batch["input_ids"],
+        attention_mask=batch.get("attention_mask"),
+        position_ids=batch.get("position_ids"),
+        use_cache=False,
     ).last_hidden_state
     labels = batch["labels"][:, 1:]
     labelled = labels != -100
