@@ -103,12 +103,12 @@ def test_every_cell_is_saved_whole_and_the_report_is_written(tiny_run):
         assert heading in report
     assert "| t5 | sports_understanding_answer_only |" in report
     assert "0.599" in report  # the published figure beside our cell
-    assert "exact McNemar" in report and "paired permutation" in report
+    assert "exact McNemar" in report and "paired t" in report
     assert (out / "charts" / f"{SPORTS}_acc.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (out / "samples" / "llama__tweetsumm_zero.csv").read_text().startswith("id,prompt,target")
     facts = json.loads((out / "report.json").read_text())
     assert len(facts["comparisons"]) == 3 and {c["test"] for c in facts["comparisons"]} == {
-        "paired permutation",
+        "paired t",
         "exact McNemar",
     }
     assert facts["provenance"]["models"]["t5"]["model_args"] == {"backend": "seq2seq"}
@@ -311,7 +311,7 @@ def test_a_reduced_embedded_study_exercises_every_cell_type(tmp_path, offline):
     assert facts["complete"] is True
     assert facts["provenance"]["models"]["smollm2-r32"]["adapter"]["rank"] == 32
     tests = {c["label"]: c for c in facts["comparisons"]}
-    assert tests["base vs r16"]["test"] == "paired permutation" and tests["base vs r16"]["n"] == 2
+    assert tests["base vs r16"]["test"] == "paired t" and tests["base vs r16"]["n"] == 2
     report = (out / "report.md").read_text()
     assert "| smollm2-r16 | tweetsumm_instruct |" in report and "0.409" in report
     assert "consensus@2" in report and "maj@2" in report

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -29,14 +30,18 @@ def write_chart(rows: Sequence[StrategyResult], path: Path, family: TaskFamily, 
     fig, ax = plt.subplots(figsize=(max(4.0, 1.1 * len(rows) + 1.5), 3.8), dpi=120)
     names = [r.strategy for r in rows]
     cells = [r.metrics[metric] for r in rows]
-    means = [c["mean"] for c in cells]
-    errors = [[c["mean"] - c["ci_low"] for c in cells], [c["ci_high"] - c["mean"] for c in cells]]
+    # no items: no bar; fewer than 2 (or no spread): a bar without an error bar
+    means = [math.nan if c["mean"] is None else c["mean"] for c in cells]
+    errors = [
+        [0.0 if c["ci_low"] is None else c["mean"] - c["ci_low"] for c in cells],
+        [0.0 if c["ci_high"] is None else c["ci_high"] - c["mean"] for c in cells],
+    ]
     bars = ax.bar(names, means, yerr=errors, capsize=4, color="#4C72B0")
     for bar, mean in zip(bars, means, strict=True):
         ax.text(
             bar.get_x() + bar.get_width() / 2,
             0.02,
-            f"{mean:.2f}",
+            "—" if math.isnan(mean) else f"{mean:.2f}",
             ha="center",
             fontsize=8,
             bbox={"facecolor": "white", "edgecolor": "none", "pad": 1},

@@ -8,9 +8,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from prompt_strategies.registry import get_family
-from summeval.report.analysis import interval_text
+from summeval.report.analysis import difference_text, interval_text
 from summeval.report.document import Table
-from summeval.stats import ALPHA, BOOTSTRAP_RESAMPLES, chance_range, wilson_interval
+from summeval.stats import ALPHA, chance_range, rate_interval
 from summeval.study.plan import StudyConfig
 
 
@@ -48,9 +48,9 @@ def results_table(
             ]
         )
     how = (
-        "Wilson score intervals"
+        "Clopper–Pearson (exact binomial) intervals"
         if family.choices
-        else f"BCa bootstrap intervals over items (scipy.stats.bootstrap, {BOOTSTRAP_RESAMPLES} resamples)"
+        else "t intervals over items, corrected for skewness (Hall 1992)"
     )
     notes = [f"Intervals: 95% {how}."]
     if published_metrics:
@@ -81,7 +81,7 @@ def baselines_table(config: StudyConfig, family_name: str, records: Mapping[str,
         items = [evaluated[i] for i in record["items"] if i in evaluated]
         n = len(items)
         correct = round(sum(family.score(d, majority)[family.primary_metric] for d in items))
-        low, high = wilson_interval(correct, n)
+        low, high = rate_interval(correct, n)
         rows.append(
             [
                 f"always {majority_text!r} (the {family.pool_split} split's majority)",
@@ -103,8 +103,9 @@ def baselines_table(config: StudyConfig, family_name: str, records: Mapping[str,
         ["baseline", "n", f"{family.primary_metric} [95%]"],
         rows,
         [
-            "Majority: Wilson interval. Random: its expected accuracy, and the range that guessing reaches "
-            "95% of the time on n items (binomial): an accuracy inside it is one guessing could produce."
+            "Majority: Clopper–Pearson interval. Random: its expected accuracy, and the range that guessing "
+            "reaches 95% of the time on n items (binomial): an accuracy inside it is one guessing could "
+            "produce."
         ],
     )
 
@@ -117,9 +118,9 @@ def comparisons_table(results: Sequence[Mapping[str, Any]], missing: Sequence[st
             r["b"],
             r["metric"],
             str(r["n"]),
-            f"{r['mean_a']:.3f}",
-            f"{r['mean_b']:.3f}",
-            f"{r['difference']:+.3f} [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}]",
+            "—" if r["mean_a"] is None else f"{r['mean_a']:.3f}",
+            "—" if r["mean_b"] is None else f"{r['mean_b']:.3f}",
+            difference_text(r),
             f"{r['b_better']}/{r['a_better']}",
             r["test"],
             f"{r['p_value']:.3g}",
@@ -149,10 +150,10 @@ def comparisons_table(results: Sequence[Mapping[str, Any]], missing: Sequence[st
         text_columns=4,
         notes=[
             "Each test pairs the two cells item by item. Accuracy: exact McNemar test on the discordant "
-            "items (scipy.stats.binomtest). ROUGE: a two-sided paired permutation test (random sign flips "
-            "of the per-item differences; exact when n ≤ 13; scipy.stats.permutation_test). B − A, accuracy: "
-            "the exact interval dual to McNemar's test (Clopper–Pearson on the discordant items, scaled by "
-            "their share; it excludes 0 exactly when p < 0.05); ROUGE: paired BCa bootstrap interval. "
+            "items (scipy.stats.binomtest), and the interval dual to it (Clopper–Pearson on the discordant "
+            "items, scaled by their share). ROUGE: a two-sided paired t test on the per-item differences "
+            "and its interval (scipy.stats.ttest_1samp). Each interval comes from its test, so it excludes 0 "
+            "exactly when p < 0.05. "
             "Holm's step-down correction over all comparisons of the study; the intervals are unadjusted."
         ]
         + (
