@@ -11,7 +11,7 @@ It calls ``summeval.stats`` itself (the functions the report calls), on simulate
   beside the Clopper–Pearson one the report prints, to show why it was replaced;
 - the mean ROUGE (``metric_summary``): per-item scores in [0, 1], skewed, some exactly 0, shaped like
   the embedded model's (ROUGE-1 about 0.3 ± 0.1, ROUGE-2 about 0.1 with zeros) and a harsher case
-  (30% zeros);
+  (30% zeros); plain Student t is shown beside it for comparison;
 - paired ROUGE (``paired_test``): the two systems share an item difficulty; type-I error with A and B
   exchangeable (same distribution per item), coverage of the true B − A when B is better by 0.05 or
   has fewer zeros;
@@ -79,6 +79,10 @@ def mean_rows(rng, reps: int) -> Iterator[tuple]:
                 summary = stats.metric_summary(row.tolist(), binary=False)
                 hits += summary["ci_low"] is not None and summary["ci_low"] <= truth <= summary["ci_high"]
             yield ("mean ROUGE: Hall-corrected t", name, n, hits / reps, reps, None, None, True)
+            # plain Student t, for comparison (vectorised: mean +- t quantile * standard error)
+            half = sps.t.ppf(1 - stats.ALPHA / 2, n - 1) * data.std(axis=1, ddof=1) / math.sqrt(n)
+            plain = float(np.mean(np.abs(data.mean(axis=1) - truth) <= half))
+            yield ("  plain t (not printed)", name, n, plain, reps, None, None, False)
 
 
 PAIRED_SHAPES = {

@@ -71,7 +71,7 @@ def mean_interval(values: Sequence[float]) -> tuple[float, float] | None:
 
     T = √n (m − μ)/s is read through g(T) = T + γ(T²/3 + 1/6)/√n + γ²T³/(27n), γ the sample skewness,
     g monotone with a closed-form inverse, and compared with the t quantile on n − 1 degrees of freedom
-    (scipy.stats.t). Plain t covers 93.4% at n = 8 on ROUGE-2-like scores (skewed, some zeros), BCa
+    (scipy.stats.t). Plain t covers 90.4% at n = 8 on ROUGE-2-like scores (skewed, some zeros), BCa
     bootstrap 92%; this covers ≥ 94% at n = 8, 15, 50, 200 (``bench/interval_coverage.py``) and turns
     into plain t as n grows. ``None`` where there is no interval to give: fewer than 2 values, or all
     equal (no spread to estimate the error from)."""
