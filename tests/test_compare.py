@@ -1,6 +1,6 @@
-"""``summeval compare``: Wilson and bootstrap intervals, strategy names per family, per-item CSVs from both
-shapes of lm-eval samples, the report files (sports_understanding and tweetsumm), and the command end to end
-on tiny real models."""
+"""``summeval compare``: the rate and mean intervals (and the old Wilson and bootstrap ones), strategy
+names per family, per-item CSVs from both shapes of lm-eval samples, the report files
+(sports_understanding and tweetsumm), and the command end to end on tiny real models."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ from summeval.compare import (
     wilson_interval,
     write_report,
 )
+from summeval.stats import mean_interval, rate_interval
 from summeval.study import compare as study_compare
 from summeval_tasks.rouge import rouge_scores
 
@@ -105,15 +106,15 @@ def test_bootstrap_interval_of_two_values_is_finite_and_inside_their_range():
     assert 0.2 <= low <= 0.4 <= high <= 0.6
 
 
-def test_metric_summary_uses_wilson_for_rates_and_the_bootstrap_otherwise():
+def test_metric_summary_uses_clopper_pearson_for_rates_and_t_otherwise():
     rate = metric_summary([1.0, 0.0, 1.0, 1.0], binary=True)
-    assert rate["mean"] == 0.75
-    assert (rate["ci_low"], rate["ci_high"]) == wilson_interval(3, 4)
+    assert rate["mean"] == 0.75 and rate["n"] == 4
+    assert (rate["ci_low"], rate["ci_high"]) == rate_interval(3, 4)
     scores = [0.2, 0.5, 0.45, 0.7]
     summary = metric_summary(scores, binary=False, seed=3)
     assert summary["mean"] == pytest.approx(sum(scores) / 4)
-    assert (summary["ci_low"], summary["ci_high"]) == bootstrap_interval(scores, seed=3)
-    assert metric_summary([], binary=True) == {"mean": 0.0, "ci_low": 0.0, "ci_high": 1.0}
+    assert (summary["ci_low"], summary["ci_high"]) == mean_interval(scores)
+    assert metric_summary([], binary=True) == {"mean": None, "ci_low": None, "ci_high": None, "n": 0}
 
 
 # ----------------------------------------------------------------------------- strategy names
@@ -382,11 +383,11 @@ def test_sample_answer_of_tweetsumm_is_the_summary_up_to_a_stop_sequence():
 # ----------------------------------------------------------------------------- rows
 
 
-def _cells(mean: float, low: float, high: float) -> dict[str, float]:
-    return {"mean": mean, "ci_low": low, "ci_high": high}
+def _cells(mean: float, low: float, high: float, n: int = 2) -> dict[str, float]:
+    return {"mean": mean, "ci_low": low, "ci_high": high, "n": n}
 
 
-def test_result_row_of_sports_has_wilson_intervals_for_accuracy_and_invalid_rate():
+def test_result_row_of_sports_has_clopper_pearson_intervals_for_accuracy_and_invalid_rate():
     row = result_row(SPORTS, "answer_only", task_name("answer_only"), "answer", ANSWER_ONLY)
     assert (row.strategy, row.task, row.filter, row.n) == (
         "answer_only",
@@ -396,17 +397,17 @@ def test_result_row_of_sports_has_wilson_intervals_for_accuracy_and_invalid_rate
     )
     assert list(row.metrics) == ["acc", "invalid"]
     # one of two right, the other invalid
-    assert row.metrics["acc"] == _cells(0.5, *wilson_interval(1, 2))
-    assert row.metrics["invalid"] == _cells(0.5, *wilson_interval(1, 2))
+    assert row.metrics["acc"] == _cells(0.5, *rate_interval(1, 2))
+    assert row.metrics["invalid"] == _cells(0.5, *rate_interval(1, 2))
     assert row.mean("acc") == 0.5
     mc = result_row(SPORTS, "answer_only_mc", task_name("answer_only_mc"), "none", MULTIPLE_CHOICE)
     assert mc.metrics == {
-        "acc": _cells(1.0, *wilson_interval(2, 2)),
-        "invalid": _cells(0.0, *wilson_interval(0, 2)),
+        "acc": _cells(1.0, *rate_interval(2, 2)),
+        "invalid": _cells(0.0, *rate_interval(0, 2)),
     }
 
 
-def test_result_row_of_tweetsumm_has_bootstrap_intervals_for_each_rouge_metric():
+def test_result_row_of_tweetsumm_has_t_intervals_for_each_rouge_metric():
     row = result_row(TWEETSUMM, "answer_only", task_name("answer_only", "tweetsumm"), "answer", SUMMARIES, 5)
     assert row.task == "tweetsumm_answer_only" and row.n == 2
     assert list(row.metrics) == ROUGE
@@ -415,8 +416,9 @@ def test_result_row_of_tweetsumm_has_bootstrap_intervals_for_each_rouge_metric()
         assert row.metrics[metric] == pytest.approx(
             {
                 "mean": sum(values) / 2,
-                "ci_low": bootstrap_interval(values, seed=5)[0],
-                "ci_high": bootstrap_interval(values, seed=5)[1],
+                "ci_low": mean_interval(values)[0],
+                "ci_high": mean_interval(values)[1],
+                "n": 2,
             }
         )
 
@@ -458,7 +460,7 @@ def test_results_markdown_has_a_row_per_strategy():
     assert "| strategy | filter | n | acc [95% interval] | invalid [95% interval] |" in text
     assert "| answer_only | answer | 10 | 0.500 [0.237, 0.763] | 0.100 [0.018, 0.404] |" in text
     assert "| self_consistency | maj@5 | 10 | 1.000 [0.720, 1.000] | 0.000 [0.000, 0.278] |" in text
-    assert "Wilson" in text and "bootstrap" not in text
+    assert "Clopper–Pearson" in text and "Wilson" not in text and "bootstrap" not in text
     assert results_markdown(ROWS, model_description="hf pretrained=x ") == text  # sports by default
 
 
@@ -470,7 +472,7 @@ def test_results_markdown_of_tweetsumm_has_a_column_per_rouge_metric():
         "| answer_only | answer | 8 | 0.400 [0.350, 0.450] | 0.300 [0.250, 0.350] | "
         "0.200 [0.150, 0.250] | 0.100 [0.050, 0.150] |"
     ) in text
-    assert "BCa bootstrap" in text and "Wilson" not in text
+    assert "t intervals" in text and "Clopper" not in text and "bootstrap" not in text
 
 
 def _leftovers(folder) -> list[str]:
@@ -561,7 +563,7 @@ def _check_report(
                 assert row["invalid"] == str(int(row["answer"] == "invalid"))
             correct = sum(int(row["acc"]) for row in rows)
             acc = result["metrics"]["acc"]
-            assert (acc["ci_low"], acc["ci_high"]) == pytest.approx(wilson_interval(correct, 2))
+            assert (acc["ci_low"], acc["ci_high"]) == pytest.approx(rate_interval(correct, 2))
         lm_eval = json.loads((out / "lm_eval" / f"{name}.json").read_text(encoding="utf-8"))["results"]
         for metric in family.metrics:
             reported = lm_eval[task_name(name, family.name)][f"{metric},{result['filter']}"]
@@ -617,7 +619,7 @@ def test_compare_on_tweetsumm_reports_rouge(tiny_llama, tmp_path, offline, capsy
         outputs = json.loads(row["model_output"])
         assert len(outputs) == 3
         assert row["answer"] == consensus_summary([TWEETSUMM.read_answer(o) for o in outputs])
-    assert "BCa bootstrap" in (out / "results.md").read_text(encoding="utf-8")
+    assert "corrected for skewness" in (out / "results.md").read_text(encoding="utf-8")
     printed = capsys.readouterr().out
     assert "Task family: tweetsumm" in printed and "| self_consistency | consensus@3 | 2 |" in printed
 

@@ -1,21 +1,27 @@
 """The report's statistics against hand-computed values (the arithmetic is in the comments).
 
-``wilson_interval`` and ``bootstrap_interval`` are tested in ``test_compare.py``.
+``wilson_interval`` and ``bootstrap_interval`` (no longer printed, kept for the old import path) are tested
+in ``test_compare.py``.
 """
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from summeval.stats import (
+    ALPHA,
     StatisticsError,
     chance_range,
     holm,
     mcnemar_exact,
+    mean_interval,
     metric_summary,
-    paired_difference_interval,
-    paired_permutation_p,
+    paired_t,
     paired_test,
+    rate_interval,
+    smallest_attainable_p,
 )
 
 
@@ -61,75 +67,181 @@ def test_mcnemar_differs_in_length():
         mcnemar_exact([1, 0], [1])
 
 
-# --- paired_permutation_p -------------------------------------------------------------------------------
+# --- paired_t -----------------------------------------------------------------------------------------
 
 
-def test_permutation_three_increasing_differences():
-    # Differences 1, 2, 3 (mean 2). The 2**3 = 8 sign flips give means 2, 4/3, 2/3, 0, 0, -2/3, -4/3, -2:
-    # only all-plus reaches >= 2, so P(greater) = 1/8 and the two-sided p is 2 * 1/8 = 0.25.
-    assert paired_permutation_p([0, 0, 0], [1, 2, 3]) == pytest.approx(0.25)
+def test_paired_t_of_three_differences():
+    # Differences 1, 2, 3: mean 2, sd 1, standard error 1/sqrt(3); t = 2 * sqrt(3) = 3.4641 on 2 degrees
+    # of freedom. P(|T_2| > t) = 1 - t / sqrt(2 + t^2) = 1 - 3.4641/3.7417 = 0.07418. Interval: 2 +-
+    # t_2(0.975) / sqrt(3) = 2 +- 4.30265/1.73205 = 2 +- 2.48414.
+    p, (low, high) = paired_t([0, 0, 0], [1, 2, 3])
+    assert p == pytest.approx(1 - 2 * 3**0.5 / (2 + 12) ** 0.5)
+    assert p == pytest.approx(0.07418, abs=1e-5)
+    assert (low, high) == pytest.approx((2 - 2.48414, 2 + 2.48414), abs=1e-5)
 
 
-def test_permutation_five_equal_differences():
-    # Differences 1, 1, 1, 1, 1: of the 2**5 = 32 sign flips only all-plus reaches the observed mean 1
-    # (and only all-minus reaches -1), so p = 2 * 1/32 = 2/32.
-    assert paired_permutation_p([0] * 5, [1] * 5) == pytest.approx(2 / 32)
+def test_paired_t_of_two_differences_is_wide():
+    # Differences 0.1, 0.3: mean 0.2, sd 0.1414, se 0.1; t = 2 on 1 degree of freedom: p = 1 - 2/pi *
+    # atan(2) = 0.29517; interval 0.2 +- 12.7062 * 0.1.
+    p, (low, high) = paired_t([0.2, 0.2], [0.3, 0.5])
+    assert p == pytest.approx(0.29517, abs=1e-5)
+    assert (low, high) == pytest.approx((0.2 - 1.27062, 0.2 + 1.27062), abs=1e-5)
 
 
-def test_permutation_mixed_signs():
-    # Differences 1, -2, 3, 4: observed sum 6. Sums of the 16 sign flips +-1 +-2 +-3 +-4 that reach >= 6:
-    # 1+2+3+4 = 10, -1+2+3+4 = 8, 1-2+3+4 = 6 (the observed) -- three, so P(greater) = 3/16; P(less) =
-    # 14/16 (every sum but 10 and 8). Two-sided: 2 * min(3/16, 14/16) = 6/16 = 0.375.
-    assert paired_permutation_p([0, 2, 0, 0], [1, 0, 3, 4]) == pytest.approx(6 / 16)
+def test_paired_t_without_spread_has_no_interval():
+    # Every difference 0: nothing to test.
+    assert paired_t([0.1, 0.5, 0.9], [0.1, 0.5, 0.9]) == (1.0, None)
+    # 0.3 - 0.1 and 0.5 - 0.3 differ in the last bit: still no spread (t would read it as certainty,
+    # p ~ 1e-16); two equal nonzero differences: the sign test's 2 * 0.5**2.
+    assert paired_t([0.1, 0.3], [0.3, 0.5]) == (0.5, None)
+    # Every difference +0.5 on 6 items: t is undefined; the exact sign test gives 2 * 0.5**6 = 1/32.
+    assert paired_t([0, 1, 2, 0, 1, 2], [0.5, 1.5, 2.5, 0.5, 1.5, 2.5]) == (2 / 2**6, None)
+    assert paired_t([0.3], [0.5]) == (1.0, None)
+    assert paired_t([], []) == (1.0, None)
 
 
-def test_permutation_is_exact_for_thirteen_items():
-    # 2**13 = 8192 sign flips <= 9999 resamples: scipy enumerates them, so every seed gives the same p.
-    # 13 equal differences: p = 2 * 1/8192 exactly.
-    a, b = [0] * 13, [1] * 13
-    assert paired_permutation_p(a, b, seed=0) == pytest.approx(2 / 2**13)
-    assert paired_permutation_p(a, b, seed=1) == paired_permutation_p(a, b, seed=2)
+def _rouge_like(rng, n: int) -> list[float]:
+    """Per-item scores like ROUGE-2: skewed, in [0, 1], some exactly 0."""
+    scores = rng.beta(2.0, 14.0, size=n)
+    scores[rng.random(n) < 0.15] = 0.0
+    return scores.tolist()
 
 
-def test_permutation_identical_inputs_is_one():
-    assert paired_permutation_p([0.1, 0.5, 0.9], [0.1, 0.5, 0.9]) == 1.0
-    assert paired_permutation_p([], []) == 1.0
+def test_the_rouge_interval_excludes_zero_exactly_when_the_test_rejects():
+    # Paired t: interval and p from one procedure. A grid of ROUGE-like pairs, B shifted by 0 to 0.1,
+    # so that both sides of the 5% line are reached; at n = 8 t's upper quantile is 2.3646.
+    numpy = pytest.importorskip("numpy")
+    rejected = kept = 0
+    for n in (2, 3, 8, 15, 50, 200):
+        for seed in range(12):
+            rng = numpy.random.default_rng([n, seed])
+            a = _rouge_like(rng, n)
+            b = [min(1.0, x + rng.normal(0.01 * (seed % 6), 0.05)) for x in a]
+            result = paired_test(a, b, binary=False, seed=seed)
+            assert result.test == "paired t"
+            excludes_zero = result.ci_low > 0 or result.ci_high < 0
+            assert excludes_zero == (result.p_value < ALPHA), (n, seed, result)
+            assert result.ci_low < result.difference < result.ci_high
+            rejected += excludes_zero
+            kept += not excludes_zero
+    assert rejected >= 10 and kept >= 10  # the grid reaches both answers
 
 
-def test_permutation_is_seeded():
-    # 20 items: 2**20 flips > 9999, so this is Monte Carlo; the seed makes it repeatable.
-    a = [0.1 * (i % 7) for i in range(20)]
-    b = [x + (0.3 if i % 3 else -0.2) for i, x in enumerate(a)]
-    first = paired_permutation_p(a, b, seed=7)
-    assert first == paired_permutation_p(a, b, seed=7)
-    assert 0.0 < first <= 1.0
+# --- mean_interval and rate_interval ---------------------------------------------------------------------
 
 
-# --- paired_difference_interval -------------------------------------------------------------------------
+def test_mean_interval_of_symmetric_scores_is_student_t():
+    # 0.1, 0.2, 0.3: skewness 0, so Hall's correction vanishes: 0.2 +- t_2(0.975) * 0.1/sqrt(3) = 0.2 +-
+    # 4.30265 * 0.057735 = 0.2 +- 0.248414.
+    assert mean_interval([0.1, 0.2, 0.3]) == pytest.approx((0.2 - 0.248414, 0.2 + 0.248414), abs=1e-6)
 
 
-def test_interval_of_a_constant_difference_is_that_difference():
-    # b - a = 0.5 on every item (exact in binary floating point): no spread, the interval is (0.5, 0.5).
-    assert paired_difference_interval([0, 1, 2], [0.5, 1.5, 2.5]) == (0.5, 0.5)
-    assert paired_difference_interval([3], [1]) == (-2.0, -2.0)
-    assert paired_difference_interval([], []) == (0.0, 0.0)
+def test_mean_interval_of_right_skewed_scores_leans_right():
+    # 0, 0, 0, 0.9: mean 0.225, sd 0.45; mean cubed deviation (3 * -0.225^3 + 0.675^3)/4 = 0.068344, over
+    # sd^3 = 0.091125: skewness 0.75 > 0. The interval reaches further above the mean than below it.
+    low, high = mean_interval([0.0, 0.0, 0.0, 0.9])
+    assert high - 0.225 > 0.225 - low
+    # Hall's g is inverted exactly: g(T) at each bound equals the t quantile.
+    data = [0.0, 0.0, 0.0, 0.9]
+    n, mean, sd = 4, 0.225, 0.45
+    gamma = sum((x - mean) ** 3 for x in data) / n / sd**3
+    t3 = 3.182446  # t_3(0.975)
+    for bound, quantile in ((low, t3), (high, -t3)):
+        t = n**0.5 * (mean - bound) / sd
+        g = t + gamma * (t * t / 3 + 1 / 6) / n**0.5 + gamma**2 * t**3 / (27 * n)
+        assert g == pytest.approx(quantile, abs=1e-5)
 
 
-def test_interval_contains_the_observed_difference():
-    a = [0.2, 0.4, 0.1, 0.9, 0.5, 0.3, 0.7, 0.6, 0.2, 0.8]
-    b = [0.5, 0.4, 0.3, 0.8, 0.9, 0.6, 0.7, 0.9, 0.1, 1.0]
-    observed = sum(b) / len(b) - sum(a) / len(a)  # 6.2/10 - 4.7/10 = 0.15
-    assert observed == pytest.approx(0.15)
-    low, high = paired_difference_interval(a, b, seed=3)
-    assert low < observed < high
-    assert (low, high) == paired_difference_interval(a, b, seed=3)
+def test_mean_interval_is_none_without_an_interval_to_give():
+    assert mean_interval([]) is None
+    assert mean_interval([0.4]) is None
+    assert mean_interval([0.4, 0.4, 0.4]) is None
 
 
-def test_interval_of_binary_scores_contains_the_observed_difference():
-    a, b = _pairs(b_better=2, a_better=6, ties=4)  # difference (2 - 6)/12 = -1/3
-    low, high = paired_difference_interval(a, b, seed=0)
-    assert low <= -1 / 3 <= high
-    assert -1.0 <= low < high <= 1.0
+def test_rate_interval_is_clopper_pearson():
+    # 0 of 10: [0, 1 - 0.025 ** (1/10)] = [0, 0.30850]; 10 of 10: the mirror image; 5 of 10: [0.18709,
+    # 0.81291] (the beta quantiles Beta(5, 6).ppf(0.025) and Beta(6, 5).ppf(0.975)).
+    assert rate_interval(0, 10) == pytest.approx((0.0, 1 - 0.025**0.1))
+    assert rate_interval(10, 10) == pytest.approx((0.025**0.1, 1.0))
+    assert rate_interval(5, 10) == pytest.approx((0.18709, 0.81291), abs=1e-5)
+    assert rate_interval(0, 0) == (0.0, 1.0)
+
+
+# --- metric_summary on degenerate input ------------------------------------------------------------------
+
+
+def test_an_empty_summary_has_no_mean_and_no_interval():
+    for binary in (True, False):
+        assert metric_summary([], binary=binary) == {"mean": None, "ci_low": None, "ci_high": None, "n": 0}
+
+
+def test_one_item_has_a_mean_but_no_interval():
+    assert metric_summary([1.0], binary=True) == {"mean": 1.0, "ci_low": None, "ci_high": None, "n": 1}
+    assert metric_summary([0.25], binary=False) == {"mean": 0.25, "ci_low": None, "ci_high": None, "n": 1}
+
+
+def test_equal_rouge_scores_have_no_interval_but_equal_rates_do():
+    # Eight zeros of ROUGE: no spread to estimate the error from; eight wrong answers: Clopper-Pearson
+    # [0, 1 - 0.025 ** (1/8)] = [0, 0.36942], not [0, 0].
+    assert metric_summary([0.0] * 8, binary=False) == {"mean": 0.0, "ci_low": None, "ci_high": None, "n": 8}
+    rate = metric_summary([0.0] * 8, binary=True)
+    assert rate["ci_low"] == 0.0
+    assert rate["ci_high"] == pytest.approx(1 - 0.025 ** (1 / 8))
+
+
+def test_interval_text_says_what_is_missing():
+    from summeval.report.analysis import interval_text
+
+    assert interval_text(metric_summary([], binary=False)) == "—"
+    assert interval_text(metric_summary([0.25], binary=False)) == "0.250 (n too small)"
+    assert interval_text(metric_summary([0.0, 0.0], binary=False)) == "0.000 (no spread)"
+    assert interval_text(metric_summary([1.0, 0.0], binary=True)) == "0.500 [0.013, 0.987]"
+
+
+def test_paired_test_of_one_item_has_no_interval_and_no_test():
+    for binary, a, b in ((True, [0], [1]), (False, [0.1], [0.4])):
+        result = paired_test(a, b, binary=binary)
+        assert (result.n, result.ci_low, result.ci_high, result.p_value) == (1, None, None, 1.0)
+        assert result.difference == pytest.approx(b[0] - a[0])
+    empty = paired_test([], [], binary=False)
+    assert (empty.mean_a, empty.mean_b, empty.difference, empty.p_value) == (None, None, None, 1.0)
+
+
+def test_a_report_of_one_or_no_items_renders():
+    # n = 1 with ROUGE used to crash the report after every cell ran.
+    from summeval.report.analysis import difference_text, verdict
+
+    for a, b in (([0.1], [0.4]), ([], [])):
+        result = {**paired_test(a, b, binary=False).to_dict(), "label": "x", "a": "A", "b": "B"}
+        result.update(metric="rouge1", p_holm=1.0, significant=False)
+        assert "not tested" in verdict(result)
+        assert difference_text(result) == ("+0.300 (n too small)" if a else "—")
+
+
+# --- smallest_attainable_p -------------------------------------------------------------------------------
+
+
+def test_smallest_attainable_p_of_mcnemar_is_brute_force():
+    # Every split of n paired 0/1 items into B-better, A-better and ties: the smallest p of all.
+    for n in range(0, 13):
+        smallest = min(
+            paired_test(*_pairs(b_better, a_better, n - b_better - a_better), binary=True).p_value
+            for b_better in range(n + 1)
+            for a_better in range(n + 1 - b_better)
+        )
+        assert smallest_attainable_p(True, n) == pytest.approx(smallest), n
+    assert smallest_attainable_p(True, 8) == pytest.approx(2 / 256)
+
+
+def test_smallest_attainable_p_of_paired_t_is_zero_from_two_items():
+    # Differences 1 and 1 + eps: t = 2 * mean / eps grows without bound, p goes to 0.
+    for n in (2, 3, 8):
+        ps = [paired_t([0.0] * n, [0.5] * (n - 1) + [0.5 + eps])[0] for eps in (1e-2, 1e-4, 1e-6)]
+        assert ps == sorted(ps, reverse=True) and ps[-1] < 1e-3
+        assert smallest_attainable_p(False, n) == 0.0
+    assert smallest_attainable_p(False, 1) == smallest_attainable_p(False, 0) == 1.0
+    with pytest.raises(ValueError, match="n = -1"):
+        smallest_attainable_p(True, -1)
 
 
 # --- paired_test ----------------------------------------------------------------------------------------
@@ -174,24 +286,41 @@ def test_the_binary_interval_of_zero_against_four_discordant_items_holds_zero():
     result = paired_test(a, b, binary=True)
     assert result.p_value == pytest.approx(0.125)
     assert result.ci_low < 0 < result.ci_high
-    # Clopper-Pearson of 0 successes in 4: [0, 1 - 0.025 ** (1 / 4)]; scaled by 4/15 as 2*pi - 1.
-    assert result.ci_low == pytest.approx(-4 / 15)
-    assert result.ci_high == pytest.approx(4 / 15 * (2 * (1 - 0.025**0.25) - 1))
+    # pi (B better on a discordant item), Clopper-Pearson of 0 in 4: [0, 1 - 0.025 ** (1 / 4)] = [0, 0.6024];
+    # the discordant share, 99% Clopper-Pearson of 4 in 15: its upper bound is Beta(5, 11)'s 99.5% quantile.
+    # Both ends of 2*pi - 1 (-1 and +0.2048) are scaled by that upper bound (the far end of each side).
+    from scipy.stats import beta
+
+    s_high = beta.ppf(0.995, 5, 11)
+    assert s_high == pytest.approx(0.6273, abs=1e-4)
+    assert result.ci_low == pytest.approx(-s_high)
+    assert result.ci_high == pytest.approx(s_high * (2 * (1 - 0.025**0.25) - 1))
 
 
-def test_paired_test_scores_use_permutation():
-    # Differences 1, 2, 3 and a tie: mean_a 0, mean_b 6/4 = 1.5; p: the three nonzero differences give
-    # 8 distinct flips (the tie's flip changes nothing), so 2 * 2/16 = 0.25 as in the three-item case.
+def test_the_binary_interval_without_discordant_items_is_not_zero_width():
+    # 10 ties: pi is unknown ([0, 1]), the share's 99% upper bound is 1 - 0.005 ** (1/10) = 0.4113.
+    result = paired_test([1] * 10, [1] * 10, binary=True)
+    assert result.p_value == 1.0
+    assert (result.ci_low, result.ci_high) == pytest.approx((-(1 - 0.005**0.1), 1 - 0.005**0.1))
+
+
+def test_paired_test_scores_use_paired_t():
+    # Differences 1, 2, 3 and a tie (0): mean 1.5, sd sqrt(5/3) = 1.29099, se 0.645497; t = 2.32379 on 3
+    # degrees of freedom. For 3 degrees of freedom, with u = t/sqrt(3) = 1.34164, P(|T| > t) = 1 - 2/pi *
+    # (atan(u) + u/(1 + u^2)) = 1 - 2/pi * (0.93027 + 0.47916) = 0.10272.
     result = paired_test([0, 0, 0, 5], [1, 2, 3, 5], binary=False)
-    assert result.test == "paired permutation"
+    assert result.test == "paired t"
     assert result.n == 4
     assert result.mean_a == pytest.approx(1.25)
     assert result.mean_b == pytest.approx(2.75)
     assert result.difference == pytest.approx(1.5)
     assert result.b_better == 3
     assert result.a_better == 0
-    assert result.p_value == pytest.approx(0.25)
-    assert result.ci_low <= 1.5 <= result.ci_high
+    u = 1.5 / (5 / 3 / 4) ** 0.5 / 3**0.5
+    assert result.p_value == pytest.approx(1 - 2 / math.pi * (math.atan(u) + u / (1 + u * u)))
+    assert result.p_value == pytest.approx(0.10272, abs=1e-5)
+    # 1.5 +- t_3(0.975) * se = 1.5 +- 3.182446 * 0.645497
+    assert (result.ci_low, result.ci_high) == pytest.approx((1.5 - 2.05426, 1.5 + 2.05426), abs=1e-5)
 
 
 def test_paired_test_is_seeded():

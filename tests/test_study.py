@@ -104,7 +104,7 @@ def test_every_cell_is_saved_whole_and_the_report_is_written(tiny_run):
         assert heading in report
     assert "| t5 | sports_understanding_answer_only |" in report
     assert "0.599" in report  # the published figure beside our cell
-    assert "exact McNemar" in report and "paired permutation" in report
+    assert "exact McNemar" in report and "paired t" in report
     # context beside every figure: the items (split, its size, how chosen) and the seed of a sampled cell
     assert "| llama | tweetsumm_zero | none | 3 of 8 test, the first 3 | greedy |" in report
     assert f"| llama | {SPORTS}_self_consistency | maj@2 | 3 of " in report
@@ -117,7 +117,7 @@ def test_every_cell_is_saved_whole_and_the_report_is_written(tiny_run):
     assert (out / "samples" / "llama__tweetsumm_zero.csv").read_text().startswith("id,prompt,target")
     facts = json.loads((out / "report.json").read_text())
     assert len(facts["comparisons"]) == 3 and {c["test"] for c in facts["comparisons"]} == {
-        "paired permutation",
+        "paired t",
         "exact McNemar",
     }
     assert facts["provenance"]["models"]["t5"]["model_args"] == {"backend": "seq2seq"}
@@ -417,7 +417,7 @@ def test_a_reduced_embedded_study_exercises_every_cell_type(tmp_path, offline):
     assert facts["complete"] is True
     assert facts["provenance"]["models"]["smollm2-r32"]["adapter"]["rank"] == 32
     tests = {c["label"]: c for c in facts["comparisons"]}
-    assert tests["base vs r16"]["test"] == "paired permutation" and tests["base vs r16"]["n"] == 2
+    assert tests["base vs r16"]["test"] == "paired t" and tests["base vs r16"]["n"] == 2
     report = (out / "report.md").read_text()
     assert "| smollm2-r16 | tweetsumm_instruct |" in report and "0.409" in report
     assert "consensus@2" in report and "maj@2" in report

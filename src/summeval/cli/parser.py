@@ -276,9 +276,10 @@ def build_parser() -> argparse.ArgumentParser:
         "compare",
         help="run prompt strategies on one model and task family; write a table, CSVs and a chart",
         description="Run each strategy's task <family>_<strategy> on one model (loaded once) and "
-        "write OUT/results.md and results.json (each metric of the family with a 95% interval: Wilson "
-        "for accuracy and invalid rate, bootstrap for ROUGE), OUT/<strategy>.csv (prompt, target, model "
-        "output, answer, metrics) and a chart of the headline metric (accuracy.png, rouge1.png). "
+        "write OUT/results.md and results.json (each metric of the family with a 95% interval: "
+        "Clopper–Pearson for accuracy and invalid rate, skewness-corrected t for ROUGE), "
+        "OUT/<strategy>.csv (prompt, target, model output, answer, metrics) and a chart of the "
+        "headline metric (accuracy.png, rouge1.png). "
         "With active_prompt and no --active-prompt-exemplars, exemplars are selected first.",
     )
     _add_model_arguments(p)

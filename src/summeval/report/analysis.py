@@ -1,5 +1,5 @@
 """The figures of a report, computed from per-item scores: each metric's mean with its 95% interval
-(Wilson for rates, BCa bootstrap over items otherwise), and the paired comparisons with Holm's
+(Clopper–Pearson for rates, Hall's skewness-corrected t otherwise), and the paired comparisons with Holm's
 correction. ``summeval compare`` and ``summeval study`` both summarise through ``score_summaries``."""
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ class StrategyResult:
     task: str
     filter: str
     n: int
-    metrics: dict[str, dict[str, float]]
-    """``{metric: {"mean", "ci_low", "ci_high"}}`` in the family's metric order."""
+    metrics: dict[str, dict[str, float | int | None]]
+    """``{metric: {"mean", "ci_low", "ci_high", "n"}}`` (``metric_summary``) in the family's metric order."""
 
     def mean(self, metric: str) -> float:
         return self.metrics[metric]["mean"]
@@ -38,7 +38,7 @@ def result_row(
     samples: Sequence[Mapping[str, Any]],
     seed: int = 0,
 ) -> StrategyResult:
-    """One table row: each metric's mean and interval over ``samples`` (Wilson for 0/1 metrics)."""
+    """One table row: each metric's mean and interval over ``samples`` (Clopper–Pearson for 0/1 metrics)."""
     metrics = score_summaries(family, item_scores(family, samples), seed)
     return StrategyResult(name, task, filter_name, len(samples), metrics)
 
@@ -52,7 +52,7 @@ def is_rate(family: TaskFamily, values: Sequence[float]) -> bool:
 def score_summaries(
     family: TaskFamily, scores: Mapping[str, Sequence[float]], seed: int = 0
 ) -> dict[str, dict[str, float]]:
-    """Each metric's mean and 95% interval of per-item ``scores`` (Wilson for rates, bootstrap otherwise)."""
+    """Each metric's ``metric_summary`` of per-item ``scores`` (Clopper–Pearson for rates, t otherwise)."""
     summaries = {}
     for metric, values in scores.items():
         try:
@@ -62,9 +62,24 @@ def score_summaries(
     return summaries
 
 
-def interval_text(summary: Mapping[str, float]) -> str:
-    """``mean [low, high]`` to three places, as every table shows a figure."""
+def interval_text(summary: Mapping[str, float | None]) -> str:
+    """``mean [low, high]`` to three places, as every table shows a figure; ``—`` for no items, and
+    ``mean (n too small)`` or ``mean (no spread)`` where ``metric_summary`` gives no interval."""
+    if summary["mean"] is None:
+        return "—"
+    if summary["ci_low"] is None:
+        return f"{summary['mean']:.3f} ({'n too small' if summary.get('n', 0) < 2 else 'no spread'})"
     return f"{summary['mean']:.3f} [{summary['ci_low']:.3f}, {summary['ci_high']:.3f}]"
+
+
+def difference_text(result: Mapping[str, Any]) -> str:
+    """A paired comparison's ``B − A [low, high]``, signed; ``—`` for no items, and ``(n too small)`` or
+    ``(no spread)`` where ``paired_test`` gives no interval."""
+    if result["difference"] is None:
+        return "—"
+    if result["ci_low"] is None:
+        return f"{result['difference']:+.3f} ({'n too small' if result['n'] < 2 else 'no spread'})"
+    return f"{result['difference']:+.3f} [{result['ci_low']:+.3f}, {result['ci_high']:+.3f}]"
 
 
 def summaries(cell: Cell, record: Mapping[str, Any], seed: int) -> dict[str, dict[str, float]]:
@@ -124,11 +139,13 @@ FAMILY = "all comparisons of the study"
 def verdict(result: Mapping[str, Any]) -> str:
     """One sentence: is the difference real at this sample size, after correcting for the m comparisons
     of the family? It gives the unadjusted p, the Holm p, m, and the (unadjusted) interval."""
+    if result["n"] < 2:
+        return f"{result['label']}: not tested: {result['n']} paired item(s), a test needs at least 2."
     direction = "higher" if result["difference"] > 0 else "lower"
     interval = (
         f"unadjusted 95% interval of B − A [{result['ci_low']:+.3f}, {result['ci_high']:+.3f}]"
         if result["ci_low"] is not None
-        else "no interval: n too small"
+        else "no interval: the differences do not vary"
     )
     tested = (
         f"p = {result['p_value']:.3g} unadjusted, Holm p = {result['p_holm']:.3g} over m = {result['m']} "

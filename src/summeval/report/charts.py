@@ -9,6 +9,7 @@ a cut axis would exaggerate them."""
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -35,12 +36,13 @@ def write_chart(rows: Sequence[StrategyResult], path: Path, family: TaskFamily, 
     fig, ax = plt.subplots(figsize=(max(4.0, 1.1 * len(rows) + 1.5), 3.8), dpi=120)
     names = [r.strategy for r in rows]
     cells = [r.metrics[metric] for r in rows]
-    means = [c["mean"] for c in cells]
-    lows = [c["mean"] if c.get("ci_low") is None else c["ci_low"] for c in cells]
-    highs = [c["mean"] if c.get("ci_high") is None else c["ci_high"] for c in cells]
+    # no items: no mark ("—"); fewer than 2 (or no spread): a mark without an error bar
+    means = [math.nan if c["mean"] is None else c["mean"] for c in cells]
+    lows = [m if c.get("ci_low") is None else c["ci_low"] for m, c in zip(means, cells, strict=True)]
+    highs = [m if c.get("ci_high") is None else c["ci_high"] for m, c in zip(means, cells, strict=True)]
     errors = [
-        [m - lo for m, lo in zip(means, lows, strict=True)],
-        [h - m for m, h in zip(means, highs, strict=True)],
+        [0.0 if math.isnan(m) else m - lo for m, lo in zip(means, lows, strict=True)],
+        [0.0 if math.isnan(m) else h - m for m, h in zip(means, highs, strict=True)],
     ]
     if family.choices:
         bars = ax.bar(names, means, yerr=errors, capsize=4, color="#4C72B0")
@@ -48,7 +50,7 @@ def write_chart(rows: Sequence[StrategyResult], path: Path, family: TaskFamily, 
             ax.text(
                 bar.get_x() + bar.get_width() / 2,
                 0.02,
-                f"{mean:.2f}",
+                "—" if math.isnan(mean) else f"{mean:.2f}",
                 ha="center",
                 fontsize=8,
                 bbox={"facecolor": "white", "edgecolor": "none", "pad": 1},
@@ -59,7 +61,8 @@ def write_chart(rows: Sequence[StrategyResult], path: Path, family: TaskFamily, 
     else:
         ax.errorbar(names, means, yerr=errors, fmt="o", capsize=4, color="#4C72B0", markersize=6)
         for i, mean in enumerate(means):
-            ax.annotate(f"{mean:.3f}", (i, mean), xytext=(6, 0), textcoords="offset points", fontsize=8)
+            if not math.isnan(mean):  # an empty cell has no mark
+                ax.annotate(f"{mean:.3f}", (i, mean), xytext=(6, 0), textcoords="offset points", fontsize=8)
         ax.set_ylim(*data_limits(lows, highs))
         ax.set_xlim(-0.5, len(names) - 0.5)
     ax.set_ylabel(f"{metric} (95% interval)")
@@ -74,7 +77,11 @@ def write_chart(rows: Sequence[StrategyResult], path: Path, family: TaskFamily, 
 
 def data_limits(lows: Sequence[float], highs: Sequence[float]) -> tuple[float, float]:
     """An axis range around the intervals (a tenth of their span as margin, within 0–1)."""
-    low, high = min(lows), max(highs)
+    finite_lows = [v for v in lows if math.isfinite(v)]
+    finite_highs = [v for v in highs if math.isfinite(v)]
+    if not finite_lows or not finite_highs:
+        return (0.0, 1.0)
+    low, high = min(finite_lows), max(finite_highs)
     margin = max((high - low) * 0.1, 0.01)
     return max(0.0, low - margin), min(1.0, high + margin)
 

@@ -11,7 +11,6 @@ from pathlib import Path
 from prompt_strategies.registry import get_family
 from summeval.report.analysis import StrategyResult, interval_text
 from summeval.report.charts import chart_name, write_chart
-from summeval.stats import BOOTSTRAP_RESAMPLES
 from summeval_tasks.atomic import write_text_atomically
 from summeval_tasks.contract import TaskFamily
 
@@ -38,10 +37,9 @@ def results_markdown(
         cells = [interval_text(r.metrics[m]) for m in metrics]
         lines.append(f"| {r.strategy} | {r.filter} | {r.n} | " + " | ".join(cells) + " |")
     how = (
-        "95% Wilson score intervals over the items"
+        "95% Clopper–Pearson (exact binomial) intervals over the items"
         if fam.choices
-        else "95% BCa bootstrap intervals over the items "
-        f"(scipy.stats.bootstrap, {BOOTSTRAP_RESAMPLES} resamples)"
+        else "95% t intervals over the items, corrected for skewness (Hall 1992)"
     )
     lines += ["", f"Intervals: {how}."]
     return "\n".join(lines) + "\n"

@@ -2,12 +2,11 @@
 embedded), ``OUT/charts/*.png``, ``OUT/samples/<model>__<task>.csv`` and ``OUT/report.json``.
 
 It is built from the saved cells only (``summeval.study``), so it can be rebuilt at any time:
-* per family, each cell's metrics with 95% intervals (Wilson for accuracy and invalid rate, BCa bootstrap
-  over items for ROUGE), beside the figures the original study published;
+* per family, each cell's metrics with 95% intervals (Clopper–Pearson for accuracy and invalid rate,
+  Hall's skewness-corrected t over items for ROUGE), beside the figures the original study published;
 * for families with fixed labels, the always-majority-label and random-guessing baselines;
-* each comparison of the config as a paired test on the same items (exact McNemar for accuracy, a
-  paired permutation test for ROUGE; the difference's interval dual to McNemar for accuracy, a paired
-  BCa bootstrap for ROUGE), with
+* each comparison of the config as a paired test on the same items, with the difference's interval from
+  the same procedure (exact McNemar and its dual interval for accuracy, the paired t test for ROUGE), with
   Holm's correction over all of them, and a sentence saying whether it is significant at this size;
   a forest plot of every B − A with its interval; significant rows marked;
 * per cell, its items (prompt, output, answer read, scores) inside the HTML page, collapsible and

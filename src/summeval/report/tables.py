@@ -8,9 +8,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from prompt_strategies.registry import get_family
-from summeval.report.analysis import interval_text
+from summeval.report.analysis import difference_text, interval_text
 from summeval.report.document import Table
-from summeval.stats import ALPHA, BOOTSTRAP_RESAMPLES, chance_range, holm, paired_test, wilson_interval
+from summeval.stats import ALPHA, chance_range, holm, paired_test, rate_interval
 from summeval.study.plan import Cell, StudyConfig
 
 
@@ -71,9 +71,9 @@ def results_table(
             ]
         )
     how = (
-        "Wilson score intervals"
+        "Clopper–Pearson (exact binomial) intervals"
         if family.choices
-        else f"BCa bootstrap intervals over items (scipy.stats.bootstrap, {BOOTSTRAP_RESAMPLES} resamples)"
+        else "t intervals over items, corrected for skewness (Hall 1992)"
     )
     notes = [
         f"Intervals: 95% {how}. They cover the sampling of items only"
@@ -117,10 +117,10 @@ def baseline_tables(
     majority = family.read_answer(majority_text)
     evaluated = {str(d.get("id")): d for d in docs[family.eval_split]}
     metric = family.primary_metric
-    tests = []
+    tests, pairs_of = [], {}
     for cell in cells:
         record = records[cell.id]
-        pairs = [
+        pairs = pairs_of[cell.id] = [
             (family.score(evaluated[i], majority)[metric], score)
             for i, score in zip(record["items"], record["scores"][metric], strict=True)
             if i in evaluated
@@ -135,25 +135,21 @@ def baseline_tables(
     adjusted = holm([t.p_value for _, _, t in tests]) if tests else []
     rows = []
     for (cell, record, test), p_holm in zip(tests, adjusted, strict=True):
-        correct = round(test.mean_a * test.n)
-        low, high = wilson_interval(correct, test.n)
-        interval = (
-            f"{test.difference:+.3f} [{test.ci_low:+.3f}, {test.ci_high:+.3f}]"
-            if test.ci_low is not None
-            else f"{test.difference:+.3f} (n too small)"
-        )
+        correct = round(sum(a for a, _ in pairs_of[cell.id]))
         rows.append(
             [
                 cell.model,
                 cell.task,
                 items_text(cell, record["n"], family.eval_split, split_size),
-                f"{test.mean_a:.3f} [{low:.3f}, {high:.3f}]",
-                f"{test.mean_b:.3f}",
-                interval,
+                interval_text(
+                    {"mean": test.mean_a, "n": test.n, **_rate(correct, test.n)} if test.n else {"mean": None}
+                ),
+                "—" if test.mean_b is None else f"{test.mean_b:.3f}",
+                difference_text(test.to_dict()),
                 f"{test.b_better}/{test.a_better}",
                 f"{test.p_value:.3g}",
                 f"{p_holm:.3g}",
-                "yes" if p_holm < ALPHA else "no",
+                "yes" if p_holm < ALPHA and test.n >= 2 else "no",
             ]
         )
     against_majority = Table(
@@ -176,7 +172,7 @@ def baseline_tables(
             "common label) on the items the cell scored, item by item: exact McNemar test on the discordant "
             "items, its dual interval of the difference, and Holm's correction over the "
             f"{len(tests)} cells of this family (a family of its own, apart from the study's comparisons). "
-            "The majority's accuracy: Wilson interval."
+            "The majority's accuracy: Clopper–Pearson interval."
         ],
         text_columns=3,
     )
@@ -205,6 +201,12 @@ def baseline_tables(
     return [against_majority, guessing]
 
 
+def _rate(correct: int, n: int) -> dict[str, float | None]:
+    """A rate's 95% interval as ``interval_text`` reads it: none below 2 items."""
+    low, high = rate_interval(correct, n) if n >= 2 else (None, None)
+    return {"ci_low": low, "ci_high": high}
+
+
 def comparisons_table(results: Sequence[Mapping[str, Any]], missing: Sequence[str] = ()) -> Table:
     rows = [
         [
@@ -213,9 +215,9 @@ def comparisons_table(results: Sequence[Mapping[str, Any]], missing: Sequence[st
             r["b"],
             r["metric"],
             str(r["n"]),
-            f"{r['mean_a']:.3f}",
-            f"{r['mean_b']:.3f}",
-            f"{r['difference']:+.3f} [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}]",
+            "—" if r["mean_a"] is None else f"{r['mean_a']:.3f}",
+            "—" if r["mean_b"] is None else f"{r['mean_b']:.3f}",
+            difference_text(r),
             f"{r['b_better']}/{r['a_better']}",
             r["test"],
             f"{r['p_value']:.3g}",
@@ -246,10 +248,10 @@ def comparisons_table(results: Sequence[Mapping[str, Any]], missing: Sequence[st
         row_classes=["significant" if r["significant"] else "" for r in results],
         notes=[
             "Each test pairs the two cells item by item. Accuracy: exact McNemar test on the discordant "
-            "items (scipy.stats.binomtest). ROUGE: a two-sided paired permutation test (random sign flips "
-            "of the per-item differences; exact when n ≤ 13; scipy.stats.permutation_test). B − A, accuracy: "
-            "the exact interval dual to McNemar's test (Clopper–Pearson on the discordant items, scaled by "
-            "their share; it excludes 0 exactly when p < 0.05); ROUGE: paired BCa bootstrap interval. "
+            "items (scipy.stats.binomtest), and the interval dual to it (Clopper–Pearson on the discordant "
+            "items, scaled by their share). ROUGE: a two-sided paired t test on the per-item differences "
+            "and its interval (scipy.stats.ttest_1samp). Each interval comes from its test, so it excludes 0 "
+            "exactly when p < 0.05. "
             f"Holm's step-down correction over the family of all {len(results)} comparisons of the study "
             "(m, family-wise error at 5%); the intervals are unadjusted (each is a 95% interval alone), so "
             "an interval can exclude 0 while the comparison is not significant after correction."

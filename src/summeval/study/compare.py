@@ -7,7 +7,7 @@ active-prompt selection (``selection.select_to_file``), the same evaluation of o
 output, written into ``--out`` after every strategy:
 
 * ``results.md`` / ``results.json``: per strategy, n and each of the family's metrics with a 95%
-  interval (accuracy: Wilson score interval; other metrics: seeded BCa bootstrap over items, scipy);
+  interval (accuracy: Clopper–Pearson; other metrics: Hall's skewness-corrected t over items, scipy);
 * ``<strategy>.csv``: one row per item: id, prompt, target, model output, read answer, each metric;
 * ``<primary metric>.png``: a bar chart of the family's headline metric with the intervals;
 * ``lm_eval/<strategy>.json``: lm-eval's own results for the strategy.
