@@ -19,7 +19,7 @@ def results_table(
     family_name: str,
     records: Mapping[str, Any],
     cell_summaries: Mapping[str, dict[str, dict[str, float]]],
-    stale: set[str] = frozenset(),
+    stale: Mapping[str, str] | None = None,
 ) -> Table:
     family = get_family(family_name)
     metrics = list(family.metrics)
@@ -33,7 +33,7 @@ def results_table(
         published = config.published.get(cell.id, {})
         shown_published = [f"{published[m]:.3f}" if m in published else "" for m in published_metrics]
         if record is None:
-            why = "stale: settings changed, rerun" if cell.id in stale else "not run"
+            why = f"stale: {stale[cell.id]}, rerun" if stale and cell.id in stale else "not run"
             rows.append([cell.model, cell.task, why, "", *([""] * len(metrics)), *shown_published])
             continue
         summary = cell_summaries[cell.id]
