@@ -162,6 +162,38 @@ def test_study_writes_only_into_a_folder_it_created(
     assert tree_hashes(case_dir) == before  # byte-identical, and nothing added (no marker, no lock)
 
 
+COMPARE_OUT_CASES = [
+    ("c1-compare-out-holds-users-results", {"results.md": "# mine", "notes.txt": "x"}, "notes.txt"),
+    (
+        "c1-compare-out-other-family",
+        {".summeval-compare": json.dumps({"compare": "tweetsumm"})},
+        "'tweetsumm'",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"), [c[1:] for c in COMPARE_OUT_CASES], ids=[c[0] for c in COMPARE_OUT_CASES]
+)
+def test_compare_writes_only_into_a_folder_it_created(files, expected, case_dir, capsys, monkeypatch):
+    import summeval.study.compare
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a model was loaded before the bad input was refused")
+
+    monkeypatch.setattr(summeval.study.compare, "load_lm", refuse)
+    out = case_dir / "c"
+    for name, text in files.items():
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).write_text(text, encoding="utf-8")
+    before = tree_hashes(case_dir)
+    line = one_line_failure(
+        ["compare", "--model-args", "pretrained=unused", "--data", "sample", "--out", str(out)], capsys
+    )
+    assert f"summeval compare: --out {out}" in line and expected in line, line
+    assert tree_hashes(case_dir) == before
+
+
 def test_an_empty_folder_and_an_earlier_studys_folder_are_taken(case_dir, capsys, no_model_loads):
     """The check lets these through (it is the model load that then fails here: the loader refuses)."""
     from summeval.study.config import load_study
@@ -653,6 +685,6 @@ def test_c10_a_disk_that_fills_during_a_study_is_one_line_and_the_rerun_resumes(
 
 
 def test_every_class_has_its_cases():
-    ids = [c[0] for c in OUT_CASES + ADAPTER_CASES + CACHE_CASES + CELL_CASES]
+    ids = [c[0] for c in OUT_CASES + COMPARE_OUT_CASES + ADAPTER_CASES + CACHE_CASES + CELL_CASES]
     counts = {c: sum(i.startswith(f"{c}-") for i in ids) for c in CLASSES}
     assert counts["c1"] >= 8 and counts["c6"] >= 5 and counts["c7"] >= 6, counts

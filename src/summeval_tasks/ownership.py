@@ -91,6 +91,35 @@ def mark_owned_folder(path: Path, marker: str, owner: dict[str, Any]) -> None:
         write_text_atomically(path / marker, json.dumps({"written_by": "summeval", **owner}) + "\n")
 
 
+def check_output_folder(
+    path: Path, marker: str, owner: dict[str, Any], what: str, *, adopt: Callable[[Path], bool] | None = None
+) -> None:
+    """``check_owned_folder``, and no other process writing into ``path`` now (its lock, ``MARKER.lock``,
+    is free). Writes nothing: call it before the expensive part."""
+    check_owned_folder(path, marker, owner, what, adopt=adopt)
+    lock = path / f"{marker}.lock"
+    holder = lock_holder(lock)
+    if holder is not None:
+        raise OutputInUse(in_use_message(f"{what} {path}", lock, holder, _OTHER_OUTPUT))
+
+
+_OTHER_OUTPUT = "wait for it to finish, or choose another --out"
+
+
+@contextmanager
+def output_folder_held(path: Path, marker: str, owner: dict[str, Any], what: str) -> Iterator[None]:
+    """Create (or reuse) ``path`` with its ``marker`` and hold its lock while the block runs (after
+    ``check_output_folder`` passed); a write that runs out of space is one line (``DiskFull``)."""
+    try:
+        mark_owned_folder(path, marker, owner)
+        with exclusive_lock(path / f"{marker}.lock", f"{what} {path}", _OTHER_OUTPUT):
+            yield
+    except OSError as err:
+        if err.errno in DISK_FULL_ERRNOS:
+            raise disk_full(err, path) from err
+        raise
+
+
 # ----------------------------------------------------------------------------- one writer at a time
 
 

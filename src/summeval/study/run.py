@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,7 @@ from summeval.study.plan import StudyConfig, StudyConfigError
 STUDY_MARKER = ".summeval-study"
 """The file ``summeval study`` writes into an ``--out`` folder it created; only such a folder (or an
 empty one) is written into."""
-STUDY_LOCK = ".summeval-study.lock"
+STUDY_LOCK = f"{STUDY_MARKER}.lock"
 """The lock file of an ``--out`` folder while a study (or ``--report-only``) writes into it."""
 _STUDY_LAYOUT = {"cells", "adapters", "exemplars", "charts", "samples", "report", "summeval-study"}
 
@@ -46,34 +45,19 @@ def check_study_folder(config: StudyConfig, out: Path) -> None:
     """``out`` may take this study's outputs (writes nothing): a new or empty folder, or one this study
     created; not one another process is writing now."""
     from summeval.paths import output_folder
-    from summeval_tasks.ownership import OutputInUse, check_owned_folder, in_use_message, lock_holder
+    from summeval_tasks.ownership import check_output_folder
 
     output_folder(out, "--out")
-    check_owned_folder(
+    check_output_folder(
         out, STUDY_MARKER, {"study": config.name}, "summeval study: --out", adopt=_earlier_study_folder
     )
-    holder = lock_holder(out / STUDY_LOCK)
-    if holder is not None:
-        raise OutputInUse(in_use_message(f"summeval study: --out {out}", out / STUDY_LOCK, holder, _WAIT))
 
 
-_WAIT = "wait for it to finish, or choose another --out"
+def study_folder(config: StudyConfig, out: Path) -> contextlib.AbstractContextManager[None]:
+    """Create (or reuse) ``out`` as this study's folder and hold its lock while the block runs."""
+    from summeval_tasks.ownership import output_folder_held
 
-
-@contextlib.contextmanager
-def study_folder(config: StudyConfig, out: Path) -> Iterator[None]:
-    """Create (or reuse) ``out`` as this study's folder and hold its lock while the block runs; a write
-    that runs out of space is one line (``DiskFull``)."""
-    from summeval_tasks.ownership import DISK_FULL_ERRNOS, disk_full, exclusive_lock, mark_owned_folder
-
-    try:
-        mark_owned_folder(out, STUDY_MARKER, {"study": config.name})
-        with exclusive_lock(out / STUDY_LOCK, f"summeval study: --out {out}", _WAIT):
-            yield
-    except OSError as err:
-        if err.errno in DISK_FULL_ERRNOS:
-            raise disk_full(err, out) from err
-        raise
+    return output_folder_held(out, STUDY_MARKER, {"study": config.name}, "summeval study: --out")
 
 
 def run_study(config: StudyConfig, out: Path, *, progress: bool = True) -> dict[str, Any]:
