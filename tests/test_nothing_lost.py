@@ -95,8 +95,8 @@ def one_line_failure(argv: list[str], capsys, *, model_ran: bool = False) -> str
     assert code not in (0, None), f"exit {code}: {err}"
     assert "Traceback" not in err, err
     lines = err.strip().splitlines()
-    if model_ran:
-        lines = [line for line in lines if line.startswith("error: ")]
+    if model_ran:  # a progress bar may end without a newline: our line then follows it
+        lines = [line[line.index("error: ") :] for line in lines if "error: " in line]
     assert len(lines) == 1 and lines[0].startswith("error: "), err
     return lines[0]
 
@@ -194,7 +194,7 @@ def test_compare_writes_only_into_a_folder_it_created(files, expected, case_dir,
     assert tree_hashes(case_dir) == before
 
 
-def test_an_empty_folder_and_an_earlier_studys_folder_are_taken(case_dir, capsys, no_model_loads):
+def test_c1_an_empty_folder_and_an_earlier_studys_folder_are_taken(case_dir, capsys, no_model_loads):
     """The check lets these through (it is the model load that then fails here: the loader refuses)."""
     from summeval.study.config import load_study
     from summeval.study.run import STUDY_MARKER, check_study_folder
@@ -651,7 +651,7 @@ def small_disk(tmp_path):
     ):
         pytest.skip("mounting a tmpfs needs root")
     yield disk
-    subprocess.run(["umount", str(disk)], check=True)
+    subprocess.run(["umount", "--lazy", str(disk)], check=True)
 
 
 def _fill(disk: Path, leave: int) -> Path:
@@ -679,6 +679,23 @@ def test_c10_a_disk_that_fills_during_a_study_is_one_line_and_the_rerun_resumes(
     filler.unlink()
     assert cli.main(["study", "--config", str(config), "--out", str(out), "--no-progress"]) == 0
     assert "All 2 cells finished." in (out / "report.md").read_text()
+
+
+def test_c10_a_disk_that_fills_during_training_is_one_line_and_leaves_no_adapter(
+    small_disk, tiny_llama, capsys, offline
+):
+    adapter = small_disk / "adapter"
+    filler = _fill(small_disk, leave=16 * 4096)  # the Trainer's first checkpoint does not fit
+    argv = [
+        "finetune", "--recipe", RECIPE, "--base", str(tiny_llama), "--data", "sample",
+        "--output", str(adapter), "--set", "training.batch_size=4", "--set", "training.save_steps=1",
+        "--max-steps", "2",
+    ]  # fmt: skip
+    line = one_line_failure(argv, capsys, model_ran=True)
+    assert "No space left on device" in line and "adapter" in line, line
+    assert sorted(p.name for p in small_disk.iterdir()) == ["users-big-file"]  # no adapter, work, lock
+    filler.unlink()
+    assert cli.main(argv) == 0 and (adapter / "adapter_model.safetensors").is_file()
 
 
 # ----------------------------------------------------------------------------- the count

@@ -194,14 +194,35 @@ def exclusive_lock(lock: Path, what: str, advice: str) -> Iterator[None]:
 # ----------------------------------------------------------------------------- interrupts, full disks
 
 
-def disk_full(err: OSError, target: Path | str) -> DiskFull:
-    """The one-line error for a write to ``target`` that ran out of space (``err.errno`` in
-    ``DISK_FULL_ERRNOS``)."""
-    reason = os.strerror(err.errno) if err.errno else str(err)
+def disk_full(err: BaseException, target: Path | str) -> DiskFull:
+    """The one-line error for a write to ``target`` that ran out of space (``ran_out_of_space``)."""
+    errno_ = getattr(err, "errno", None)
+    reason = os.strerror(errno_) if errno_ else os.strerror(errno.ENOSPC)
     return DiskFull(
         f"writing {target} failed: {reason}; nothing half-written was kept. Free space on that disk "
         "(or write elsewhere) and run again: finished work is kept and resumed"
     )
+
+
+def ran_out_of_space(err: BaseException, where: Path) -> bool:
+    """Whether ``err`` is a write that ran out of space: an ``OSError`` of ``DISK_FULL_ERRNOS`` (itself or
+    its cause), or a ``RuntimeError`` (torch's serialiser reports a short write so, without the errno)
+    while the disk of ``where`` has under 1 MiB free."""
+    seen: BaseException | None = err
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno in DISK_FULL_ERRNOS:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    if isinstance(err, RuntimeError):
+        existing = Path(where)
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        try:
+            stat = os.statvfs(existing)
+        except OSError:
+            return False
+        return stat.f_bavail * stat.f_frsize < 1 << 20
+    return False
 
 
 @contextmanager

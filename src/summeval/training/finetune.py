@@ -249,7 +249,7 @@ def _train(
     import torch
     from transformers import TrainingArguments, set_seed
 
-    from summeval_tasks.ownership import DISK_FULL_ERRNOS, disk_full
+    from summeval_tasks.ownership import disk_full, ran_out_of_space
 
     work_dir = work_folder(output)
     if output.exists():
@@ -339,9 +339,10 @@ def _train(
     try:
         result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     except BaseException as err:
+        full = ran_out_of_space(err, work_dir)  # asked before the cleanup below frees space again
         if last_complete_checkpoint(work_dir) is None:  # nothing to resume: leave nothing that blocks a rerun
             shutil.rmtree(work_dir, ignore_errors=True)
-        if isinstance(err, OSError) and err.errno in DISK_FULL_ERRNOS:
+        if full:
             raise disk_full(err, work_dir) from err
         raise
     evaluated_last_step = any(
