@@ -9,6 +9,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from summeval_tasks.ownership import DISK_FULL_ERRNOS, disk_full
+
 
 @contextmanager
 def folder_written_atomically(
@@ -16,7 +18,8 @@ def folder_written_atomically(
 ) -> Iterator[Path]:
     """Yield a private temporary folder beside ``target``; rename it to ``target`` when the block ends.
 
-    If the block fails (or is interrupted) the temporary folder is removed. If the rename fails because
+    If the block fails (or is interrupted) the temporary folder is removed; a write that runs out of
+    space is a one-line ``DiskFull`` naming ``target``. If the rename fails because
     another process wrote ``target`` first and ``keep_existing(target)`` says that copy is good, ours
     is discarded instead. With ``replace``, an existing ``target`` is moved aside (to a hidden name)
     only once the new folder is complete, then removed.
@@ -39,8 +42,10 @@ def folder_written_atomically(
             if keep_existing is None or not keep_existing(target):
                 raise
             shutil.rmtree(staging, ignore_errors=True)
-    except BaseException:
+    except BaseException as err:
         shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(err, OSError) and err.errno in DISK_FULL_ERRNOS:
+            raise disk_full(err, target) from err
         raise
 
 
@@ -58,8 +63,10 @@ def write_bytes_atomically(target: str | os.PathLike, data: bytes) -> Path:
             out.write(data)
         os.chmod(staging, 0o666 & ~_umask())
         os.replace(staging, target)
-    except BaseException:
+    except BaseException as err:
         Path(staging).unlink(missing_ok=True)
+        if isinstance(err, OSError) and err.errno in DISK_FULL_ERRNOS:
+            raise disk_full(err, target) from err
         raise
     return target
 

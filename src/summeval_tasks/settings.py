@@ -41,13 +41,35 @@ def env_list(name: str) -> list[str]:
 
 def cache_root():
     """summeval's cache folder: ``$SUMMEVAL_CACHE``, else ``$XDG_CACHE_HOME/summeval``, else
-    ``~/.cache/summeval`` (a ``pathlib.Path``)."""
+    ``~/.cache/summeval`` (a ``pathlib.Path``).
+
+    A relative path, a file, or a place that cannot be written is a ``SettingError`` naming the
+    variable it came from (checked here, before anything is written under it)."""
     from pathlib import Path  # not at module level: the start-up hook imports this module
 
     if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV]).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(xdg).expanduser() / "summeval"
+        name, raw, root = CACHE_ENV, os.environ[CACHE_ENV], Path(os.environ[CACHE_ENV]).expanduser()
+    elif os.environ.get("XDG_CACHE_HOME"):
+        raw = os.environ["XDG_CACHE_HOME"]
+        name, root = "XDG_CACHE_HOME", Path(raw).expanduser() / "summeval"
+    else:
+        name, raw, root = "HOME", os.environ.get("HOME", ""), Path.home() / ".cache" / "summeval"
+    where = f"{name}={raw!r}"
+    if not root.is_absolute():
+        raise SettingError(f"{where} is a relative path; the cache root must be absolute, e.g. /tmp/summeval")
+    existing = root
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise SettingError(
+            f"{where}: {existing} is a file, not a folder; point {name} at a folder for summeval's cache"
+        )
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise SettingError(
+            f"{where}: {existing} is not writable; point {name} at a folder you can write "
+            f"(summeval's cache: {root})"
+        )
+    return root
 
 
 DTYPES = ("auto", "float16", "half", "bfloat16", "float32", "float", "float64", "double")

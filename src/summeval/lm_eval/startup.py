@@ -79,10 +79,13 @@ def summeval_task_dir():
     A broken plugin is named in one line and left out: the built-in tasks are still registered."""
     from prompt_strategies import registry
     from summeval.lm_eval import task_dir
+    from summeval_tasks.settings import SettingError
 
     try:
         task_dir.register_lm_eval_filters()
         return task_dir.generated_task_dir()
+    except SettingError:
+        raise  # the cache root is wrong: a plugin is not to blame, and built-ins would fail the same way
     except Exception as err:
         _say_once(f"summeval: plugin tasks not registered, built-in tasks only ({err})")
         with registry.builtins_only():

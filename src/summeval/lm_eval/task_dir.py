@@ -121,12 +121,23 @@ def generated_task_dir() -> Path:
     for name in sorted(files):
         digest.update(f"\0{name}\0{files[name]}".encode())
     target = cache_root() / "tasks" / digest.hexdigest()[:16]
-    if target.is_dir():
+    if _holds(target, files):
         return target
-    with folder_written_atomically(target, keep_existing=Path.is_dir) as staging:
+    # missing, or a file deleted or edited since: written again whole (never reused as is)
+    with folder_written_atomically(target, keep_existing=lambda t: _holds(t, files), replace=True) as staging:
         for name, text in files.items():
             (staging / name).write_text(text, encoding="utf-8")
     return target
+
+
+def _holds(folder: Path, files: dict[str, str]) -> bool:
+    """Whether ``folder`` holds exactly ``files`` (name → text): a generated folder left intact."""
+    try:
+        return folder.is_dir() and all(
+            (folder / name).read_text(encoding="utf-8") == text for name, text in files.items()
+        )
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 def resolved_task(task: str, metadata: dict[str, Any] | None = None) -> str:

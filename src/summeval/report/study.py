@@ -42,26 +42,32 @@ from summeval.report.document import (
 )
 from summeval.report.provenance import provenance, provenance_tables
 from summeval.report.tables import baseline_tables, comparisons_table, results_table
-from summeval.study.cells import CSV_FILE, all_cells, cell_dir, read_cell, replicate_cells, sampled_cells
+from summeval.study.cells import (
+    CSV_FILE,
+    all_cells,
+    cell_dir,
+    cell_states,
+    read_cell,
+    replicate_cells,
+    sampled_cells,
+)
 from summeval.study.plan import StudyConfig
 from summeval_tasks.atomic import write_text_atomically
 
 
 def load_records(
     config: StudyConfig, out: Path, keys: Mapping[str, str | None] | None = None
-) -> tuple[dict[str, dict[str, Any]], set[str]]:
-    """The saved record of each finished cell, by cell id, and the ids of stale cells (saved with other
-    settings than ``keys`` give now; those are left out of the report). Replicates at further seeds are
-    included, under their own ids (``model/task@seedN``)."""
-    records, stale = {}, set()
-    for cell in all_cells(config):
-        record = read_cell(out, cell)
-        if record is None:
-            continue
-        if keys is not None and record.get("key") != keys.get(cell.id):
-            stale.add(cell.id)
-        else:
-            records[cell.id] = record
+) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    """The saved record of each finished cell, by cell id, and the stale cells with why (not intact,
+    or saved with other settings than ``keys`` give now; those are left out of the report). Replicates
+    at further seeds are included, under their own ids (``model/task@seedN``)."""
+    cells = {c.id: c for c in all_cells(config)}
+    records, stale = {}, {}
+    for cell_id, state in cell_states(config, out, keys).items():
+        if state == "current":
+            records[cell_id] = read_cell(out, cells[cell_id])
+        elif state != "not run":
+            stale[cell_id] = state
     return records, stale
 
 

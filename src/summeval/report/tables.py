@@ -29,7 +29,7 @@ def results_table(
     family_name: str,
     records: Mapping[str, Any],
     cell_summaries: Mapping[str, dict[str, dict[str, float]]],
-    stale: set[str] = frozenset(),
+    stale: Mapping[str, str] | None = None,
     split_size: int | None = None,
     sampled: Mapping[str, bool] | None = None,
     spreads: Mapping[str, str] | None = None,
@@ -53,7 +53,7 @@ def results_table(
         published = config.published.get(cell.id, {})
         shown_published = [f"{published[m]:.3f}" if m in published else "" for m in published_metrics]
         if record is None:
-            why = "stale: settings changed, rerun" if cell.id in stale else "not run"
+            why = f"stale: {stale[cell.id]}, rerun" if stale and cell.id in stale else "not run"
             blank = [""] * (len(metrics) + with_spread)
             rows.append([cell.model, cell.task, why, "", "", *blank, *shown_published])
             continue

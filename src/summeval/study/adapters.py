@@ -1,29 +1,33 @@
-"""Adapters a study trains itself: trained once from their recipe when missing or stale."""
+"""Adapters a study trains itself: trained once from their recipe when missing, resumed when a
+training was interrupted. An adapter trained with other settings is never deleted: ``check_inputs``
+refuses it (inside ``--out`` as outside), saying how to proceed."""
 
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 
 from summeval.study.inputs import Inputs, adapter_current
-from summeval.study.plan import StudyConfig
+from summeval.study.plan import StudyConfig, StudyConfigError
 
 
 def ensure_adapter(config: StudyConfig, name: str, inputs: Inputs, out: Path) -> tuple[Path | None, float]:
-    """The model's adapter folder, trained from its recipe first when missing; and the training seconds."""
-    from summeval.training.finetune import finetune
+    """The model's adapter folder, trained from its recipe first when missing (resumed from the last
+    complete checkpoint of an interrupted training inside ``out``); and the training seconds."""
+    from summeval.training.finetune import finetune, last_complete_checkpoint, work_folder
 
     adapter = inputs.adapters.get(name)
     if adapter is None:
         return None, 0.0
     if adapter_current(config, name, inputs):
         return adapter, 0.0
-    if (adapter / "adapter_config.json").is_file():  # ours (checked up front), with other settings: retrain
-        shutil.rmtree(adapter)
+    if (adapter / "adapter_config.json").exists():  # check_inputs refused it; never deleted here
+        raise StudyConfigError(
+            f"study config {config.path}: models.{name}.adapter: {adapter} was trained with other settings; "
+            "remove it to retrain, or point adapter elsewhere"
+        )
     started = time.time()
-    stale_work = adapter.with_name(adapter.name + ".work")
-    if stale_work.exists() and adapter.resolve().is_relative_to(out.resolve()):
-        shutil.rmtree(stale_work)  # an interrupted training of ours: start it over
-    finetune(inputs.recipes[name], adapter, max_steps=config.models[name].max_steps)
+    work = work_folder(adapter)
+    resume = work.is_dir() and last_complete_checkpoint(work) is not None  # checked by check_inputs
+    finetune(inputs.recipes[name], adapter, max_steps=config.models[name].max_steps, resume=resume)
     return adapter, time.time() - started

@@ -31,8 +31,8 @@ SAMPLES_FILE = "samples.jsonl"
 CSV_FILE = "samples.csv"
 
 
-CELL_FORMAT = 1
-"""Bumped when what a cell folder holds changes: older cells are then re-run."""
+CELL_FORMAT = 2
+"""Bumped when what a cell folder holds changes: older cells are then re-run (2: the integrity record)."""
 
 
 def cell_settings(
@@ -164,13 +164,62 @@ def cell_dir(out: Path, cell: Cell) -> Path:
     return out / "cells" / cell.model / cell.folder
 
 
-def read_cell(out: Path, cell: Cell) -> dict[str, Any] | None:
-    """The saved record of ``cell``, or None when it was never finished (or is unreadable)."""
-    path = cell_dir(out, cell) / CELL_FILE
+INTEGRITY = "integrity"
+"""The field of ``cell.json`` holding the sha256 of its other fields and of each file beside it."""
+
+
+def _record_digest(record: Mapping[str, Any]) -> str:
+    return sha256_json({k: v for k, v in record.items() if k != INTEGRITY})
+
+
+def cell_problem(out: Path, cell: Cell) -> str | None:
+    """Why the saved cell cannot be trusted (``cell.json`` truncated or malformed, a file deleted, or
+    anything changed since it was written: each file's sha256 is recorded in ``cell.json``), or None
+    when it is intact. A cell never saved is ``"not run"``."""
+    folder = cell_dir(out, cell)
+    path = folder / CELL_FILE
+    if not path.is_file():
+        return "not run" if not folder.exists() else f"{CELL_FILE} is missing"
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return f"{CELL_FILE} is truncated or not valid JSON"
+    if not isinstance(record, dict):
+        return f"{CELL_FILE} holds a JSON {type(record).__name__}, not a cell record"
+    if not isinstance(record.get(INTEGRITY), dict):
+        return f"{CELL_FILE} holds no integrity record"
+    recorded = record[INTEGRITY]
+    if recorded.get(CELL_FILE) != _record_digest(record):
+        return f"{CELL_FILE} was changed after it was written (its scores or settings)"
+    for name in (CSV_FILE, SAMPLES_FILE):
+        if not (folder / name).is_file():
+            return f"{name} is missing"
+        if file_sha256(folder / name) != recorded.get(name):
+            return f"{name} was changed after it was written"
+    return None
+
+
+def read_cell(out: Path, cell: Cell) -> dict[str, Any] | None:
+    """The saved record of ``cell``, or None when it was never finished or is not intact
+    (``cell_problem``)."""
+    if cell_problem(out, cell) is not None:
         return None
+    return json.loads((cell_dir(out, cell) / CELL_FILE).read_text(encoding="utf-8"))
+
+
+def cell_states(config: StudyConfig, out: Path, keys: Mapping[str, str | None] | None) -> dict[str, str]:
+    """Each cell's state: ``"current"`` (intact, saved with the settings ``keys`` give now, or any
+    intact cell without ``keys``), ``"not run"``, or why it is stale (its files not intact, or
+    ``"settings changed"``). A stale cell is rerun, and never reported."""
+    states = {}
+    for cell in all_cells(config):
+        problem = cell_problem(out, cell)
+        if problem is None and keys is not None:
+            record = json.loads((cell_dir(out, cell) / CELL_FILE).read_text(encoding="utf-8"))
+            if record.get("key") != keys.get(cell.id):
+                problem = "settings changed"
+        states[cell.id] = problem or "current"
+    return states
 
 
 def cached(out: Path, cell: Cell, key: str | None) -> bool:
@@ -181,13 +230,20 @@ def cached(out: Path, cell: Cell, key: str | None) -> bool:
 def write_cell(
     out: Path, cell: Cell, record: Mapping[str, Any], samples: list[dict[str, Any]], csv_text: str
 ) -> None:
-    """Save a finished cell: all three files appear together, or none does."""
+    """Save a finished cell: all three files appear together, or none does. ``cell.json`` records the
+    sha256 of each file and of its own fields, so a cell changed or cut short later is seen as stale."""
     with folder_written_atomically(cell_dir(out, cell), replace=True) as staging:
         (staging / SAMPLES_FILE).write_text(
             "".join(json.dumps(s, default=str, ensure_ascii=False) + "\n" for s in samples), encoding="utf-8"
         )
         (staging / CSV_FILE).write_text(csv_text, encoding="utf-8")
-        (staging / CELL_FILE).write_text(json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8")
+        saved = json.loads(json.dumps(dict(record), default=str))  # the record as it reads back
+        saved[INTEGRITY] = {
+            CELL_FILE: _record_digest(saved),
+            CSV_FILE: file_sha256(staging / CSV_FILE),
+            SAMPLES_FILE: file_sha256(staging / SAMPLES_FILE),
+        }
+        (staging / CELL_FILE).write_text(json.dumps(saved, indent=2) + "\n", encoding="utf-8")
 
 
 def clean_interrupted(out: Path) -> None:

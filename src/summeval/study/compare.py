@@ -39,9 +39,23 @@ from summeval.study.inputs import check_family_inputs
 from summeval.study.plan import Cell
 from summeval.study.selection import Selection, check_selection, select_to_file
 from summeval_tasks.atomic import write_text_atomically
+from summeval_tasks.ownership import check_output_folder, output_folder_held
 
 MODEL = "model"
 """The name of compare's one model in its cells."""
+COMPARE_MARKER = ".summeval-compare"
+"""The file ``summeval compare`` writes into an ``--out`` folder it created; only such a folder (of the
+same family), or an empty one, is written into."""
+
+
+def _earlier_compare_folder(path: Path) -> bool:
+    """A compare folder written before the marker existed: ``results.json`` and only compare's files."""
+    return (path / "results.json").is_file() and all(
+        p.name in ("results.json", "results.md", "lm_eval", "active_prompt_exemplars.json")
+        or p.suffix in (".csv", ".png")
+        or (p.name.startswith(".") and p.name.lstrip(".").split(".")[0] in ("results", "summeval-compare"))
+        for p in path.iterdir()
+    )
 
 
 def resolve_strategy_names(spec: str, family: str = "sports_understanding") -> list[str]:
@@ -98,8 +112,11 @@ def run_compare(
         raise StrategyError(
             f"--options names no strategy: {', '.join(unknown)}; known: {', '.join(sorted(strategies()))}"
         )
-    # Unknown options, wrong types and a bad source fail now, not after the model loads.
+    # Unknown options, wrong types, a bad source and a folder not ours fail now, not after the model loads.
     check_family_inputs(family, strategy_names, metadata)
+    check_output_folder(
+        out, COMPARE_MARKER, {"compare": family}, "summeval compare: --out", adopt=_earlier_compare_folder
+    )
     if exemplars_file is not None:
         from prompt_strategies.exemplars import read_exemplar_file
 
@@ -107,40 +124,43 @@ def run_compare(
     selecting = [n for n in strategy_names if get_strategy(n).selects_exemplars]
     if exemplars_file is None and selecting:
         check_selection(family, data, selection, seed)
-    out.mkdir(parents=True, exist_ok=True)
-    description = f"{model} {model_args}"
-    lm = load_lm(model, model_args, batch_size, device)
-    if selecting:
-        if exemplars_file is None:
-            exemplars_file = out / "active_prompt_exemplars.json"
-            print(f"summeval: selecting active-prompt exemplars first → {exemplars_file}", flush=True)
-            select_to_file(
-                lm,
-                family_name=family,
-                data=data,
-                selection=selection,
-                seed=seed,
-                out=exemplars_file,
-                apply_chat_template=apply_chat_template,
-                model_description=description,
+    with output_folder_held(out, COMPARE_MARKER, {"compare": family}, "summeval compare: --out"):
+        description = f"{model} {model_args}"
+        lm = load_lm(model, model_args, batch_size, device)
+        if selecting:
+            if exemplars_file is None:
+                exemplars_file = out / "active_prompt_exemplars.json"
+                print(f"summeval: selecting active-prompt exemplars first → {exemplars_file}", flush=True)
+                select_to_file(
+                    lm,
+                    family_name=family,
+                    data=data,
+                    selection=selection,
+                    seed=seed,
+                    out=exemplars_file,
+                    apply_chat_template=apply_chat_template,
+                    model_description=description,
+                )
+            metadata[EXEMPLARS_KEY] = str(Path(exemplars_file).resolve())
+        # Only our tasks: indexing lm-eval's own thousands of tasks costs seconds.
+        manager = task_manager(include_defaults=False, metadata=metadata)
+        rows: list[StrategyResult] = []
+        bar = tqdm(strategy_names, desc="strategies", unit="strategy")
+        for name in bar:
+            bar.set_postfix_str(name)
+            cell = Cell(MODEL, task_name(name, family), family, name, limit)
+            run = evaluate_cell(
+                lm, cell, metadata, apply_chat_template=apply_chat_template, seed=seed, manager=manager
             )
-        metadata[EXEMPLARS_KEY] = str(Path(exemplars_file).resolve())
-    # Only our tasks: indexing lm-eval's own thousands of tasks costs seconds.
-    manager = task_manager(include_defaults=False, metadata=metadata)
-    rows: list[StrategyResult] = []
-    bar = tqdm(strategy_names, desc="strategies", unit="strategy")
-    for name in bar:
-        bar.set_postfix_str(name)
-        cell = Cell(MODEL, task_name(name, family), family, name, limit)
-        run = evaluate_cell(
-            lm, cell, metadata, apply_chat_template=apply_chat_template, seed=seed, manager=manager
-        )
-        summaries = score_summaries(fam, run.scores, seed)
-        rows.append(StrategyResult(name, cell.task, run.primary, len(run.samples), summaries))
-        write_text_atomically(out / f"{name}.csv", run.csv_text)
-        lm_eval_results = {"results": run.evaluation["results"], "configs": run.evaluation.get("configs", {})}
-        write_text_atomically(
-            out / "lm_eval" / f"{name}.json", json.dumps(lm_eval_results, indent=2, default=str) + "\n"
-        )
-        write_report(rows, out, fam, model_description=description, planned=strategy_names)
-    return rows
+            summaries = score_summaries(fam, run.scores, seed)
+            rows.append(StrategyResult(name, cell.task, run.primary, len(run.samples), summaries))
+            write_text_atomically(out / f"{name}.csv", run.csv_text)
+            lm_eval_results = {
+                "results": run.evaluation["results"],
+                "configs": run.evaluation.get("configs", {}),
+            }
+            write_text_atomically(
+                out / "lm_eval" / f"{name}.json", json.dumps(lm_eval_results, indent=2, default=str) + "\n"
+            )
+            write_report(rows, out, fam, model_description=description, planned=strategy_names)
+        return rows

@@ -270,9 +270,23 @@ def check_inputs(config: StudyConfig, out: Path) -> Inputs:
 
 
 def _check_adapters(config: StudyConfig, out: Path, inputs: Inputs) -> None:
-    """Adapters that will be trained can be (scheduler, target modules, no stale training folder outside
-    ``out``); trained ones fit their backend (vLLM's ``max_lora_rank``) and, outside ``out``, their recipe."""
-    from summeval.training.checks import check_scheduler, check_target_modules
+    """Adapters that will be trained can be (scheduler, target modules; an interrupted training inside
+    ``out`` resumes only with the same settings, none outside ``out``; not being trained by another
+    process now); trained ones fit their backend (vLLM's ``max_lora_rank``) and their recipe. An
+    adapter trained with other settings is refused, never deleted (inside ``out`` as outside)."""
+    from summeval.training.checks import (
+        FinetuneError,
+        check_same_run,
+        check_scheduler,
+        check_target_modules,
+    )
+    from summeval.training.finetune import (
+        adapter_lock,
+        last_complete_checkpoint,
+        planned_run,
+        work_folder,
+    )
+    from summeval_tasks.ownership import OutputInUse, in_use_message, lock_holder
 
     ours = out.resolve()
     for name, adapter in inputs.adapters.items():
@@ -283,18 +297,34 @@ def _check_adapters(config: StudyConfig, out: Path, inputs: Inputs) -> None:
             backend_settings(spec, inputs.pretrained[name], adapter, batch_size=1, device=None)
         if name not in inputs.recipes or adapter_current(config, name, inputs):
             continue
-        outside = not adapter.resolve().is_relative_to(ours)
-        if trained and outside:
+        holder = lock_holder(adapter_lock(adapter))
+        if holder is not None:
+            raise OutputInUse(
+                in_use_message(f"{at}: {adapter}", adapter_lock(adapter), holder, "wait for it to finish")
+            )
+        if trained:
             raise StudyConfigError(
                 f"{at}: {adapter} was trained with other settings than models.{name}.recipe now gives; "
-                "remove it to retrain, or point adapter elsewhere"
+                "remove it to retrain (summeval deletes no adapter it did not train in this run), "
+                "or point adapter elsewhere"
             )
-        work = adapter.with_name(adapter.name + ".work")
+        work = work_folder(adapter)
+        outside = not adapter.resolve().is_relative_to(ours)
         if work.exists() and outside:
             raise StudyConfigError(
                 f"{at}: {work} holds an interrupted training; remove it (or resume it with summeval "
                 f"finetune --resume) before the study trains {adapter}"
             )
+        if work.exists():
+            if last_complete_checkpoint(work) is None:
+                raise StudyConfigError(
+                    f"{at}: {work} holds an interrupted training with no complete checkpoint to resume; "
+                    "remove that folder to train the adapter from the start"
+                )
+            try:
+                check_same_run(work, planned_run(inputs.recipes[name], spec.max_steps)[2])
+            except FinetuneError as err:
+                raise StudyConfigError(f"{at}: {err}") from err
         check_scheduler(inputs.recipes[name])
         check_target_modules(inputs.recipes[name])
 

@@ -3,6 +3,7 @@ from the saved cells (``rebuild_report``)."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import time
 from pathlib import Path
@@ -10,10 +11,13 @@ from typing import Any
 
 from summeval.study.adapters import ensure_adapter
 from summeval.study.cells import (
+    CELL_FILE,
     adapter_prints,
     all_cells,
     cached,
+    cell_problem,
     cell_settings,
+    cell_states,
     clean_interrupted,
     run_cell,
     study_keys,
@@ -23,9 +27,55 @@ from summeval.study.exemplars import exemplars_for
 from summeval.study.inputs import adapter_fingerprint, check_inputs, load_model, versions
 from summeval.study.plan import StudyConfig, StudyConfigError
 
+STUDY_MARKER = ".summeval-study"
+"""The file ``summeval study`` writes into an ``--out`` folder it created; only such a folder (or an
+empty one) is written into."""
+STUDY_LOCK = f"{STUDY_MARKER}.lock"
+"""The lock file of an ``--out`` folder while a study (or ``--report-only``) writes into it."""
+_STUDY_LAYOUT = {"cells", "adapters", "exemplars", "charts", "samples", "report", "summeval-study"}
+
+
+def _earlier_study_folder(path: Path) -> bool:
+    """A study folder written before the marker existed: saved cells, and nothing but a study's layout."""
+    return any((path / "cells").glob(f"*/*/{CELL_FILE}")) and all(
+        p.name.lstrip(".").split(".")[0] in _STUDY_LAYOUT for p in path.iterdir()
+    )
+
+
+def check_study_folder(config: StudyConfig, out: Path) -> None:
+    """``out`` may take this study's outputs (writes nothing): a new or empty folder, or one this study
+    created; not one another process is writing now."""
+    from summeval.paths import output_folder
+    from summeval_tasks.ownership import check_output_folder
+
+    output_folder(out, "--out")
+    check_output_folder(
+        out, STUDY_MARKER, {"study": config.name}, "summeval study: --out", adopt=_earlier_study_folder
+    )
+
+
+def study_folder(config: StudyConfig, out: Path) -> contextlib.AbstractContextManager[None]:
+    """Create (or reuse) ``out`` as this study's folder and hold its lock while the block runs."""
+    from summeval_tasks.ownership import output_folder_held
+
+    return output_folder_held(out, STUDY_MARKER, {"study": config.name}, "summeval study: --out")
+
 
 def run_study(config: StudyConfig, out: Path, *, progress: bool = True) -> dict[str, Any]:
-    """Run every cell that is not cached, then write the report; return a summary of what ran."""
+    """Run every cell that is not cached, then write the report; return a summary of what ran.
+
+    ``out`` must be new, empty, or this study's own folder (``check_study_folder``); one process at a
+    time writes into it (a second one is refused, naming the first one's pid). SIGTERM stops it
+    cleanly: finished cells are kept and a rerun resumes."""
+    from summeval_tasks.ownership import terminate_cleanly
+
+    check_study_folder(config, out)
+    inputs = check_inputs(config, out)
+    with study_folder(config, out), terminate_cleanly(f"summeval study {config.name}"):
+        return _run_cells(config, out, inputs, progress)
+
+
+def _run_cells(config: StudyConfig, out: Path, inputs: Any, progress: bool) -> dict[str, Any]:
     import gc
 
     from tqdm import tqdm
@@ -33,13 +83,9 @@ def run_study(config: StudyConfig, out: Path, *, progress: bool = True) -> dict[
     from prompt_strategies.registry import get_strategy
     from summeval.lm_eval.runner import quiet_per_task_notice
     from summeval.lm_eval.shared_prefix import FALLBACKS
-    from summeval.paths import output_folder
     from summeval.report import write_study_report
 
-    output_folder(out, "--out")
     wall_started = time.time()
-    inputs = check_inputs(config, out)
-    out.mkdir(parents=True, exist_ok=True)
     clean_interrupted(out)
 
     prints = adapter_prints(config, inputs)
@@ -56,6 +102,10 @@ def run_study(config: StudyConfig, out: Path, *, progress: bool = True) -> dict[
         f"{len(to_run)} to run → {out}",
         flush=True,
     )
+    for cell in to_run:
+        problem = cell_problem(out, cell)
+        if problem not in (None, "not run"):
+            print(f"summeval study: {cell.id} is stale ({problem}): running it again", flush=True)
     timings: dict[str, Any] = {"models": {}, "adapters": {}, "selection": {}}
     bar = tqdm(total=len(to_run), desc="study", unit="cell", disable=not progress or not to_run)
     for model_name in dict.fromkeys(c.model for c in to_run):
@@ -108,15 +158,20 @@ def run_study(config: StudyConfig, out: Path, *, progress: bool = True) -> dict[
 
 
 def rebuild_report(config: StudyConfig, out: Path) -> Path:
-    """Write the report from the saved cells, loading no model; cells saved with other settings than the
-    config gives now are shown as stale, not reported."""
+    """Write the report from the saved cells, loading no model; cells that are not intact or were saved
+    with other settings than the config gives now are listed on stdout as stale, and not reported."""
     from summeval.report import write_study_report
 
     if not (out / "cells").is_dir():
         raise StudyConfigError(f"--report-only: {out} holds no study cells; run the study first")
+    check_study_folder(config, out)
     inputs = check_inputs(config, out)
     keys = study_keys(config, inputs, adapter_prints(config, inputs))
-    return write_study_report(config, out, inputs=inputs, keys=keys)
+    with study_folder(config, out):
+        for cell_id, state in cell_states(config, out, keys).items():
+            if state not in ("current", "not run"):
+                print(f"summeval study: {cell_id} is stale ({state}): not reported; run the study to redo it")
+        return write_study_report(config, out, inputs=inputs, keys=keys)
 
 
 def _one_progress_display(lm: Any) -> None:

@@ -206,16 +206,52 @@ def finetune(
     resume: bool = False,
     keep_checkpoints: bool = False,
 ) -> Path:
-    """Train the adapter the recipe describes and save it to ``output``; return that path."""
-    import torch
-    from transformers import TrainingArguments, set_seed
+    """Train the adapter the recipe describes and save it to ``output``; return that path.
 
-    from prompt_strategies.registry import get_family
+    One process at a time trains ``output``: a second one is refused, naming the first one's pid (the
+    lock ``OUTPUT.lock`` exists while training runs). SIGTERM stops the run cleanly (the last complete
+    checkpoint is kept for ``resume``), and a disk that fills is one line (``DiskFull``)."""
+    from summeval_tasks.ownership import exclusive_lock, terminate_cleanly
 
     if max_steps is not None and max_steps < 1:
         raise FinetuneError(f"finetune: --max-steps {max_steps} is out of range; it must be at least 1")
     output = Path(output).expanduser().resolve()
-    work_dir = output.with_name(output.name + ".work")
+    advice = "wait for it to finish, or choose another --output"
+    with exclusive_lock(adapter_lock(output), f"finetune: {output}", advice), terminate_cleanly("finetune"):
+        return _train(recipe, output, max_steps=max_steps, resume=resume, keep_checkpoints=keep_checkpoints)
+
+
+def adapter_lock(output: Path) -> Path:
+    """The lock file held while ``output`` is being trained (beside it)."""
+    return output.with_name(output.name + ".lock")
+
+
+def work_folder(output: Path) -> Path:
+    """Where the Trainer's checkpoints of ``output`` are kept while it trains (beside it)."""
+    return output.with_name(output.name + ".work")
+
+
+def planned_run(recipe: Recipe, max_steps: int | None) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+    """The family, its loaded docs (checked for training) and the run record (recipe, data hash, steps)
+    that ``resume`` must match."""
+    from prompt_strategies.registry import get_family
+
+    family = get_family(recipe.family)
+    docs = family.load({family.data_key: recipe.data})
+    check_training_data(family, docs, recipe)
+    run = {"recipe": recipe.to_dict(), "data_sha256": data_fingerprint(docs), "max_steps": max_steps}
+    return family, docs, run
+
+
+def _train(
+    recipe: Recipe, output: Path, *, max_steps: int | None, resume: bool, keep_checkpoints: bool
+) -> Path:
+    import torch
+    from transformers import TrainingArguments, set_seed
+
+    from summeval_tasks.ownership import disk_full, ran_out_of_space
+
+    work_dir = work_folder(output)
     if output.exists():
         raise FinetuneError(f"finetune: {output} already exists; choose another --output or remove it")
     checkpoint = last_complete_checkpoint(work_dir) if work_dir.is_dir() else None
@@ -229,10 +265,7 @@ def finetune(
 
     # Everything that can be wrong is checked before any weights load.
     check_scheduler(recipe)
-    family = get_family(recipe.family)
-    docs = family.load({family.data_key: recipe.data})
-    check_training_data(family, docs, recipe)
-    run = {"recipe": recipe.to_dict(), "data_sha256": data_fingerprint(docs), "max_steps": max_steps}
+    family, docs, run = planned_run(recipe, max_steps)
     if resume:
         check_same_run(work_dir, run)
     check_target_modules(recipe)
@@ -305,9 +338,12 @@ def finetune(
     started = time.time()
     try:
         result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
-    except BaseException:
+    except BaseException as err:
+        full = ran_out_of_space(err, work_dir)  # asked before the cleanup below frees space again
         if last_complete_checkpoint(work_dir) is None:  # nothing to resume: leave nothing that blocks a rerun
             shutil.rmtree(work_dir, ignore_errors=True)
+        if full:
+            raise disk_full(err, work_dir) from err
         raise
     evaluated_last_step = any(
         "eval_loss" in r and r.get("step") == trainer.state.global_step for r in trainer.state.log_history
