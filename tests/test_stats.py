@@ -406,3 +406,44 @@ def test_a_nan_score_names_the_cell_and_metric():
     }
     with pytest.raises(StatisticsError, match=r"^cell m/tweetsumm_zero: rouge1: scores: nan is not a number"):
         summaries(cell, {"scores": scores}, seed=0)
+
+
+def _holm_rejects(p_values, i, alpha=0.05):
+    from summeval.stats import holm
+
+    return holm(p_values)[i] < alpha
+
+
+@pytest.mark.parametrize(
+    "smallest",
+    [
+        [0.0078] * 11,  # the embedded study's ROUGE at n = 8 under the old permutation test
+        [0.0078, 0.0],
+        [0.03, 0.03, 0.0],
+        [0.02, 0.0, 0.0],
+        [0.0, 0.0, 0.04],
+        [0.5, 0.001, 0.02],
+        [1.0, 0.0],
+    ],
+)
+def test_holm_reachable_agrees_with_brute_force_over_attainable_p_values(smallest):
+    """Comparison i is reachable exactly when some p-values at or above each one's smallest make Holm
+    reject it (a grid of p-values from each smallest one up)."""
+    import itertools
+
+    from summeval.stats import holm_reachable
+
+    grids = [
+        sorted({p, *(p + d for d in (1e-6, 1e-4, 1e-3, 0.004, 0.01, 0.02, 0.03, 0.05))}) for p in smallest
+    ]
+    for i, (reachable, threshold) in enumerate(holm_reachable(smallest)):
+        brute = any(_holm_rejects(list(ps), i) for ps in itertools.product(*grids))
+        assert reachable == brute, (smallest, i)
+        assert 0.05 / len(smallest) <= threshold <= 0.05
+
+
+def test_nothing_is_reachable_when_every_smallest_p_is_above_alpha_over_m():
+    from summeval.stats import holm_reachable
+
+    assert [r for r, _ in holm_reachable([0.0078] * 11)] == [False] * 11
+    assert holm_reachable([0.0078] * 11)[0][1] == pytest.approx(0.05 / 11)

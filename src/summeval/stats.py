@@ -317,6 +317,28 @@ def holm(p_values: Sequence[float]) -> list[float]:
     return adjusted
 
 
+def holm_reachable(smallest: Sequence[float], alpha: float = ALPHA) -> list[tuple[bool, float]]:
+    """For each of m comparisons, given the smallest p each can attain (``smallest_attainable_p``):
+    whether any outcome could make it significant after Holm's correction, and the loosest Holm
+    threshold it could meet.
+
+    The best case for comparison i: every other comparison that can be rejected before it is (the
+    smallest attainable p-values first, each below its step's threshold alpha / (m - k)), so that i
+    comes next and meets alpha / (m - r), r the number rejected before it. With every smallest p at or
+    above alpha / m, nothing can be significant whatever the outputs."""
+    m = len(smallest)
+    found = []
+    for i, own in enumerate(smallest):
+        rejected = 0
+        for other in sorted(p for j, p in enumerate(smallest) if j != i):
+            if other >= alpha / (m - rejected):
+                break
+            rejected += 1
+        threshold = alpha / (m - rejected)
+        found.append((own < threshold, threshold))
+    return found
+
+
 def chance_range(n: int, p: float) -> tuple[float, float]:
     """The accuracy range that guessing with success probability ``p`` reaches 95% of the time on n items."""
     from scipy import stats

@@ -10,7 +10,15 @@ from typing import Any
 
 from prompt_strategies.registry import get_family
 from summeval.lm_eval.samples import item_scores
-from summeval.stats import ALPHA, StatisticsError, holm, metric_summary, paired_test
+from summeval.stats import (
+    ALPHA,
+    StatisticsError,
+    holm,
+    holm_reachable,
+    metric_summary,
+    paired_test,
+    smallest_attainable_p,
+)
 from summeval.study.plan import Cell, StudyConfig
 from summeval_tasks.contract import TaskFamily
 
@@ -123,13 +131,34 @@ def comparison_results(config: StudyConfig, records: Mapping[str, Any]) -> list[
             }
         )
     m = len(results)
-    for result, adjusted in zip(results, holm([r["p_value"] for r in results]), strict=True):
-        result["p_holm"] = adjusted
+    smallest = [smallest_attainable_p(r["test"] == "exact McNemar", r["n"]) for r in results]
+    adjusted = holm([r["p_value"] for r in results])
+    for result, p_holm, p_min, (can, threshold) in zip(
+        results, adjusted, smallest, holm_reachable(smallest), strict=True
+    ):
+        result["p_holm"] = p_holm
         result["m"] = m
         result["family"] = FAMILY
-        result["significant"] = adjusted < ALPHA
+        result["significant"] = p_holm < ALPHA
+        result["smallest_p"] = p_min
+        result["reachable"] = can
+        result["best_threshold"] = threshold
         result["verdict"] = verdict(result)
     return results
+
+
+def unreachable_banner(results: Sequence[Mapping[str, Any]]) -> str | None:
+    """A sentence for the top of the comparisons when no outcome at all could make any of them
+    significant after Holm's correction (every smallest attainable p at or above alpha / m)."""
+    if not results or any(r["reachable"] for r in results):
+        return None
+    m = len(results)
+    lowest = min(r["smallest_p"] for r in results)
+    return (
+        f"No comparison can be significant at these sample sizes: the smallest p any outputs could give "
+        f"({lowest:.2g}) is at or above Holm's first threshold ({ALPHA:.0%} / {m} = {ALPHA / m:.2g}). "
+        "Score more items, or test fewer comparisons, before reading these tests."
+    )
 
 
 FAMILY = "all comparisons of the study"
@@ -158,6 +187,13 @@ def verdict(result: Mapping[str, Any]) -> str:
             f"{abs(result['difference']):.3f} ({interval})."
         )
     unadjusted_only = result["p_value"] < ALPHA
+    power = (
+        ""
+        if result.get("reachable", True)
+        else f"; no outcome could be significant here: the smallest attainable p at n = {result['n']} "
+        f"({result['smallest_p']:.2g}) is above the loosest Holm threshold it could meet "
+        f"({result['best_threshold']:.2g})"
+    )
     return (
         f"{result['label']}: not significant after Holm's correction ({tested}): the "
         f"{abs(result['difference']):.3f} difference in {result['metric']} could be chance"
@@ -166,7 +202,7 @@ def verdict(result: Mapping[str, Any]) -> str:
             if unadjusted_only
             else " at this sample size"
         )
-        + f" ({interval})."
+        + f" ({interval}){power}."
     )
 
 

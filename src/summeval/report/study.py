@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from prompt_strategies.registry import get_family
-from summeval.report.analysis import comparison_results, comparisons_not_run, summaries
+from summeval.report.analysis import comparison_results, comparisons_not_run, summaries, unreachable_banner
 from summeval.report.charts import charts, write_forest
 from summeval.report.document import (
     Bullets,
@@ -162,6 +162,7 @@ def write_study_report(
     if compared or missing:
         document.add(
             Heading("Which differences are real"),
+            *([Paragraph(banner, strong=True)] if (banner := unreachable_banner(compared)) else []),
             Bullets([r["verdict"] for r in compared]),
             comparisons_table(compared, missing),
             Figures([("Each comparison's B − A with its 95% interval (unadjusted)", forest)])

@@ -223,6 +223,7 @@ def comparisons_table(results: Sequence[Mapping[str, Any]], missing: Sequence[st
             f"{r['p_value']:.3g}",
             f"{r['p_holm']:.3g}",
             "yes" if r["significant"] else "no",
+            "yes" if r.get("reachable", True) else f"no: min p {r['smallest_p']:.2g}",
         ]
         for r in results
     ]
@@ -242,6 +243,7 @@ def comparisons_table(results: Sequence[Mapping[str, Any]], missing: Sequence[st
             "p (unadjusted)",
             f"Holm p (m = {len(results)})",
             f"significant at {ALPHA:.0%} after Holm",
+            "can be significant",
         ],
         rows,
         text_columns=4,
@@ -254,7 +256,10 @@ def comparisons_table(results: Sequence[Mapping[str, Any]], missing: Sequence[st
             "exactly when p < 0.05. "
             f"Holm's step-down correction over the family of all {len(results)} comparisons of the study "
             "(m, family-wise error at 5%); the intervals are unadjusted (each is a 95% interval alone), so "
-            "an interval can exclude 0 while the comparison is not significant after correction."
+            "an interval can exclude 0 while the comparison is not significant after correction. "
+            "Can be significant: whether any outputs at all could make the comparison significant after "
+            "Holm's correction (its smallest attainable p, e.g. 2 × 0.5ⁿ for McNemar on n items, below the "
+            "loosest Holm threshold it could meet)."
         ]
         + (
             [
