@@ -11,10 +11,12 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import offline_env, run_lm_eval
 
 from summeval.study.inputs import (
@@ -219,3 +221,69 @@ def test_cpu_build_runs_eager_with_the_adapter_rank(rank32_adapter):
     low = ModelSpec(name="tuned", pretrained="m", backend="vllm", model_args={"max_lora_rank": 16})
     with pytest.raises(StudyConfigError, match="max_lora_rank: 16 is below the adapter's rank 32"):
         backend_settings(low, "m", rank32_adapter, batch_size=1, device=None)
+
+
+def _study(out: Path, *, backend: str = "vllm") -> subprocess.CompletedProcess:
+    config = {
+        "name": "vllm-small",
+        "description": "the embedded model on vLLM's CPU build, two greedy cells",
+        "seed": 1234,
+        "limit": 2,
+        "apply_chat_template": True,
+        "data": {"tweetsumm": "sample", "sports_understanding": "sample"},
+        "models": {
+            "smol": {
+                "pretrained": "embedded",
+                "backend": backend,
+                "model_args": {"dtype": DTYPE, "max_model_len": 2048},
+            }
+        },
+        "evaluations": [
+            {"model": "smol", "tasks": ["tweetsumm_zero"]},
+            {"model": "smol", "family": "sports_understanding", "strategies": ["answer_only"]},
+        ],
+    }
+    path = out.parent / f"{out.name}.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    proc = subprocess.run(
+        [str(Path(sys.executable).with_name("summeval")), "study", "--config", str(path), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        env=offline_env(),
+        timeout=900,
+    )
+    assert proc.returncode == 0, f"summeval study failed:\n{proc.stdout}\n{proc.stderr}"
+    return proc
+
+
+def _cells(out: Path) -> dict[str, int]:
+    return {
+        f"{p.parent.parent.name}/{p.parent.name}": p.stat().st_mtime_ns
+        for p in (out / "cells").glob("*/*/cell.json")
+    }
+
+
+@needs_vllm
+def test_study_on_vllm_caches_and_resumes(tmp_path):
+    import shutil
+
+    out = tmp_path / "study"
+    first = _study(out)
+    assert "2 cells, 0 finished before, 2 to run" in first.stdout
+    cells = _cells(out)
+    assert sorted(cells) == ["smol/sports_understanding_answer_only", "smol/tweetsumm_zero"]
+    record = json.loads((out / "cells" / "smol" / "tweetsumm_zero" / "cell.json").read_text())
+    settings = json.dumps(record["settings"])
+    assert '"backend": "vllm"' in settings, settings
+    assert (out / "report.md").is_file()
+
+    again = _study(out)  # everything cached: no engine start
+    assert "2 cells, 2 finished before, 0 to run" in again.stdout
+    assert _cells(out) == cells
+
+    shutil.rmtree(out / "cells" / "smol" / "sports_understanding_answer_only")  # as a killed run leaves it
+    resumed = _study(out)
+    assert "2 cells, 1 finished before, 1 to run" in resumed.stdout
+    after = _cells(out)
+    assert after["smol/tweetsumm_zero"] == cells["smol/tweetsumm_zero"]
+    assert after["smol/sports_understanding_answer_only"] != cells["smol/sports_understanding_answer_only"]
