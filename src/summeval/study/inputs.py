@@ -114,8 +114,8 @@ def resolve_pretrained(spec: ModelSpec) -> str:
 
 VLLM_CPU_DEFAULTS = {"VLLM_CPU_KVCACHE_SPACE": "2", "VLLM_CPU_OMP_THREADS_BIND": "auto"}
 """The environment vLLM's CPU build gets from a study unless it is set already: a 2 GiB KV cache (the
-embedded model's 8,192-token context needs 0.38 GiB in fp32) and ``auto`` thread binding (measured
-fastest on the 2-core machines here: see the README's vLLM on CPU section)."""
+embedded model's 8,192-token context needs 0.35 GiB in fp32) and ``auto`` thread binding (vLLM picks
+the cores; on the 2-core machines here it computes on one). Other settings are not measured yet."""
 
 
 def vllm_cpu_build() -> bool:
