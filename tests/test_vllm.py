@@ -55,9 +55,16 @@ def _samples(output_dir: Path, task: str) -> list[dict]:
     return sorted(records, key=lambda r: r["doc_id"])
 
 
+def _flat(value) -> list[str]:
+    return [text for item in value for text in _flat(item)] if isinstance(value, list) else [value]
+
+
 def _outputs(output_dir: Path, task: str) -> list[list[str]]:
-    """The raw generations of each doc (one per repeat), in doc order."""
-    return [[r[0] if isinstance(r, list) else r for r in rec["resps"]] for rec in _samples(output_dir, task)]
+    """The raw generations of each doc (one per repeat), in doc order (lm-eval logs a record per filter)."""
+    first = {}
+    for record in _samples(output_dir, task):
+        first.setdefault(record["doc_id"], _flat(record["resps"]))
+    return [first[doc] for doc in sorted(first)]
 
 
 def _lm_eval(model: str, model_args: str, tasks: str, out: Path, metadata: dict, *, limit: int, toks: int):
