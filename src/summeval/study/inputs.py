@@ -112,6 +112,61 @@ def resolve_pretrained(spec: ModelSpec) -> str:
     return spec.pretrained
 
 
+VLLM_CPU_DEFAULTS = {"VLLM_CPU_KVCACHE_SPACE": "2", "VLLM_CPU_OMP_THREADS_BIND": "auto"}
+"""The environment vLLM's CPU build gets from a study unless it is set already: a 2 GiB KV cache (the
+embedded model's 8,192-token context needs 0.35 GiB in fp32) and ``auto`` thread binding (vLLM picks
+the cores; on the 2-core machines here it computes on one). Other settings are not measured yet."""
+
+
+def vllm_cpu_build() -> bool:
+    """Whether the installed vLLM is its CPU build (the ``vllm-cpu`` distribution)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        version("vllm-cpu")
+    except PackageNotFoundError:
+        return False
+    return True
+
+
+def vllm_cpu_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The CPU build's environment settings a study adds to ``environ`` (the ones it does not set)."""
+    return {key: value for key, value in VLLM_CPU_DEFAULTS.items() if key not in environ}
+
+
+def check_vllm_kv_cache(spec: ModelSpec, model_config: Any, environ: Mapping[str, str], what: str) -> None:
+    """On vLLM's CPU build, ``VLLM_CPU_KVCACHE_SPACE`` (GiB) must hold one sequence of the model's
+    context (``max_model_len``, else the config's ``max_position_embeddings``): otherwise the engine
+    fails at start with a multi-process traceback. One line here instead, before the engine starts."""
+    raw = environ.get("VLLM_CPU_KVCACHE_SPACE", VLLM_CPU_DEFAULTS["VLLM_CPU_KVCACHE_SPACE"])
+    try:
+        space = float(raw)
+    except ValueError:
+        space = -1.0
+    if not space > 0:
+        raise StudyConfigError(
+            f"{what}: VLLM_CPU_KVCACHE_SPACE={raw!r} (environment) is not a size; give GiB as a positive "
+            f"number, e.g. {VLLM_CPU_DEFAULTS['VLLM_CPU_KVCACHE_SPACE']}"
+        )
+    text = getattr(model_config, "get_text_config", lambda: model_config)()
+    layers = getattr(text, "num_hidden_layers", None)
+    heads = getattr(text, "num_attention_heads", None)
+    if not layers or not heads:
+        return  # not a decoder config we can size: vLLM decides
+    kv_heads = getattr(text, "num_key_value_heads", None) or heads
+    head_dim = getattr(text, "head_dim", None) or text.hidden_size // heads
+    tokens = int(spec.model_args.get("max_model_len") or getattr(text, "max_position_embeddings", 0) or 0)
+    dtype = str(spec.model_args.get("dtype", "bfloat16"))
+    width = 4 if dtype in ("float32", "float", "fp32") else 2
+    need = 2 * layers * kv_heads * head_dim * width * tokens
+    if need > space * 2**30:
+        raise StudyConfigError(
+            f"{what}: VLLM_CPU_KVCACHE_SPACE={raw} (environment) GiB is too small for one sequence of "
+            f"{tokens} tokens of this model ({need / 2**30:.2f} GiB in {dtype}); raise it to at least "
+            f"{need / 2**30:.2f}, or lower models.{spec.name}.model_args.max_model_len"
+        )
+
+
 def backend_settings(
     spec: ModelSpec,
     pretrained: str,
@@ -143,6 +198,8 @@ def backend_settings(
         args["max_lora_rank"] = int(configured) if configured is not None else rank
     if spec.backend == "vllm":
         args.setdefault("seed", seed)
+        if vllm_cpu_build():  # no torch.compile at each engine start (about 150 s on CPU)
+            args.setdefault("enforce_eager", True)
     extra = {"batch_size": batch_size, "device": device}
     return spec.backend, args, extra
 
@@ -165,6 +222,10 @@ def load_model(
     name, args, extra = backend_settings(
         spec, pretrained, adapter, batch_size=config.batch_size, device=device, seed=config.seed
     )
+    if spec.backend == "vllm" and vllm_cpu_build():
+        import os
+
+        os.environ.update(vllm_cpu_environment(os.environ))
     return load_lm(name, args, extra)
 
 
@@ -194,7 +255,7 @@ def check_inputs(config: StudyConfig, out: Path) -> Inputs:
         if spec.backend == "vllm" and importlib.util.find_spec("vllm") is None:
             raise StudyConfigError(
                 f"study config {config.path}: models.{spec.name}.backend: vllm is not installed "
-                "(pip install vllm, on a machine with a GPU), or use backend: hf"
+                "(pip install vllm on a GPU machine, or the README's vLLM on CPU install), or use backend: hf"
             )
     used = {c.model for c in config.cells}
     pretrained = {name: resolve_pretrained(config.models[name]) for name in used}
@@ -202,11 +263,17 @@ def check_inputs(config: StudyConfig, out: Path) -> Inputs:
     from summeval.training.adapters import base_model_config
 
     for name, path in pretrained.items():  # a missing folder, or a hub name offline, fails now
-        base_model_config(
+        model_config = base_model_config(
             path,
             revision=config.models[name].model_args.get("revision"),
             what=f"study config {config.path}: models.{name}.pretrained:",
         )
+        if config.models[name].backend == "vllm" and vllm_cpu_build():
+            import os
+
+            check_vllm_kv_cache(
+                config.models[name], model_config, os.environ, f"study config {config.path}: models.{name}"
+            )
     data_hashes: dict[str, str] = {}
     eval_sizes: dict[str, int] = {}
     for family_name in sorted({c.family for c in config.cells}):
