@@ -341,6 +341,11 @@ def test_same_label_repeat_keeps_the_first_and_warns_in_published_data(tmp_path,
     ids = {s.id for split in SPLITS for s in parsed[split]}
     assert "example-0001" in ids and "example-0006" not in ids and len(ids) == 6
     assert "example 6" in caplog.text and "repeats example 1" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="summeval_tasks.sports"):  # the same file again
+        again = parse_task_json(task_file(tmp_path / "t.json", examples), drop_repeats=True)
+    assert again == parsed
+    assert "repeated statement" not in caplog.text, "the same repeats warned twice in one process"
 
 
 def test_non_utf8_file_is_a_clear_error(tmp_path):

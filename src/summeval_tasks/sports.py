@@ -75,6 +75,7 @@ VALIDATION_RULE = (
 )
 
 _log = logging.getLogger(__name__)
+_REPEATS_WARNED: set[tuple[str, int]] = set()  # (origin, count) already warned of in this process
 
 _LEADING_PREFIX = re.compile(r"^\s*" + r"\s+".join(map(re.escape, TASK_PREFIX.split())) + r"\s*", re.I)
 _LEADING_STATEMENT_LABEL = re.compile(r"^\s*statements?\s*:\s*", re.I)
@@ -246,7 +247,8 @@ def _without_repeats(
             continue
         first[key] = (item, record)
         kept.append(item)
-    if repeats:  # one line per load, however many repeats
+    if repeats and (origin, len(repeats)) not in _REPEATS_WARNED:  # one line per file, however many loads
+        _REPEATS_WARNED.add((origin, len(repeats)))
         shown = "; ".join(repeats[:3]) + ("; ..." if len(repeats) > 3 else "")
         _log.warning(
             "sports: %d repeated statement(s) with the same label dropped from %s, keeping the first (%s)",
