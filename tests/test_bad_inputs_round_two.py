@@ -937,6 +937,22 @@ def test_a_pickle_adapter_is_checked_when_opted_in(peft_adapters, tiny_llama, ca
     assert capsys.readouterr().err == ""
 
 
+def test_a_study_adapter_of_another_base_is_one_line_before_any_cell(peft_adapters, case_dir, capsys):
+    """A trained adapter that does not fit its model's base is refused by the study's up-front checks, on
+    every backend (vLLM's engine would fail inside a spawned process), before a model loads."""
+    config = case_dir / "study_adapter_other_base.yaml"
+    config.write_text(
+        study(models=f"models:\n  base: {{pretrained: ./tinybase, adapter: {peft_adapters['good']}}}"),
+        encoding="utf-8",
+    )
+    code = cli.main(["study", "--config", str(config), "--out", str(case_dir / "out")])
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 2 and "Traceback" not in err, err
+    assert len(lines) == 1 and "models.base.adapter" in lines[0] and "q_proj has 16 in features" in lines[0]
+    assert not (case_dir / "out" / "cells").exists()
+
+
 def test_the_adapter_check_under_lm_eval_refuses_before_weights_load(peft_adapters, case_dir):
     """lm-eval's own ``HFLM._create_model``, as the start-up hook wraps it, refuses the adapter before it
     loads weights (every loader raises ``ModelLoaded`` here)."""

@@ -362,6 +362,8 @@ def _check_adapters(config: StudyConfig, out: Path, inputs: Inputs) -> None:
         trained = (adapter / "adapter_config.json").is_file()
         if trained:
             backend_settings(spec, inputs.pretrained[name], adapter, batch_size=1, device=None)
+            if adapter_current(config, name, inputs):  # fits this base: vLLM's engine would crash on a
+                _check_adapter_base(at, adapter, inputs.pretrained[name], spec)  # misfit, HF after the load
         if name not in inputs.recipes or adapter_current(config, name, inputs):
             continue
         holder = lock_holder(adapter_lock(adapter))
@@ -394,6 +396,17 @@ def _check_adapters(config: StudyConfig, out: Path, inputs: Inputs) -> None:
                 raise StudyConfigError(f"{at}: {err}") from err
         check_scheduler(inputs.recipes[name])
         check_target_modules(inputs.recipes[name])
+
+
+def _check_adapter_base(at: str, adapter: Path, pretrained: str, spec: ModelSpec) -> None:
+    """A trained adapter that does not fit its model's base is one line before any cell runs, on every
+    backend (lm-eval's ``hf`` model checks ``peft=`` itself; vLLM's LoRA would fail inside the engine)."""
+    from summeval.training.adapters import AdapterError, check_base_matches
+
+    try:
+        check_base_matches(adapter, pretrained, spec.model_args.get("revision"))
+    except AdapterError as err:
+        raise StudyConfigError(f"{at}: {err}") from err
 
 
 def adapter_current(config: StudyConfig, name: str, inputs: Inputs) -> bool:
