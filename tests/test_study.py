@@ -236,6 +236,7 @@ def test_shared_prefix_settings_are_in_a_sampled_cells_key_and_its_fallbacks_rec
     assert record()["shared_prefix_fallbacks"] == []
 
     monkeypatch.setenv("SUMMEVAL_SHARED_PREFIX_CHUNK", "2")
+    working = shared_prefix._shared_model_generate
 
     def broken(*args, **kwargs):
         raise RuntimeError("no cache for you")
@@ -247,6 +248,11 @@ def test_shared_prefix_settings_are_in_a_sampled_cells_key_and_its_fallbacks_rec
     )
     report = json.loads((copy / "report.json").read_text())
     assert "fell back to plain repeats" in report["provenance"]["cells"][sampled]["sampling"]
+    # the fallback is taken no more: the cell is not reused as if its samples were the shared path's
+    monkeypatch.setattr(shared_prefix, "_shared_model_generate", working)
+    assert rerun() == [sampled]
+    assert record()["shared_prefix_fallbacks"] == []
+    assert rerun() == []  # now cached
 
     monkeypatch.setenv("SUMMEVAL_SHARED_PREFIX_CHUNK", "lots")
     with pytest.raises(SummevalError, match="SUMMEVAL_SHARED_PREFIX_CHUNK='lots' is not a positive integer"):

@@ -222,9 +222,24 @@ def cell_states(config: StudyConfig, out: Path, keys: Mapping[str, str | None] |
     return states
 
 
+def rerun_reason(out: Path, cell: Cell, key: str | None) -> str | None:
+    """Why ``cell`` runs again (``"not run"``, its files not intact, ``"settings changed"``, or a
+    shared-prefix fallback taken when it last ran: some of its samples came from the plain path, which
+    differs from the shared one at one seed), or None when its saved record can be reused as it is."""
+    problem = cell_problem(out, cell)
+    if problem is not None:
+        return problem
+    record = json.loads((cell_dir(out, cell) / CELL_FILE).read_text(encoding="utf-8"))
+    if key is None or record.get("key") != key:
+        return "settings changed"
+    fallbacks = record.get("shared_prefix_fallbacks") or []
+    if fallbacks:
+        return f"{len(fallbacks)} group(s) of its samples fell back to plain repeats when it last ran"
+    return None
+
+
 def cached(out: Path, cell: Cell, key: str | None) -> bool:
-    record = read_cell(out, cell)
-    return key is not None and record is not None and record.get("key") == key
+    return rerun_reason(out, cell, key) is None
 
 
 def write_cell(

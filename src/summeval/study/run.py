@@ -15,10 +15,10 @@ from summeval.study.cells import (
     adapter_prints,
     all_cells,
     cached,
-    cell_problem,
     cell_settings,
     cell_states,
     clean_interrupted,
+    rerun_reason,
     run_cell,
     study_keys,
     write_cell,
@@ -103,7 +103,7 @@ def _run_cells(config: StudyConfig, out: Path, inputs: Any, progress: bool) -> d
         flush=True,
     )
     for cell in to_run:
-        problem = cell_problem(out, cell)
+        problem = rerun_reason(out, cell, keys[cell.id])
         if problem not in (None, "not run"):
             print(f"summeval study: {cell.id} is stale ({problem}): running it again", flush=True)
     timings: dict[str, Any] = {"models": {}, "adapters": {}, "selection": {}}
