@@ -970,6 +970,17 @@ def test_the_adapter_check_under_lm_eval_refuses_before_weights_load(peft_adapte
 # ----------------------------------------------------------------------------- good inputs still pass
 
 
+@pytest.mark.parametrize("steps", [0, -3, BIG * 10, True, 2.5])
+def test_the_library_finetune_bounds_max_steps_as_the_command_line_does(steps, tmp_path):
+    from summeval.training.finetune import FinetuneError, finetune
+    from summeval.training.recipe import load_recipe
+
+    recipe = load_recipe(Path(__file__).parents[1] / "adapters" / "tweetsumm-r16.yaml")
+    with pytest.raises(FinetuneError, match=rf"^finetune: --max-steps is {steps!r}; it must be"):
+        finetune(recipe, tmp_path / "adapter", max_steps=steps)
+    assert not list(tmp_path.iterdir())  # nothing written, no lock left
+
+
 def test_good_values_at_the_ceilings_pass(offline):
     check_metadata(
         {"self_consistency": {"samples": 1000, "temperature": 100}, "fewshot": {"seed": 2**32 - 1}}

@@ -211,10 +211,11 @@ def finetune(
     One process at a time trains ``output``: a second one is refused, naming the first one's pid (the
     lock ``OUTPUT.lock`` exists while training runs). SIGTERM stops the run cleanly (the last complete
     checkpoint is kept for ``resume``), and a disk that fills is one line (``DiskFull``)."""
+    from summeval_tasks import bounds
     from summeval_tasks.ownership import exclusive_lock, terminate_cleanly
 
-    if max_steps is not None and max_steps < 1:
-        raise FinetuneError(f"finetune: --max-steps {max_steps} is out of range; it must be at least 1")
+    if max_steps is not None:  # the same range as the command line's and a study's
+        bounds.STEPS.check(max_steps, "finetune: --max-steps", FinetuneError)
     output = Path(output).expanduser().resolve()
     advice = "wait for it to finish, or choose another --output"
     with exclusive_lock(adapter_lock(output), f"finetune: {output}", advice), terminate_cleanly("finetune"):
