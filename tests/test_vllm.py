@@ -230,6 +230,31 @@ def test_cpu_build_runs_eager_with_the_adapter_rank(rank32_adapter):
         backend_settings(low, "m", rank32_adapter, batch_size=1, device=None)
 
 
+@needs_vllm
+def test_an_adapter_of_another_base_is_one_line_before_the_engine_starts(
+    rank32_adapter, tiny_llama, tmp_path
+):
+    """The rank-32 adapter of the embedded model on a tiny llama of another width: the study's up-front
+    check refuses it (vLLM's engine would fail in its spawned process), naming the model's adapter."""
+    from summeval.study.inputs import check_inputs
+    from summeval.study_config import load_study
+
+    config = {
+        "name": "vllm-misfit",
+        "data": {"sports_understanding": "sample"},
+        "models": {
+            "tiny": {"pretrained": str(tiny_llama), "backend": "vllm", "adapter": str(rank32_adapter)}
+        },
+        "evaluations": [{"model": "tiny", "tasks": ["sports_understanding_answer_only"]}],
+    }
+    path = tmp_path / "misfit.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    with pytest.raises(StudyConfigError) as err:
+        check_inputs(load_study(path), tmp_path / "out")
+    message = str(err.value)
+    assert "\n" not in message and "models.tiny.adapter" in message and "does not fit" in message, message
+
+
 def _study(out: Path, *, backend: str = "vllm") -> subprocess.CompletedProcess:
     config = {
         "name": "vllm-small",
