@@ -216,8 +216,15 @@ def test_kv_cache_that_is_not_a_size_is_refused(embedded_model, value):
 
 
 def test_cpu_environment_defaults_leave_what_the_user_set():
-    assert vllm_cpu_environment({}) == VLLM_CPU_DEFAULTS
-    assert vllm_cpu_environment({"VLLM_CPU_KVCACHE_SPACE": "8"}) == {"VLLM_CPU_OMP_THREADS_BIND": "auto"}
+    assert vllm_cpu_environment({}, cpus=64) == VLLM_CPU_DEFAULTS
+    assert vllm_cpu_environment({"VLLM_CPU_KVCACHE_SPACE": "8"}, cpus=64) == {
+        "VLLM_CPU_OMP_THREADS_BIND": "auto"
+    }
+    # a small machine: no core held back for the scheduler (bench/vllm_cpu_settings.py: 0.70 of the time)
+    assert vllm_cpu_environment({}, cpus=2) == {**VLLM_CPU_DEFAULTS, "VLLM_CPU_NUM_OF_RESERVED_CPU": "0"}
+    assert "VLLM_CPU_NUM_OF_RESERVED_CPU" not in vllm_cpu_environment(
+        {"VLLM_CPU_NUM_OF_RESERVED_CPU": "1"}, cpus=2
+    )
 
 
 @needs_vllm

@@ -115,7 +115,12 @@ def resolve_pretrained(spec: ModelSpec) -> str:
 VLLM_CPU_DEFAULTS = {"VLLM_CPU_KVCACHE_SPACE": "2", "VLLM_CPU_OMP_THREADS_BIND": "auto"}
 """The environment vLLM's CPU build gets from a study unless it is set already: a 2 GiB KV cache (the
 embedded model's 8,192-token context needs 0.35 GiB in fp32) and ``auto`` thread binding (vLLM picks
-the cores; on the 2-core machines here it computes on one). Other settings are not measured yet."""
+the cores, NUMA node by node)."""
+SMALL_MACHINE_CPUS = 4
+"""On a machine with at most this many CPUs, ``auto`` binding would hold one core back for vLLM's
+scheduler process, half of a 2-core machine: a study sets ``VLLM_CPU_NUM_OF_RESERVED_CPU=0`` there.
+Measured by ``bench/vllm_cpu_settings.py`` on 2 cores: 0.70 of the wall time of ``auto`` with a core
+reserved (``nobind`` the same), greedy outputs identical."""
 
 
 def vllm_cpu_build() -> bool:
@@ -129,9 +134,15 @@ def vllm_cpu_build() -> bool:
     return True
 
 
-def vllm_cpu_environment(environ: Mapping[str, str]) -> dict[str, str]:
-    """The CPU build's environment settings a study adds to ``environ`` (the ones it does not set)."""
-    return {key: value for key, value in VLLM_CPU_DEFAULTS.items() if key not in environ}
+def vllm_cpu_environment(environ: Mapping[str, str], cpus: int | None = None) -> dict[str, str]:
+    """The CPU build's environment settings a study adds to ``environ`` (the ones it does not set), on a
+    machine of ``cpus`` CPUs (default: this one's)."""
+    import os
+
+    defaults = dict(VLLM_CPU_DEFAULTS)
+    if (cpus or os.cpu_count() or 1) <= SMALL_MACHINE_CPUS:
+        defaults["VLLM_CPU_NUM_OF_RESERVED_CPU"] = "0"
+    return {key: value for key, value in defaults.items() if key not in environ}
 
 
 def check_vllm_kv_cache(spec: ModelSpec, model_config: Any, environ: Mapping[str, str], what: str) -> None:
