@@ -230,7 +230,9 @@ def rerun_reason(out: Path, cell: Cell, key: str | None) -> str | None:
     if problem is not None:
         return problem
     record = json.loads((cell_dir(out, cell) / CELL_FILE).read_text(encoding="utf-8"))
-    if key is None or record.get("key") != key:
+    if key is None:
+        return "its adapter is trained first"
+    if record.get("key") != key:
         return "settings changed"
     fallbacks = record.get("shared_prefix_fallbacks") or []
     if fallbacks:

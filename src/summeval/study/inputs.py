@@ -373,8 +373,9 @@ def _check_adapters(config: StudyConfig, out: Path, inputs: Inputs) -> None:
         trained = (adapter / "adapter_config.json").is_file()
         if trained:
             backend_settings(spec, inputs.pretrained[name], adapter, batch_size=1, device=None)
-            if adapter_current(config, name, inputs):  # fits this base: vLLM's engine would crash on a
-                _check_adapter_base(at, adapter, inputs.pretrained[name], spec)  # misfit, HF after the load
+            # it must fit the base: vLLM's engine would crash on a misfit, HF only after loading the base
+            if adapter_current(config, name, inputs):
+                _check_adapter_base(at, adapter, inputs.pretrained[name], spec)
         if name not in inputs.recipes or adapter_current(config, name, inputs):
             continue
         holder = lock_holder(adapter_lock(adapter))
