@@ -371,12 +371,13 @@ def _check_adapters(config: StudyConfig, out: Path, inputs: Inputs) -> None:
         spec = config.models[name]
         at = f"study config {config.path}: models.{name}.adapter"
         trained = (adapter / "adapter_config.json").is_file()
+        current = adapter_current(config, name, inputs)
         if trained:
             backend_settings(spec, inputs.pretrained[name], adapter, batch_size=1, device=None)
             # it must fit the base: vLLM's engine would crash on a misfit, HF only after loading the base
-            if adapter_current(config, name, inputs):
+            if current:
                 _check_adapter_base(at, adapter, inputs.pretrained[name], spec)
-        if name not in inputs.recipes or adapter_current(config, name, inputs):
+        if name not in inputs.recipes or current:
             continue
         holder = lock_holder(adapter_lock(adapter))
         if holder is not None:
