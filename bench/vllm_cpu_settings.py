@@ -131,7 +131,7 @@ def main() -> None:
         order = list(setups) if round_ % 2 == 0 else list(reversed(setups))
         for name in order:
             wall, generation, outs = run_once(
-                setups[name], model, args, folder / f"{round_}-{len(walls[name])}-{order.index(name)}"
+                setups[name], model, args, folder / f"{round_}-{list(setups).index(name)}"
             )
             walls[name].append(wall)
             gens[name].append(generation)
