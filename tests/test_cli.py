@@ -34,6 +34,7 @@ def test_data_command_reports_split_sizes():
         "train: 16 dialogs",
         "validation: 6 dialogs",
         "test: 8 dialogs",
+        "source: sample",
     ]
 
 
@@ -43,7 +44,9 @@ def test_data_command_describes_the_sports_family(task, capsys):
 
     family = get_family("sports_understanding")
     assert cli.main(["data", "sample", "--task", task]) == 0
-    assert capsys.readouterr().out == family.describe(family.load({"sports_data": "sample"})) + "\n"
+    metadata = {"sports_data": "sample"}
+    described = family.describe(family.load(metadata))
+    assert capsys.readouterr().out == f"{described}\nsource: {family.describe_source(metadata)}\n"
 
 
 def test_data_command_shows_one_doc(capsys):

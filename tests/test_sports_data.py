@@ -331,19 +331,27 @@ def test_contradicting_repeat_is_an_error(tmp_path):
         parse_task_json(task_file(tmp_path / "t.json", examples))
 
 
-def test_same_label_repeat_keeps_the_first_and_warns_in_published_data(tmp_path, caplog):
+def test_same_label_repeat_is_refused_in_a_local_file_and_dropped_in_the_published_one(
+    tmp_path, caplog, monkeypatch
+):
+    from summeval_tasks import bigbench_file
+
     examples = good_examples()
     examples.append(example(" " + examples[1]["input"] + " ", examples[1]["target_scores"]))
+    path = task_file(tmp_path / "t.json", examples)
     with pytest.raises(SportsDataError, match=r"example 6 .*repeats example 1"):  # a local file: refused
-        parse_task_json(task_file(tmp_path / "t.json", examples))
+        parse_task_json(path)
+    # The same bytes, were they BIG-bench's published file (recognised by sha256 however they arrive).
+    monkeypatch.setattr(bigbench_file, "SHA256", hashlib.sha256(path.read_bytes()).hexdigest())
     with caplog.at_level(logging.WARNING, logger="summeval_tasks.sports"):
-        parsed = parse_task_json(task_file(tmp_path / "t.json", examples), drop_repeats=True)
+        parsed = parse_task_json(path)
     ids = {s.id for split in SPLITS for s in parsed[split]}
     assert "example-0001" in ids and "example-0006" not in ids and len(ids) == 6
     assert "example 6" in caplog.text and "repeats example 1" in caplog.text
+    assert "BIG-bench's published task.json" in caplog.text and len(caplog.records) == 1
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="summeval_tasks.sports"):  # the same file again
-        again = parse_task_json(task_file(tmp_path / "t.json", examples), drop_repeats=True)
+        again = parse_task_json(path)
     assert again == parsed
     assert "repeated statement" not in caplog.text, "the same repeats warned twice in one process"
 

@@ -396,7 +396,7 @@ def test_a_reduced_embedded_study_exercises_every_cell_type(tmp_path, offline):
         if "recipe" in model:
             model["recipe"] = str(REPO / "studies" / model["recipe"])
             model["max_steps"] = 1
-    tree["evaluations"][3]["sample"] = 2  # a seeded sample of the real statements (sports_data: bigbench)
+    tree["evaluations"][3]["sample"] = 2  # a seeded sample of the generated statements (offline)
     tree["evaluations"][3]["strategies"] = [
         "answer_only_mc",
         "cot_fewshot",

@@ -187,6 +187,11 @@ class TaskFamily:
         """The data source ``metadata`` chooses, for provenance (default: the value of ``data_key``)."""
         return str(metadata.get(self.data_key) or "default")
 
+    def describe_source(self, metadata: Mapping[str, Any]) -> str:
+        """The source ``metadata`` chooses, in words for people (``summeval data``, a study's report): what
+        the data are and where they come from. Default: ``source``."""
+        return self.source(metadata)
+
     def describe(self, docs: Mapping[str, Sequence[Doc]]) -> str:
         """A few lines for people about loaded docs; default: docs per split."""
         return "\n".join([self.name, *(f"  {split}: {len(items)}" for split, items in docs.items())])

@@ -137,6 +137,11 @@ class SportsUnderstanding(TaskFamily):
 
         return resolve_source(metadata.get(self.data_key))
 
+    def describe_source(self, metadata):
+        from summeval_tasks.sports import describe_source
+
+        return describe_source(metadata.get(self.data_key))
+
     def exemplar_dir(self):
         from summeval_tasks import task_yamls_dir
 

@@ -1,14 +1,16 @@
 """BIG-bench sports_understanding data: raw sources -> parsed statements -> lm-eval docs.
 
-Three sources, picked by ``sports_data`` (``--metadata '{"sports_data": VALUE}'`` or the environment
+The sources, picked by ``sports_data`` (``--metadata '{"sports_data": VALUE}'`` or the environment
 variable ``SUMMEVAL_SPORTS_DATA``; the metadata wins):
 
 * ``hub`` (default): ``tasksource/bigbench``, config ``sports_understanding``, loaded with
   ``datasets``; its own ``train`` and ``validation`` splits are kept as they are.
 * a local path: a BIG-bench ``task.json`` (an object whose ``examples`` are
   ``{"input": ..., "target_scores": {"plausible": 0|1, "implausible": 0|1}}``), or a folder holding one.
-* ``bigbench``: the real BIG-bench ``task.json`` (1,000 statements), taken offline from the PyPI sdist
-  ``bigbench`` 1.0.0 once and cached (``summeval_tasks.bigbench_sdist``); split by the hash rule below.
+* ``bigbench``: the real BIG-bench ``task.json`` (1,000 statements), fetched once from the BIG-bench
+  repository and cached (``summeval_tasks.bigbench_file``); split by the hash rule below.
+* ``generated[:COUNT[:SEED]]``: statements built the way BIG-bench built its own, from summeval's own
+  vocabulary (``summeval_tasks.sports_generated``; not BIG-bench's items), split by the hash rule below.
 * ``sample``: 72 statements in BIG-bench's style written by the summeval authors (not BIG-bench data),
   shipped in the package as a task.json.
 
@@ -33,10 +35,10 @@ direction) are removed from a statement. Repeats are found by the statement's ``
 NFKC, case-folded, whitespace collapsed, so ``Messi`` and ``Ｍｅｓｓｉ`` are one statement. The same
 statement twice with contradicting labels is an error. With the same label, in a local task.json it is
 an error too, naming both records (as a TweetSumm dialog twice is: a repeat weighs one item twice); in
-the published sources (``bigbench``: 14 repeats in its 1,000; ``hub``) the first is kept and the later
-ones are dropped with a logged warning (a repeat adds nothing and, by the split rule, always shares its
-split). Hub records are checked within each split; hub ids are ``<split>-NNNN``, NNNN the position in
-the split.
+the published data (BIG-bench's own task.json, recognised by its sha256 however it arrives: 14 repeats in
+its 1,000; ``hub``) the first is kept and the later ones are dropped with one logged warning (a repeat
+adds nothing and, by the split rule, always shares its split). Hub records are checked within each
+split; hub ids are ``<split>-NNNN``, NNNN the position in the split.
 """
 
 from __future__ import annotations
@@ -66,8 +68,9 @@ HUB_CONFIG = "sports_understanding"
 SAMPLE_PATH = Path(__file__).resolve().parent / "data" / "sports_sample.json"
 SOURCE_CHOICES = (
     f"'hub' ({HUB_REPO}, config {HUB_CONFIG}, needs the Hugging Face Hub), 'bigbench' (the real "
-    "BIG-bench task.json, fetched once from PyPI), 'sample' (the small set "
-    "shipped with summeval, works offline), or a local path (a BIG-bench task.json, or a folder holding one)"
+    "BIG-bench task.json, fetched once from the BIG-bench repository), 'generated[:COUNT[:SEED]]' "
+    "(statements built in BIG-bench's way from summeval's vocabulary, offline), 'sample' (the small set "
+    "shipped with summeval, offline), or a local path (a BIG-bench task.json, or a folder holding one)"
 )
 VALIDATION_RULE = (
     "an example goes to validation when int(sha256(statement, whitespace-collapsed and lower-cased)"
@@ -260,22 +263,26 @@ def _without_repeats(
 # ----------------------------------------------------------------------------- sources
 
 
-def _read_json(path: Path) -> Any:
-    text = read_utf8_text(path, SportsDataError, "sports", "JSON")
+def _parse_json(text: str, path: Path) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as err:
         raise SportsDataError(f"sports: {path} is not valid JSON: {err}") from err
 
 
-def parse_task_json(path: str | os.PathLike, *, drop_repeats: bool = False) -> dict[str, list[Statement]]:
+def parse_task_json(path: str | os.PathLike) -> dict[str, list[Statement]]:
     """Parse a BIG-bench sports_understanding ``task.json`` into ``{"train": [...], "validation": [...]}``.
 
     Splits by the hash rule of the module docstring; both splits must end up non-empty. A repeated
-    statement is an error unless ``drop_repeats`` (the published task.json, which has some).
+    statement is an error, unless the file is BIG-bench's published one (recognised by its sha256, however
+    it arrived), whose same-label repeats are dropped with one warning.
     """
+    from summeval_tasks.bigbench_file import is_official
+
     path = Path(path)
-    data = _read_json(path)
+    text = read_utf8_text(path, SportsDataError, "sports", "JSON")
+    official = is_official(text.encode("utf-8"))
+    data = _parse_json(text, path)
     if not isinstance(data, Mapping):
         raise SportsDataError(
             f"sports: {path} holds a JSON {type(data).__name__}; expected a BIG-bench task.json object "
@@ -287,7 +294,7 @@ def parse_task_json(path: str | os.PathLike, *, drop_repeats: bool = False) -> d
             f"sports: {path} has no 'examples' list (or it is empty); expected a BIG-bench task.json "
             'with "examples": [{"input": ..., "target_scores": {"plausible": 0|1, "implausible": 0|1}}, ...]'
         )
-    origin = str(path)
+    origin = f"{path} (BIG-bench's published task.json)" if official else str(path)
     parsed = []
     for i, example in enumerate(examples):
         record = f"example {i}"
@@ -300,16 +307,36 @@ def parse_task_json(path: str | os.PathLike, *, drop_repeats: bool = False) -> d
         statement = _statement_of(raw, origin, record, "input")
         label = _label_from_scores(example.get("target_scores"), origin, record, statement)
         parsed.append((Statement(f"example-{i:04d}", statement, label), record))
+    return split_statements(_without_repeats(parsed, origin, drop_repeats=official), str(path))
+
+
+def split_statements(statements: Iterable[Statement], origin: str) -> dict[str, list[Statement]]:
+    """``{"train": [...], "validation": [...]}`` by the hash rule of the module docstring, in the given
+    order; a split left empty is an error naming ``origin``."""
     out: dict[str, list[Statement]] = {split: [] for split in SPLITS}
-    for item in _without_repeats(parsed, origin, drop_repeats=drop_repeats):
+    for item in statements:
         out[split_of(item.statement)].append(item)
     for split in SPLITS:
         if not out[split]:
             raise SportsDataError(
-                f"sports: {path} puts none of its {sum(len(v) for v in out.values())} distinct statements "
+                f"sports: {origin} puts none of its {sum(len(v) for v in out.values())} distinct statements "
                 f"in the {split} split: {VALIDATION_RULE}. Add statements until both splits get some"
             )
     return out
+
+
+def generated_statements(text: str) -> dict[str, list[Statement]]:
+    """The statements ``generated[:COUNT[:SEED]]`` asks for (``summeval_tasks.sports_generated``), split
+    by the hash rule; ids ``generated-NNNN`` in the order they were drawn."""
+    from summeval_tasks.sports_generated import generate, parse_spec
+
+    spec = parse_spec(text)
+    origin = f"sports_data {spec}"
+    parsed = [
+        (Statement(f"generated-{i:04d}", statement, label), f"statement {i}")
+        for i, (statement, label) in enumerate(generate(spec))
+    ]
+    return split_statements(_without_repeats(parsed, origin, drop_repeats=False), origin)
 
 
 def parse_hub_records(records: Iterable[Mapping], split: str, origin: str) -> list[Statement]:
@@ -372,18 +399,49 @@ def resolve_source(value: str | None = None) -> str:
     return str(value or os.environ.get(SOURCE_ENV) or "hub")
 
 
+def describe_source(value: str | None = None) -> str:
+    """The chosen source in words, for people (``summeval data``, a study's report): which data it is and
+    whether it is BIG-bench's."""
+    from summeval_tasks.sports_generated import is_spec, parse_spec
+
+    source = resolve_source(value)
+    if source == "sample":
+        return "sample: 72 statements by the summeval authors in BIG-bench's style (not BIG-bench data)"
+    if source == "hub":
+        return f"hub: BIG-bench's statements from {HUB_REPO} ({HUB_CONFIG}), its own splits"
+    if source == "bigbench":
+        return "bigbench: BIG-bench's published task.json (1,000 statements, 14 repeats dropped)"
+    if is_spec(source):
+        return f"{source}: {parse_spec(source).describe()}"
+    from summeval_tasks.bigbench_file import is_official
+
+    path = Path(source).expanduser()
+    path = path / "task.json" if path.is_dir() else path
+    try:
+        official = path.is_file() and is_official(path.read_bytes()[: 4 * 2**20])
+    except OSError:
+        official = False
+    if official:
+        return f"{source}: BIG-bench's published task.json (recognised by its sha256; 14 repeats dropped)"
+    return f"{source}: a local task.json"
+
+
 def load_statements(source: str | None = None) -> dict[str, list[Statement]]:
-    """Load ``{"train": [...], "validation": [...]}`` from ``hub``, ``bigbench``, ``sample`` or a local
-    task.json path."""
+    """Load ``{"train": [...], "validation": [...]}`` from ``hub``, ``bigbench``,
+    ``generated[:COUNT[:SEED]]``, ``sample`` or a local task.json path."""
+    from summeval_tasks.sports_generated import is_spec
+
     source = resolve_source(source)
     if source == "sample":
         return parse_task_json(SAMPLE_PATH)
     if source == "hub":
         return download_hub()
     if source == "bigbench":
-        from summeval_tasks.bigbench_sdist import bigbench_task_json
+        from summeval_tasks.bigbench_file import bigbench_task_json
 
-        return parse_task_json(bigbench_task_json(), drop_repeats=True)
+        return parse_task_json(bigbench_task_json())
+    if is_spec(source):
+        return generated_statements(source)
     path = Path(source).expanduser()
     if not path.exists():
         raise SportsDataError(f"sports: data path {path} does not exist; choose {SOURCE_CHOICES}")

@@ -55,9 +55,11 @@ def _data(args: argparse.Namespace) -> int:
     from prompt_strategies.registry import get_family
 
     family = get_family(family_name(args.task))
-    docs = family.load({family.data_key: args.source} if family.data_key and args.source else {})
+    metadata = {family.data_key: args.source} if family.data_key and args.source else {}
+    docs = family.load(metadata)
     if args.show is None:
         print(family.describe(docs))
+        print(f"source: {family.describe_source(metadata)}")
         return 0
     for items in docs.values():
         for doc in items:

@@ -112,7 +112,8 @@ def _add_model_arguments(p: argparse.ArgumentParser) -> None:
         "--data",
         default=None,
         help="the family's data source: hub, sample, a path, or for sports bigbench (the real task.json, "
-        "fetched once from PyPI) (default: the family's environment variable, e.g. $SUMMEVAL_SPORTS_DATA / "
+        "fetched once from the BIG-bench repository) or generated[:COUNT[:SEED]] (statements built offline "
+        "in BIG-bench's way) (default: the family's environment variable, e.g. $SUMMEVAL_SPORTS_DATA / "
         "$SUMMEVAL_TWEETSUMM_DATA, else hub)",
     )
 
@@ -160,14 +161,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "data",
         help="load a TweetSumm or sports_understanding source and print its split sizes (or one doc)",
-        description="Parse a data source exactly as the tasks do: hub, sample or a local path. "
+        description="Parse a data source exactly as the tasks do and say what it is: hub, sample, a local "
+        "path, or for sports bigbench or generated[:COUNT[:SEED]]. "
         "Use it to check a local file before an evaluation.",
     )
     p.add_argument(
         "source",
         nargs="?",
         default=None,
-        help="hub, sample, a path, or for sports bigbench (default: $SUMMEVAL_TWEETSUMM_DATA or "
+        help="hub, sample, a path, or for sports bigbench or generated[:COUNT[:SEED]] "
+        "(default: $SUMMEVAL_TWEETSUMM_DATA or "
         "$SUMMEVAL_SPORTS_DATA, else hub)",
     )
     p.add_argument(

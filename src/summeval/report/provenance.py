@@ -49,6 +49,7 @@ def provenance(config: StudyConfig, records: Mapping[str, Any], inputs: Any, tim
             for name in dict.fromkeys(c.model for c in config.cells)
         },
         "data_sha256": dict(inputs.data_hashes) if inputs else {},
+        "data_sources": data_sources(config),
         "cells": {
             cell_id: {
                 "seconds": r["seconds"],
@@ -165,11 +166,12 @@ def provenance_tables(facts: Mapping[str, Any]) -> list[Table]:
         ],
         text_columns=6,
     )
+    sources = facts.get("data_sources") or {}
     data = Table(
         "Data",
-        ["family", "sha256 of the loaded docs"],
-        [[k, v] for k, v in facts["data_sha256"].items()],
-        text_columns=2,
+        ["family", "source", "sha256 of the loaded docs"],
+        [[k, sources.get(k, ""), v] for k, v in facts["data_sha256"].items()],
+        text_columns=3,
     )
     run = facts["this_run"]
     cells = Table(
@@ -208,6 +210,16 @@ def provenance_tables(facts: Mapping[str, Any]) -> list[Table]:
         ],
     )
     return [versions, machine, models, data, cells]
+
+
+def data_sources(config: StudyConfig) -> dict[str, str]:
+    """Family → its data source in words (what the data are: BIG-bench's items, generated, a sample...)."""
+    from prompt_strategies.registry import get_family
+
+    return {
+        name: get_family(name).describe_source(config.metadata(name))
+        for name in sorted({c.family for c in config.cells})
+    }
 
 
 def _short(value: Any) -> str:

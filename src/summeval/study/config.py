@@ -250,8 +250,8 @@ def _batch_size(where: _Reader, value: Any) -> int | str:
 
 def _data_source(where: _Reader, value: Any, field_name: str) -> str:
     text = where.string(value, field_name)
-    if text in ("hub", "sample", "bigbench"):
-        return text
+    if text in ("hub", "sample", "bigbench") or text == "generated" or text.startswith("generated:"):
+        return text  # a named source (a malformed generated spec is named by check_inputs)
     candidate = where.path_value(text, field_name)
     return str(candidate) if candidate.exists() else text  # a missing path is named by check_inputs
 
