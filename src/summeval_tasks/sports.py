@@ -413,12 +413,12 @@ def describe_source(value: str | None = None) -> str:
         return "bigbench: BIG-bench's published task.json (1,000 statements, 14 repeats dropped)"
     if is_spec(source):
         return f"{source}: {parse_spec(source).describe()}"
-    from summeval_tasks.bigbench_file import is_official
+    from summeval_tasks.bigbench_file import MAX_BYTES, is_official
 
     path = Path(source).expanduser()
     path = path / "task.json" if path.is_dir() else path
     try:
-        official = path.is_file() and is_official(path.read_bytes()[: 4 * 2**20])
+        official = path.is_file() and is_official(path.read_bytes()[: MAX_BYTES + 1])
     except OSError:
         official = False
     if official:

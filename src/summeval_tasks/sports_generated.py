@@ -180,8 +180,9 @@ def generate(spec: Spec, sports: Sequence[Sport] | None = None) -> list[tuple[st
             action = rng.choice(action_sport.actions)
             event = rng.choice(event_sport.events) if with_event else None
             text = _statement(athlete, action, event)
-            if repeat_key(text) not in seen:
-                seen.add(repeat_key(text))
+            key = repeat_key(text)
+            if key not in seen:
+                seen.add(key)
                 out.append((text, label))
                 break
         else:

@@ -249,8 +249,10 @@ def _batch_size(where: _Reader, value: Any) -> int | str:
 
 
 def _data_source(where: _Reader, value: Any, field_name: str) -> str:
+    from summeval_tasks.sports_generated import is_spec
+
     text = where.string(value, field_name)
-    if text in ("hub", "sample", "bigbench") or text == "generated" or text.startswith("generated:"):
+    if text in ("hub", "sample", "bigbench") or is_spec(text):
         return text  # a named source (a malformed generated spec is named by check_inputs)
     candidate = where.path_value(text, field_name)
     return str(candidate) if candidate.exists() else text  # a missing path is named by check_inputs
