@@ -13,9 +13,13 @@ lm-eval's tasks read bbh's copy of the task (``Is the following sentence plausib
 ``yes``/``no``); the local copy gets the same statements in that form, from a JSON file. Its prompts,
 exemplars, stop sequences and filters are lm-eval's, unchanged.
 
-Per pair it prints: accuracy and unreadable rate of each system as scored by its own reader; generation
-time per item of each (the time inside ``generate_until``: the model's work, without task building) and
-the ratio ours / lm-eval's; and how often our reader (``extract_answer``) and
+Per pair it prints: accuracy and unreadable rate of each system as scored by its own reader, with each
+system's share of its most common answer (a readable system that answers one label scores the majority
+rate); our two-stage accuracy (``acc_two_stage``: the label the model finds most likely after its output
+and "So the answer is") and how often it agrees with our reader where the reader reads a verdict; the
+model time per item of each (the time inside ``generate_until`` and ``loglikelihood``: the model's work,
+our second stage included, without task building) and the ratio ours / lm-eval's, with the second
+stage's share of ours; and how often our reader (``extract_answer``) and
 lm-eval's reader (its primary filter, ``flexible-extract`` where it has one, then its exact_match
 normalisation) agree on each system's outputs. Each task runs once per round (rounds alternate which
 system goes first); times are medians over rounds.
@@ -39,6 +43,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 PAIRS = {
@@ -159,17 +164,20 @@ def main(argv=None) -> None:
     from summeval.lm_eval.runner import load_lm
 
     model = load_lm("hf", model_args, {"batch_size": 1})
-    generating = [0.0]  # seconds inside generate_until: the model's time, without task building
-    plain_generate = model.generate_until
+    generating = [0.0, 0.0]  # seconds inside generate_until and loglikelihood: the model's time
 
-    def timed_generate(requests, *a, **kw):
-        start = time.perf_counter()
-        try:
-            return plain_generate(requests, *a, **kw)
-        finally:
-            generating[0] += time.perf_counter() - start
+    def timed(method, slot):
+        def call(requests, *a, **kw):
+            start = time.perf_counter()
+            try:
+                return method(requests, *a, **kw)
+            finally:
+                generating[slot] += time.perf_counter() - start
 
-    model.generate_until = timed_generate
+        return call
+
+    model.generate_until = timed(model.generate_until, 0)
+    model.loglikelihood = timed(model.loglikelihood, 1)
     chat = not args.no_chat_template
 
     work = Path(tempfile.mkdtemp(prefix="sports-vs-lm-eval."))
@@ -186,20 +194,20 @@ def main(argv=None) -> None:
     theirs_tm = TaskManager(include_defaults=False, include_path=str(work / "tasks"))
     ours_tm = summeval.task_manager(metadata={"sports_data": args.sports_data})
 
-    def run(system: str, task_name: str) -> tuple[float, list[dict]]:
+    def run(system: str, task_name: str) -> tuple[float, float, list[dict]]:
         tm = ours_tm if system == "ours" else theirs_tm
         kwargs = {"samples": {task_name: chosen}} if system == "ours" else {}
-        generating[0] = 0.0
+        generating[:] = [0.0, 0.0]
         out = lm_eval.simple_evaluate(
             model=model, tasks=[task_name], task_manager=tm, log_samples=True,
             apply_chat_template=chat, bootstrap_iters=0, verbosity="ERROR",
             metadata={"sports_data": args.sports_data} if system == "ours" else None, **kwargs,
         )  # fmt: skip
-        seconds = generating[0]
+        seconds, second_stage = sum(generating), generating[1]
         by_doc = {}
         for record in out["samples"][task_name]:  # one record per doc and filter: keep one per doc
             by_doc.setdefault(record["doc_id"], record)
-        return seconds, [by_doc[k] for k in sorted(by_doc)]
+        return seconds, second_stage, [by_doc[k] for k in sorted(by_doc)]
 
     readers = {}
     for strategy in pairs:
@@ -208,14 +216,17 @@ def main(argv=None) -> None:
         readers[strategy] = their_reader(task)
 
     times: dict[tuple[str, str], list[float]] = {}
+    second_stage: dict[str, list[float]] = {}
     outputs: dict[tuple[str, str], list[dict]] = {}
     for round_no in range(args.rounds):
         for strategy in pairs:
             order = ("ours", "lm-eval") if (round_no % 2 == 0) else ("lm-eval", "ours")
             for system in order:
                 task_name = task_of(system, strategy)
-                seconds, records = run(system, task_name)
+                seconds, labelling, records = run(system, task_name)
                 times.setdefault((strategy, system), []).append(seconds / len(records))
+                if system == "ours":
+                    second_stage.setdefault(strategy, []).append(labelling / seconds if seconds else 0.0)
                 outputs[(strategy, system)] = records
                 print(
                     f"round {round_no + 1}: {task_name}: {seconds:.1f} s for {len(records)} items",
@@ -237,6 +248,16 @@ def main(argv=None) -> None:
             own = by_ours if system == "ours" else by_theirs
             row[f"{system} acc"] = sum(a == g for a, g in zip(own, golds, strict=True)) / len(golds)
             row[f"{system} unreadable"] = sum(a == INVALID for a in own) / len(own)
+            top, count = Counter(own).most_common(1)[0]
+            row[f"{system} top answer"] = f"{top} {count / len(own):.2f}"
+            if system == "ours":
+                row["ours acc two-stage"] = statistics.mean(float(r["acc_two_stage"]) for r in records)
+                read = [r for r, a in zip(records, by_ours, strict=True) if a != INVALID]
+                row["reader = two-stage"] = (
+                    f"{sum(float(r['agree_two_stage']) for r in read) / len(read):.3f} of {len(read)}"
+                    if read
+                    else "no verdict read"
+                )
             row[f"{system} s/item"] = statistics.median(times[(strategy, system)])
             row[f"readers agree on {system}"] = sum(
                 a == b for a, b in zip(by_ours, by_theirs, strict=True)
@@ -254,6 +275,7 @@ def main(argv=None) -> None:
                     }
                 )
         row["time ours/lm-eval"] = row["ours s/item"] / row["lm-eval s/item"]
+        row["second stage share"] = statistics.median(second_stage[strategy])
         row["lm-eval filter"] = filter_name
         rows.append(row)
 
@@ -269,11 +291,16 @@ def main(argv=None) -> None:
         "pair",
         "ours acc",
         "lm-eval acc",
+        "ours acc two-stage",
         "ours unreadable",
         "lm-eval unreadable",
+        "ours top answer",
+        "lm-eval top answer",
+        "reader = two-stage",
         "ours s/item",
         "lm-eval s/item",
         "time ours/lm-eval",
+        "second stage share",
         "readers agree on ours",
         "readers agree on lm-eval",
         "lm-eval filter",

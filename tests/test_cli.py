@@ -126,8 +126,11 @@ def test_task_dir_show_prints_what_a_task_runs(capsys):
     assert head["generation_kwargs"]["do_sample"] is False
     assert [m["metric"] for m in head["metric_list"]] == ["rouge1", "rouge2", "rougeL", "rougeLsum"]
     assert head["evaluated split"] == "test (8 docs)"
-    # the one shot, then the doc
-    assert out.count("| Below is a conversation between a human and an AI agent.") == 2
+    # the one shot, then the doc: as one prompt, then as chat turns (the shot's summary the assistant's)
+    plain, turns = out.split("under a chat template (lm-eval's fewshot_as_multiturn", 1)
+    assert plain.count("| Below is a conversation between a human and an AI agent.") == 2
+    assert turns.count("user | Below is a conversation between a human and an AI agent.") == 2
+    assert "assistant | Agent reaches out about a package" in turns
 
 
 def test_task_dir_show_of_an_unknown_task_is_one_line(capsys):

@@ -35,7 +35,10 @@ from summeval_tasks.rouge import rouge_scores
 
 SPORTS = get_family("sports_understanding")
 TWEETSUMM = get_family("tweetsumm")
-CSV_COLUMNS = ["id", "prompt", "target", "model_output", "answer", "acc", "invalid"]
+CSV_COLUMNS = [
+    "id", "prompt", "target", "model_output", "answer", "two_stage_answer",
+    "acc", "invalid", "acc_two_stage", "agree_two_stage",
+]  # fmt: skip
 ROUGE = ["rouge1", "rouge2", "rougeL", "rougeLsum"]
 TWEETSUMM_CSV_COLUMNS = ["id", "prompt", "target", "model_output", "answer", *ROUGE]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -167,23 +170,31 @@ GREEDY = {"until": ["\n\n"], "do_sample": False, "max_gen_toks": 16}
 SAMPLED = {"until": ["\nQ:"], "do_sample": True, "temperature": 0.7, "max_gen_toks": 8}
 
 
-def _generated(doc_id, doc, prompt, outputs, filtered, kwargs=GREEDY):
-    """An in-memory sample of a generate_until task, as ``simple_evaluate(log_samples=True)`` returns it."""
+def _generated(doc_id, doc, prompt, outputs, filtered, kwargs=GREEDY, two_stage="plausible"):
+    """An in-memory sample of a generate_until task, as ``simple_evaluate(log_samples=True)`` returns it:
+    the filtered answer carries its two-stage answer, and the per-item metrics are logged beside it."""
+    from summeval.lm_eval.two_stage import Verdict
+
     return {
         "doc_id": doc_id,
         "doc": doc,
         "target": doc["label"],
         "arguments": [(prompt, kwargs)],
         "resps": [list(outputs)],
-        "filtered_resps": [filtered],
+        "filtered_resps": [Verdict(filtered, two_stage)],
         "filter": "answer",
+        **SPORTS.score(doc, filtered),
+        **SPORTS.score_two_stage(doc, filtered, two_stage),
     }
 
 
 def _multiple_choice(doc_id, doc, prompt, plausible_ll, implausible_ll):
     """An in-memory multiple_choice sample: one (log-likelihood, is_greedy) request per label."""
     pairs = [(plausible_ll, plausible_ll > implausible_ll), (implausible_ll, implausible_ll >= plausible_ll)]
+    answer = "plausible" if plausible_ll > implausible_ll else "implausible"
     return {
+        **SPORTS.score(doc, answer),
+        **SPORTS.score_two_stage(doc, answer, answer),
         "doc_id": doc_id,
         "doc": doc,
         "target": ["plausible", "implausible"].index(doc["label"]),
@@ -211,7 +222,7 @@ def _logged(sample):
 
 
 ANSWER_ONLY = [
-    _generated(1, DOC_5, PROMPT_5, ["Implausible, he plays soccer."], "implausible"),
+    _generated(1, DOC_5, PROMPT_5, ["Implausible, he plays soccer."], "implausible", two_stage="implausible"),
     _generated(0, DOC_4, PROMPT_4, ["no idea"], "invalid"),
 ]
 SELF_CONSISTENCY = [
@@ -267,6 +278,7 @@ def test_sample_answer_extracts_from_unfiltered_text():
 def test_samples_csv_of_a_generated_task(shape):
     convert = _logged if shape == "logged" else dict
     rows = _rows(samples_csv([convert(s) for s in ANSWER_ONLY]))
+    in_memory = shape == "in memory"  # a logged sample keeps the two-stage scores, not the answer
     assert rows == [  # sorted by doc_id
         {
             "id": "example-0004",
@@ -274,8 +286,11 @@ def test_samples_csv_of_a_generated_task(shape):
             "target": "plausible",
             "model_output": "no idea",
             "answer": "invalid",
+            "two_stage_answer": "plausible" if in_memory else "",
             "acc": "0",
             "invalid": "1",
+            "acc_two_stage": "1",
+            "agree_two_stage": "0",
         },
         {
             "id": "example-0005",
@@ -283,8 +298,11 @@ def test_samples_csv_of_a_generated_task(shape):
             "target": "implausible",
             "model_output": "Implausible, he plays soccer.",
             "answer": "implausible",
+            "two_stage_answer": "implausible" if in_memory else "",
             "acc": "1",
             "invalid": "0",
+            "acc_two_stage": "1",
+            "agree_two_stage": "1",
         },
     ]
     assert samples_csv(ANSWER_ONLY, SPORTS) == samples_csv(ANSWER_ONLY)  # sports_understanding by default
@@ -315,8 +333,12 @@ def test_samples_csv_of_multiple_choice_shows_each_labels_log_likelihood(shape):
 
 
 def test_both_shapes_give_the_same_csv():
-    for samples in (ANSWER_ONLY, SELF_CONSISTENCY, MULTIPLE_CHOICE):
-        assert samples_csv(samples) == samples_csv([_logged(s) for s in samples])
+    def scores_only(text):  # a logged generated sample keeps its two-stage scores, not the answer itself
+        return [{k: v for k, v in row.items() if k != "two_stage_answer"} for row in _rows(text)]
+
+    for samples in (ANSWER_ONLY, SELF_CONSISTENCY):
+        assert scores_only(samples_csv(samples)) == scores_only(samples_csv([_logged(s) for s in samples]))
+    assert samples_csv(MULTIPLE_CHOICE) == samples_csv([_logged(s) for s in MULTIPLE_CHOICE])
     assert samples_csv(SUMMARIES, TWEETSUMM) == samples_csv([_logged(s) for s in SUMMARIES], TWEETSUMM)
 
 
@@ -395,15 +417,17 @@ def test_result_row_of_sports_has_clopper_pearson_intervals_for_accuracy_and_inv
         "answer",
         2,
     )
-    assert list(row.metrics) == ["acc", "invalid"]
+    assert list(row.metrics) == ["acc", "invalid", "acc_two_stage", "agree_two_stage"]
     # one of two right, the other invalid
     assert row.metrics["acc"] == _cells(0.5, *rate_interval(1, 2))
     assert row.metrics["invalid"] == _cells(0.5, *rate_interval(1, 2))
     assert row.mean("acc") == 0.5
     mc = result_row(SPORTS, "answer_only_mc", task_name("answer_only_mc"), "none", MULTIPLE_CHOICE)
-    assert mc.metrics == {
+    assert mc.metrics == {  # a multiple-choice answer is its own two-stage answer
         "acc": _cells(1.0, *rate_interval(2, 2)),
         "invalid": _cells(0.0, *rate_interval(0, 2)),
+        "acc_two_stage": _cells(1.0, *rate_interval(2, 2)),
+        "agree_two_stage": _cells(1.0, *rate_interval(2, 2)),
     }
 
 
@@ -432,14 +456,24 @@ ROWS = [
         "sports_understanding_answer_only",
         "answer",
         10,
-        {"acc": _cells(0.5, 0.2366, 0.7634), "invalid": _cells(0.1, 0.0179, 0.4042)},
+        {
+            "acc": _cells(0.5, 0.2366, 0.7634),
+            "invalid": _cells(0.1, 0.0179, 0.4042),
+            "acc_two_stage": _cells(0.6, 0.2624, 0.8784),
+            "agree_two_stage": _cells(0.5, 0.1871, 0.8129),
+        },
     ),
     StrategyResult(
         "self_consistency",
         "sports_understanding_self_consistency",
         "maj@5",
         10,
-        {"acc": _cells(1.0, 0.72, 1.0), "invalid": _cells(0.0, 0.0, 0.2775)},
+        {
+            "acc": _cells(1.0, 0.72, 1.0),
+            "invalid": _cells(0.0, 0.0, 0.2775),
+            "acc_two_stage": _cells(1.0, 0.72, 1.0),
+            "agree_two_stage": _cells(1.0, 0.72, 1.0),
+        },
     ),
 ]
 TWEETSUMM_ROWS = [
@@ -552,11 +586,20 @@ def _check_report(
         assert result["task"] == task_name(name, family.name)
         text = (out / f"{name}.csv").read_text(encoding="utf-8")
         reader = csv.DictReader(io.StringIO(text))
-        assert reader.fieldnames == ["id", "prompt", "target", "model_output", "answer", *family.metrics]
+        two_stage = ["two_stage_answer"] if family.two_stage else []
+        assert reader.fieldnames == [
+            "id",
+            "prompt",
+            "target",
+            "model_output",
+            "answer",
+            *two_stage,
+            *family.reported_metrics,
+        ]
         rows = list(reader)
         assert len(rows) == 2
-        assert list(result["metrics"]) == list(family.metrics)
-        for metric in family.metrics:
+        assert list(result["metrics"]) == list(family.reported_metrics)
+        for metric in family.reported_metrics:
             values = [float(row[metric]) for row in rows]
             # the CSV has 6 decimals
             assert result["metrics"][metric]["mean"] == pytest.approx(sum(values) / 2, abs=1e-6)

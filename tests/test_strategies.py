@@ -19,6 +19,7 @@ from prompt_strategies.exemplars import choose_exemplars, read_exemplar_file, wr
 from prompt_strategies.registry import get_family, get_strategy, strategies, task_name, task_table
 from summeval.lm_eval.task import StrategyTask, read_result
 from summeval.lm_eval.task_dir import generated_task_dir, template_path
+from summeval.lm_eval.two_stage import Verdict
 from summeval_tasks import task_yamls_dir
 from summeval_tasks.extraction import LABELS
 
@@ -138,7 +139,7 @@ def test_the_loaded_task_has_the_strategy_settings(tasks, name):
     pipelines = [f.name for f in task._filters]
     assert pipelines == [f["name"] for f in settings.get("filter_list", [{"name": "none"}])]
     assert strategy.primary_filter(FAMILY, strategy.options(METADATA)) in pipelines
-    assert [m["metric"] for m in config.metric_list] == ["acc", "invalid"]
+    assert [m["metric"] for m in config.metric_list] == ["acc", "invalid", "acc_two_stage", "agree_two_stage"]
 
 
 def test_the_settings_of_each_kind_of_strategy(tasks):
@@ -572,15 +573,38 @@ DOC = {"id": "v-1", "statement": "s", "input": "i", "label": "implausible"}
         (["So the answer is implausible."], 1.0, 0.0),  # unfiltered text is read too
         (["hmm"], 0.0, 1.0),
         ([], 0.0, 1.0),
-        # multiple_choice: one (log-likelihood, is_greedy) per label, in LABELS order
-        ([(-4.0, False), (-1.5, True)], 1.0, 0.0),
-        ([(-0.2, True), (-3.0, False)], 0.0, 0.0),
     ],
 )
-def test_scoring_filtered_results(tasks, results, acc, invalid):
+@pytest.mark.parametrize("two_stage", ["plausible", "implausible"])
+def test_scoring_filtered_results(tasks, results, acc, invalid, two_stage):
     assert FAMILY.score(DOC, read_result(FAMILY, results)) == {"acc": acc, "invalid": invalid}
-    for name in ("answer_only", "answer_only_mc"):  # what lm-eval calls: the task's process_results
-        assert tasks[task_name(name)].config.process_results(DOC, results) == {"acc": acc, "invalid": invalid}
+    # what lm-eval calls: the task's process_results, on answers that carry their second stage
+    carried = [Verdict(results[0], two_stage)] if results else [Verdict("invalid", two_stage)]
+    expected = {
+        "acc": acc,
+        "invalid": invalid,
+        "acc_two_stage": float(two_stage == DOC["label"]),
+        "agree_two_stage": float(not invalid and FAMILY.read_answer(carried[0]) == two_stage),
+    }
+    assert tasks[task_name("answer_only")].config.process_results(DOC, carried) == expected
+
+
+def test_a_generated_answer_without_its_second_stage_is_refused(tasks):
+    with pytest.raises(StrategyError, match="an answer has no two-stage answer"):
+        tasks[task_name("answer_only")].config.process_results(DOC, ["implausible"])
+
+
+@pytest.mark.parametrize(
+    ("results", "acc"),
+    [  # multiple_choice: one (log-likelihood, is_greedy) per label, in LABELS order; its own second stage
+        ([(-4.0, False), (-1.5, True)], 1.0),
+        ([(-0.2, True), (-3.0, False)], 0.0),
+    ],
+)
+def test_scoring_multiple_choice_results(tasks, results, acc):
+    assert FAMILY.score(DOC, read_result(FAMILY, results)) == {"acc": acc, "invalid": 0.0}
+    process = tasks[task_name("answer_only_mc")].config.process_results
+    assert process(DOC, results) == {"acc": acc, "invalid": 0.0, "acc_two_stage": acc, "agree_two_stage": 1.0}
 
 
 def test_the_multiple_choice_answer_follows_the_label_order():

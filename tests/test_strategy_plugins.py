@@ -23,6 +23,7 @@ from prompt_strategies.builtin import BUILTIN_STRATEGIES
 from prompt_strategies.exemplars import choose_exemplars
 from prompt_strategies.family import TaskFamily
 from summeval.lm_eval import task_dir
+from summeval.lm_eval.two_stage import Verdict
 from summeval_tasks.families import BUILTIN_FAMILIES
 
 TESTS = Path(__file__).resolve().parent
@@ -320,7 +321,13 @@ def test_the_generated_plugin_task_loads_in_lm_eval(use_plugins):
     assert task.doc_to_text(doc) == f"{doc['statement']}\nAnswer yes or no: is this plausible?\nAnswer:"
     assert task.config.generation_kwargs["do_sample"] is False
     assert [f["name"] for f in task.config.filter_list] == ["yes_no_answer"]
-    assert task.score(doc, [doc["label"]]) == {"acc": 1.0, "invalid": 0.0}
+    # a plugin strategy's answers get their second stage through the same path as ours
+    assert task.score(doc, [Verdict(doc["label"], doc["label"])]) == {
+        "acc": 1.0,
+        "invalid": 0.0,
+        "acc_two_stage": 1.0,
+        "agree_two_stage": 1.0,
+    }
 
 
 def test_a_plugin_family_gets_a_task_for_every_strategy_that_applies(use_plugins, monkeypatch):

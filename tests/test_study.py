@@ -109,14 +109,17 @@ def test_every_cell_is_saved_whole_and_the_report_is_written(tiny_run):
     assert "| llama | tweetsumm_zero | none | 3 of 8 test, the first 3 | greedy |" in report
     assert f"| llama | {SPORTS}_self_consistency | maj@2 | 3 of " in report
     assert "validation, the first 3 | 7 |" in report
-    assert "Holm p (m = 3)" in report and "B − A [95%, unadjusted]" in report
+    # three comparisons; each sports one on both the strict and the two-stage accuracy: five tests
+    assert "| comparison | A | B | metric | n |" in report and "B − A [95%, unadjusted]" in report
+    assert "| llama/sports_understanding_cot | acc_two_stage | 3 |" in report
+    assert "over the family of all 5 comparisons of the study" in report
     # each sports cell against the majority baseline (paired), and guessing as a prediction range apart
     assert f"### {SPORTS}: random guessing (a prediction range, not a confidence interval)" in report
     assert "Holm p (m = 5)" in report  # the five sports cells against the majority
     assert (out / "charts" / f"{SPORTS}_acc.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (out / "samples" / "llama__tweetsumm_zero.csv").read_text().startswith("id,prompt,target")
     facts = json.loads((out / "report.json").read_text())
-    assert len(facts["comparisons"]) == 3 and {c["test"] for c in facts["comparisons"]} == {
+    assert len(facts["comparisons"]) == 5 and {c["test"] for c in facts["comparisons"]} == {
         "paired t",
         "exact McNemar",
     }

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import offline_env, run_lm_eval
+from conftest import offline_env, read_results, run_lm_eval
 
 from summeval.study.inputs import (
     VLLM_CPU_DEFAULTS,
@@ -119,6 +119,10 @@ def test_greedy_vllm_outputs_equal_hf(embedded_model, hf_greedy, tmp_path):
         vllm_out, hf_out = _outputs(tmp_path, task), _outputs(hf_greedy, task)
         assert len(vllm_out) == 2 and all(o[0].strip() for o in vllm_out), vllm_out
         assert vllm_out == hf_out, f"{task}: vLLM {vllm_out} != HF {hf_out}"
+    # Two-stage answers run on vLLM's own log-likelihoods (summeval.lm_eval.two_stage).
+    sports = read_results(tmp_path)["sports_understanding_answer_only"]
+    assert 0.0 <= sports["acc_two_stage,answer"] <= 1.0
+    assert sports["agree_two_stage,answer"] <= 1.0 - sports["invalid,answer"] + 1e-9
 
 
 @needs_vllm

@@ -27,6 +27,20 @@ def _with_exemplars(family, doc, exemplars, *, rationales: bool) -> str:
     return EXEMPLAR_SEPARATOR.join([*shots, family.question(doc)])
 
 
+def _exemplar_turns(family, doc, exemplars, *, rationales: bool) -> list[tuple[str, str]] | None:
+    """``_with_exemplars`` as chat turns: each exemplar's question from the user and its rationale or
+    gold answer from the assistant, then the item's question; None with no exemplars (one user turn)."""
+    if not exemplars:
+        return None
+    turns = []
+    for ex in exemplars:
+        turns += [
+            ("user", family.question(ex)),
+            ("assistant", family.exemplar_answer(ex, ex.get("rationale") if rationales else None)),
+        ]
+    return [*turns, ("user", family.question(doc))]
+
+
 class AnswerOnly(PromptStrategy):
     name = "answer_only"
     description = "Zero-shot: the item alone, answered directly (no exemplars, no reasoning)."
@@ -86,6 +100,9 @@ class FewShot(PromptStrategy):
     def prompt(self, doc, family, exemplars, options):
         return _with_exemplars(family, doc, exemplars, rationales=False)
 
+    def chat_turns(self, doc, family, exemplars, options):
+        return _exemplar_turns(family, doc, exemplars, rationales=False)
+
 
 class ChainOfThought(PromptStrategy):
     name = "cot"
@@ -140,6 +157,9 @@ class ChainOfThoughtFewShot(ChainOfThought):
     def prompt(self, doc, family, exemplars, options):
         return _with_exemplars(family, doc, exemplars, rationales=True)
 
+    def chat_turns(self, doc, family, exemplars, options):
+        return _exemplar_turns(family, doc, exemplars, rationales=True)
+
 
 class SelfConsistency(ChainOfThoughtFewShot):
     name = "self_consistency"
@@ -167,6 +187,9 @@ class SelfConsistency(ChainOfThoughtFewShot):
         if family.supports_reasoning:
             return super().prompt(doc, family, exemplars, options)
         return family.direct_question(doc)
+
+    def chat_turns(self, doc, family, exemplars, options):
+        return super().chat_turns(doc, family, exemplars, options) if family.supports_reasoning else None
 
     def lm_eval_settings(self, family, options):
         samples = options["samples"]
@@ -225,6 +248,9 @@ class ActivePrompt(ChainOfThoughtFewShot):
 
     def prompt(self, doc, family, exemplars, options):
         return _with_exemplars(family, doc, exemplars, rationales=family.supports_reasoning)
+
+    def chat_turns(self, doc, family, exemplars, options):
+        return _exemplar_turns(family, doc, exemplars, rationales=family.supports_reasoning)
 
 
 BUILTIN_STRATEGIES = (

@@ -144,6 +144,14 @@ class PromptStrategy:
         """The full prompt text for ``doc`` after ``exemplars``."""
         raise NotImplementedError(f"strategy {self.name!r} does not build prompts")
 
+    def chat_turns(
+        self, doc: Doc, family: TaskFamily, exemplars: Sequence[Doc], options: Mapping[str, Any]
+    ) -> list[tuple[str, str]] | None:
+        """Under a chat template (with lm-eval's ``fewshot_as_multiturn``, its default there), the prompt
+        as chat turns: ``(role, content)`` pairs, each worked exemplar a user turn and an assistant turn,
+        ending in the user turn of ``doc``. None (the default): ``prompt`` is sent as one user turn."""
+        return None
+
     def max_gen_toks(self, family: TaskFamily, options: Mapping[str, Any]) -> int:
         """The option ``max_gen_toks`` when set, else the family's budget for this kind of answer."""
         given = options.get("max_gen_toks")

@@ -54,6 +54,9 @@ class TaskFamily:
     """The headline metric of a report."""
     choices: Sequence[str] | None = None
     """Fixed answer choices (labels), for log-likelihood multiple choice; None when answers are free text."""
+    answer_trigger: str | None = "So the answer is"
+    """With ``choices``: the words after which a generated answer's label is read in its second stage
+    (``two_stage``); None turns two-stage answers off."""
     supports_reasoning: bool = False
     """Whether an answer can be read from a chain of thought (and exemplars carry rationales)."""
     answer_stop: Sequence[str] = ("\n\n",)
@@ -115,7 +118,12 @@ class TaskFamily:
 
     def exemplar(self, doc: Doc, rationale: str | None = None) -> str:
         """A worked exemplar: the question, then the rationale (when given) or the gold answer."""
-        return f"{self.question(doc)} {rationale if rationale else self.answer_text(doc)}"
+        return f"{self.question(doc)} {self.exemplar_answer(doc, rationale)}"
+
+    def exemplar_answer(self, doc: Doc, rationale: str | None = None) -> str:
+        """What a worked exemplar answers (its assistant turn in a chat): the rationale (when given) or
+        the gold answer."""
+        return rationale if rationale else self.answer_text(doc)
 
     def instruction_prompt(self, doc: Doc) -> str | None:
         """The family's instruction (fine-tuning) format without the answer, or None if it has none."""
@@ -152,6 +160,43 @@ class TaskFamily:
             )
 
     # ------------------------------------------------------------------ answers
+
+    @property
+    def two_stage(self) -> bool:
+        """Whether generated answers are also read in two stages (``summeval.lm_eval.two_stage``): the
+        family has fixed ``choices`` and an ``answer_trigger``."""
+        return bool(self.choices) and bool(self.answer_trigger)
+
+    @property
+    def answer_words(self) -> Mapping[str, Sequence[str]]:
+        """Each choice → the words that state it after ``answer_trigger`` (a two-stage answer weighs each
+        label by the summed probability of its words). Default: the choice itself."""
+        return {choice: (choice,) for choice in self.choices or ()}
+
+    @property
+    def two_stage_metrics(self) -> dict[str, bool]:
+        """The metrics of two-stage answers (none when ``two_stage`` is off): ``<primary>_two_stage``,
+        the headline metric of the two-stage answer, and ``agree_two_stage``, 1 where the strict reader
+        reads a verdict and it is the two-stage answer."""
+        if not self.two_stage:
+            return {}
+        return {
+            f"{self.primary_metric}_two_stage": self.metrics[self.primary_metric],
+            "agree_two_stage": True,
+        }
+
+    @property
+    def reported_metrics(self) -> dict[str, bool]:
+        """Every per-doc metric a task of this family reports: ``metrics``, then ``two_stage_metrics``."""
+        return {**self.metrics, **self.two_stage_metrics}
+
+    def score_two_stage(self, doc: Doc, answer: Any, two_stage: Any) -> dict[str, float]:
+        """The ``two_stage_metrics`` of a doc from its strict ``answer`` and its ``two_stage`` answer."""
+        labels = [self.choice_answer(i) for i in range(len(self.choices or ()))]
+        return {
+            f"{self.primary_metric}_two_stage": float(self.score(doc, two_stage)[self.primary_metric]),
+            "agree_two_stage": float(answer in labels and answer == two_stage),
+        }
 
     def read_answer(self, text: str) -> Any:
         """Generated text → the answer that is scored. Must be idempotent (reading an answer again

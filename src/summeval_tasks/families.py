@@ -126,6 +126,15 @@ class SportsUnderstanding(TaskFamily):
 
         return LABELS
 
+    @property
+    def answer_words(self):
+        # BIG-bench's own labels, and the yes/no that lm-eval's bbh prompts teach: a model may state a
+        # verdict in either form, and " implausible" is several tokens where " plausible" is one (scored
+        # alone, the shorter label wins on length; measured on SmolLM2, it won every item).
+        from summeval_tasks.extraction import IMPLAUSIBLE, PLAUSIBLE
+
+        return {PLAUSIBLE: (PLAUSIBLE, "yes"), IMPLAUSIBLE: (IMPLAUSIBLE, "no")}
+
     def load(self, metadata):
         from summeval_tasks.sports import load_statements
 

@@ -48,15 +48,46 @@ def _prompt(sample: Mapping[str, Any]) -> str:
     return str(arguments[0][0]) if arguments and arguments[0] else ""
 
 
+def sample_scores(sample: Mapping[str, Any], family: TaskFamily) -> dict[str, float]:
+    """Each of the family's reported metrics for one logged sample: the value lm-eval logged with it, or
+    (for samples logged without it) the family's score of its read answer. Two-stage metrics cannot be
+    recomputed (they need the model): a sample without them is refused."""
+    missing = [m for m in family.reported_metrics if m not in sample]
+    scores = dict(family.score(sample["doc"], sample_answer(sample, family))) if missing else {}
+    lost = [m for m in missing if m not in scores]
+    if lost:
+        doc_id = sample.get("doc_id")
+        raise ValueError(
+            f"logged sample {doc_id!r} has no {', '.join(lost)} (logged before two-stage answers)"
+        )
+    return {m: float(sample[m]) if m in sample else float(scores[m]) for m in family.reported_metrics}
+
+
+def two_stage_answer(sample: Mapping[str, Any], family: TaskFamily) -> str:
+    """The two-stage answer of a sample: the one its filtered answer carries in memory
+    (``two_stage.Verdict``), a multiple-choice sample's own answer, or '' when it is not known (a logged
+    generated sample keeps only its scores)."""
+    from summeval.lm_eval.two_stage import two_stage_of
+
+    filtered = sample.get("filtered_resps")
+    items = filtered if isinstance(filtered, list) else [filtered]
+    if items and isinstance(items[0], (list, tuple)):  # multiple choice: its choice is its two-stage answer
+        return str(sample_answer(sample, family))
+    two = two_stage_of(items[0]) if items else None
+    return "" if two is None else str(two)
+
+
 def samples_csv(samples: Sequence[Mapping[str, Any]], family: TaskFamily | None = None) -> str:
-    """CSV text: id, prompt, target, model_output, answer, then each metric of the family; a row per item."""
+    """CSV text: id, prompt, target, model_output, answer, two_stage_answer (families with two-stage
+    answers), then each reported metric of the family; a row per item."""
     fam = family or get_family("sports_understanding")
+    two_stage = ["two_stage_answer"] if fam.two_stage else []
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["id", "prompt", "target", "model_output", "answer", *fam.metrics])
+    writer.writerow(["id", "prompt", "target", "model_output", "answer", *two_stage, *fam.reported_metrics])
     for sample in sorted(samples, key=lambda s: s.get("doc_id", 0)):
         answer = sample_answer(sample, fam)
-        scores = fam.score(sample["doc"], answer)
+        scores = sample_scores(sample, fam)
         writer.writerow(
             [
                 sample["doc"].get("id", sample.get("doc_id")),
@@ -64,7 +95,8 @@ def samples_csv(samples: Sequence[Mapping[str, Any]], family: TaskFamily | None 
                 fam.answer_text(sample["doc"]),
                 _model_output(sample),
                 answer,
-                *(_number(scores[m]) for m in fam.metrics),
+                *([two_stage_answer(sample, fam)] if two_stage else []),
+                *(_number(scores[m]) for m in fam.reported_metrics),
             ]
         )
     return buffer.getvalue()
@@ -75,7 +107,7 @@ def _number(value: float) -> str:
 
 
 def item_scores(family: TaskFamily, samples: Sequence[Mapping[str, Any]]) -> dict[str, list[float]]:
-    """Each metric's per-item scores of logged samples, in doc order."""
+    """Each reported metric's per-item scores of logged samples, in doc order."""
     ordered = sorted(samples, key=lambda s: s.get("doc_id", 0))
-    per_item = [family.score(s["doc"], sample_answer(s, family)) for s in ordered]
-    return {m: [float(scores[m]) for scores in per_item] for m in family.metrics}
+    per_item = [sample_scores(s, family) for s in ordered]
+    return {m: [scores[m] for scores in per_item] for m in family.reported_metrics}

@@ -83,6 +83,11 @@ class StrategyTask(ConfigurableTask):
         family = self.family
         for key, value in self.strategy.lm_eval_settings(family, self.strategy_options).items():
             config.setdefault(key, value)
+        # Generated answers of a family with a label set are also read in two stages (two_stage.py).
+        self.reads_two_stage = family.two_stage and config.get("output_type") == "generate_until"
+        self.answer_model: Any = None  # the model, while lm-eval's evaluate runs this task
+        if self.reads_two_stage:
+            _install_two_stage_hook()
         config.setdefault("custom_dataset", _Shared(_FamilyDataset(family), "load_docs"))
         config.setdefault("training_split", family.pool_split)
         config.setdefault("test_split", family.eval_split)
@@ -93,7 +98,7 @@ class StrategyTask(ConfigurableTask):
             "metric_list",
             [
                 {"metric": m, "aggregation": "mean", "higher_is_better": hib}
-                for m, hib in family.metrics.items()
+                for m, hib in family.reported_metrics.items()
             ],
         )
         super().__init__(config=config, **kwargs)
@@ -113,9 +118,66 @@ class StrategyTask(ConfigurableTask):
         exemplars = self.strategy.exemplars(doc, self._context, self.strategy_options)
         return self.strategy.prompt(doc, self.family, exemplars, self.strategy_options)
 
+    def fewshot_context(
+        self,
+        doc: Mapping[str, Any],
+        num_fewshot: int,
+        system_instruction: str | None = None,
+        apply_chat_template: bool = False,
+        fewshot_as_multiturn: bool = False,
+        chat_template: Any = None,
+        gen_prefix: str | None = None,
+    ) -> Any:
+        """lm-eval's context, except under a chat template with ``fewshot_as_multiturn`` (lm-eval's default
+        there): then each worked exemplar of the strategy is its own user and assistant turn
+        (``PromptStrategy.chat_turns``), as lm-eval's own few-shot tasks send them. Without a chat
+        template the prompt is lm-eval's, from ``doc_to_text``, unchanged."""
+        if apply_chat_template and chat_template and fewshot_as_multiturn and not gen_prefix:
+            exemplars = self.strategy.exemplars(doc, self._context, self.strategy_options)
+            turns = self.strategy.chat_turns(doc, self.family, exemplars, self.strategy_options)
+            if turns:
+                system = [{"role": "system", "content": system_instruction}] if system_instruction else []
+                messages = [*system, *({"role": role, "content": text} for role, text in turns)]
+                return chat_template(messages, add_generation_prompt=True)
+        return super().fewshot_context(
+            doc,
+            num_fewshot,
+            system_instruction=system_instruction,
+            apply_chat_template=apply_chat_template,
+            fewshot_as_multiturn=fewshot_as_multiturn,
+            chat_template=chat_template,
+            gen_prefix=gen_prefix,
+        )
+
+    def apply_filters(self) -> Any:
+        """lm-eval's filters, after the second stage of each generated answer (``two_stage``)."""
+        if self.reads_two_stage and self._instances:
+            if self.answer_model is None:
+                raise StrategyError(
+                    f"task {self.config.task}: two-stage answers need the model, but lm-eval's evaluate ran "
+                    "without summeval's hook (call lm_eval.simple_evaluate or lm_eval.evaluator.evaluate "
+                    "after the task is built, not a copy of evaluate imported before)"
+                )
+            from summeval.lm_eval.two_stage import add_two_stage_answers
+
+            add_two_stage_answers(self, self.family, self.answer_model)
+        return super().apply_filters()
+
     def score(self, doc: Mapping[str, Any], results: list[Any]) -> dict[str, float]:
-        """Per-doc metrics of the family for the filtered results (see ``read_result``)."""
-        return self.family.score(doc, read_result(self.family, results))
+        """Per-doc metrics of the family for the filtered results (see ``read_result``), and those of the
+        two-stage answer where the family has them (a multiple-choice answer is its own two-stage one)."""
+        from summeval.lm_eval.two_stage import two_stage_of
+
+        answer = read_result(self.family, results)
+        scores = dict(self.family.score(doc, answer))
+        if self.family.two_stage:
+            two = answer if not self.reads_two_stage else two_stage_of(results[0] if results else None)
+            if two is None:
+                raise StrategyError(
+                    f"task {self.config.task}: an answer has no two-stage answer: {results!r}"
+                )
+            scores.update(self.family.score_two_stage(doc, answer, two))
+        return scores
 
 
 def read_result(family: TaskFamily, results: list[Any]) -> Any:
@@ -126,6 +188,15 @@ def read_result(family: TaskFamily, results: list[Any]) -> Any:
         scores = [ll for ll, _ in results]
         return family.choice_answer(max(range(len(scores)), key=scores.__getitem__))
     return family.read_answer(results[0] if results else "")
+
+
+def _install_two_stage_hook() -> None:
+    """Wrap lm-eval's ``evaluate`` so that our tasks get their model (``two_stage.patch_evaluate``)."""
+    import lm_eval.evaluator
+
+    from summeval.lm_eval.two_stage import patch_evaluate
+
+    patch_evaluate(lm_eval.evaluator)
 
 
 class _FamilyDataset:

@@ -175,4 +175,18 @@ def resolved_task(task: str, metadata: dict[str, Any] | None = None) -> str:
     if docs:
         text += f"prompt of doc {docs[0].get('id', 0)!r} (before any chat template):\n"
         text += "\n".join(f"  | {line}" for line in str(built.doc_to_text(docs[0])).splitlines()) + "\n"
+        exemplars = built.strategy.exemplars(docs[0], built.strategy_context, built.strategy_options)
+        turns = built.strategy.chat_turns(docs[0], built.family, exemplars, built.strategy_options)
+        if turns:
+            text += "under a chat template (lm-eval's fewshot_as_multiturn, its default there), as turns:\n"
+            for role, content in turns:
+                text += "\n".join(f"  {role:>9} | {line}" for line in content.splitlines()) + "\n"
+        else:
+            text += "under a chat template: the prompt above as one user turn\n"
+        if built.reads_two_stage:
+            words = " / ".join("|".join(w) for w in built.family.answer_words.values())
+            text += (
+                f"second stage: after the output, {built.family.answer_trigger!r}, then the more likely of "
+                f"{words} (acc_two_stage)\n"
+            )
     return text

@@ -98,38 +98,45 @@ def summaries(cell: Cell, record: Mapping[str, Any], seed: int) -> dict[str, dic
         raise StatisticsError(f"cell {cell.id}: {err}") from err
 
 
+def compared_metrics(family: TaskFamily) -> list[str]:
+    """The metrics a comparison tests: the family's headline metric, and the headline metric of its
+    two-stage answers where it has them."""
+    return [family.primary_metric, *[m for m in family.two_stage_metrics if m != "agree_two_stage"]]
+
+
 def comparison_results(config: StudyConfig, records: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Each comparison of the config whose two cells finished: a paired test of the family's headline
-    metric on the items both scored, with Holm-adjusted p-values over all of them."""
+    """Each comparison of the config whose two cells finished: a paired test of each compared metric
+    (``compared_metrics``) on the items both scored, with Holm-adjusted p-values over all of them."""
     results = []
     for comparison in config.comparisons:
         if comparison.a not in records or comparison.b not in records:
             continue
         cell = config.cell(comparison.a)
         family = get_family(cell.family)
-        metric = family.primary_metric
         a, b = records[comparison.a], records[comparison.b]
-        by_item_b = dict(zip(b["items"], b["scores"][metric], strict=True))
-        pairs = [
-            (x, by_item_b[i]) for i, x in zip(a["items"], a["scores"][metric], strict=True) if i in by_item_b
-        ]
-        test = paired_test(
-            [p[0] for p in pairs],
-            [p[1] for p in pairs],
-            binary=is_rate(family, [v for pair in pairs for v in pair]),
-            seed=config.seed,
-        )
-        higher_is_better = family.metrics[metric]
-        results.append(
-            {
-                "label": comparison.label,
-                "a": comparison.a,
-                "b": comparison.b,
-                "metric": metric,
-                "higher_is_better": higher_is_better,
-                **test.to_dict(),
-            }
-        )
+        for metric in compared_metrics(family):
+            by_item_b = dict(zip(b["items"], b["scores"][metric], strict=True))
+            pairs = [
+                (x, by_item_b[i])
+                for i, x in zip(a["items"], a["scores"][metric], strict=True)
+                if i in by_item_b
+            ]
+            test = paired_test(
+                [p[0] for p in pairs],
+                [p[1] for p in pairs],
+                binary=is_rate(family, [v for pair in pairs for v in pair]),
+                seed=config.seed,
+            )
+            results.append(
+                {
+                    "label": comparison.label,
+                    "a": comparison.a,
+                    "b": comparison.b,
+                    "metric": metric,
+                    "higher_is_better": family.reported_metrics[metric],
+                    **test.to_dict(),
+                }
+            )
     m = len(results)
     smallest = [smallest_attainable_p(r["test"] == "exact McNemar", r["n"]) for r in results]
     adjusted = holm([r["p_value"] for r in results])

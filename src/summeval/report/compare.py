@@ -28,7 +28,7 @@ def results_markdown(
     if model_description:
         lines += [f"Model: `{model_description.strip()}`", ""]
     lines += [f"Task family: {fam.name}", ""]
-    metrics = list(fam.metrics)
+    metrics = list(fam.reported_metrics)
     lines += [
         "| strategy | filter | n | " + " | ".join(f"{m} [95% interval]" for m in metrics) + " |",
         "|---|---|---:|" + "---:|" * len(metrics),

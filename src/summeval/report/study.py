@@ -200,7 +200,7 @@ def sample_view(title: str, family_name: str, csv_text: str, href: str) -> Sampl
     family = get_family(family_name)
     items = []
     for row in csv.DictReader(io.StringIO(csv_text)):
-        scores = {m: row.get(m, "") for m in family.metrics}
+        scores = {m: row.get(m, "") for m in family.reported_metrics}
         if row.get("invalid") == "1" or not (row.get("answer") or "").strip():
             status = "invalid"
         elif family.choices:

@@ -37,7 +37,7 @@ def results_table(
     """One row per cell of ``family_name``: each metric's mean and interval, the items it scored (split,
     its size, how they were chosen) and the seed of a sampled cell, beside the published figures."""
     family = get_family(family_name)
-    metrics = list(family.metrics)
+    metrics = list(family.reported_metrics)
     cells = [c for c in config.cells if c.family == family_name]
     published_metrics = [m for m in metrics if any(m in config.published.get(c.id, {}) for c in cells)]
     header = ["model", "task", "filter", "items", "seed", *(f"{m} [95%]" for m in metrics)]
@@ -89,12 +89,27 @@ def results_table(
         + f". A seeded sample draws n of them with the study's seed ({config.seed}), the same items for "
         "every cell of that size; lm-eval's limit takes the first n.",
     ]
+    if family.two_stage_metrics:
+        notes.append(two_stage_note(family))
     if published_metrics:
         notes.append(
             f"{config.published_label}: the figures the original study reported, shown beside the cell that "
             "reproduces them (they have no interval: the study reported none)."
         )
     return Table(f"{family_name}: results", header, rows, notes, text_columns=5)
+
+
+def two_stage_note(family: Any) -> str:
+    """One sentence on which accuracy is which, for a family with two-stage answers."""
+    primary = family.primary_metric
+    return (
+        f"{primary} reads the model's own words with the strict reader (an answer it cannot read is "
+        f'wrong and counts in invalid); {primary}_two_stage appends "{family.answer_trigger}" to the output '
+        "and takes the label the model finds most likely (never invalid; a multiple-choice cell's answer is "
+        "already that); agree_two_stage is the share of items where the strict reader found a verdict and "
+        "it is the "
+        "two-stage one."
+    )
 
 
 def baseline_tables(

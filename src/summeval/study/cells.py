@@ -31,8 +31,9 @@ SAMPLES_FILE = "samples.jsonl"
 CSV_FILE = "samples.csv"
 
 
-CELL_FORMAT = 2
-"""Bumped when what a cell folder holds changes: older cells are then re-run (2: the integrity record)."""
+CELL_FORMAT = 3
+"""Bumped when what a cell folder holds changes: older cells are then re-run (2: the integrity record;
+3: two-stage answers)."""
 
 
 def cell_settings(

@@ -445,7 +445,7 @@ def _published(where: _Reader, value: Any, cells: list[Cell]) -> tuple[str, dict
         at = f"published.cells.{cell_id}"
         if cell_id not in by_id:
             raise where.fail(at, "is not a cell of this study (cells are <model>/<task>)")
-        metrics = get_family(by_id[cell_id].family).metrics
+        metrics = get_family(by_id[cell_id].family).reported_metrics
         figures = where.mapping(figures, at)
         for metric, number in figures.items():
             if metric not in metrics:

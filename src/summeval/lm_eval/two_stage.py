@@ -1,0 +1,189 @@
+"""Two-stage answers: after the model's own output, the family's answer trigger, then the label the model
+finds most likely (Kojima et al. 2022, "Large Language Models are Zero-Shot Reasoners", section 3).
+
+A family with a fixed label set (``TaskFamily.two_stage``: ``choices`` and an ``answer_trigger``) reads a
+generated answer twice:
+
+- **strict**: ``read_answer`` on the text alone (``acc``, ``invalid``); it never guesses, so an answer
+  written in a form it cannot read safely is ``invalid``;
+- **two-stage**: the prompt as sent, the output (cut at its stop), the trigger (``So the answer is``;
+  omitted when the output already ends in it), then the words of each label (``answer_words``: for
+  sports ``plausible``/``yes`` and ``implausible``/``no``) as continuations scored by log-likelihood; the
+  label whose words are most probable together (log-sum-exp) is the answer. It is never invalid.
+
+``StrategyTask.apply_filters`` runs the second stage once the model has answered every request, in one
+``loglikelihood`` call over all of a task's outputs (two short continuations of each: a small fraction of
+generating them), on whatever lm-eval model ran the task (``hf``, ``seq2seq``, ``vllm``, a cached one).
+lm-eval gives a task no handle on its model, so :func:`patch_evaluate` wraps ``lm_eval.evaluator.evaluate``
+to hand the model to *our* tasks for the duration of the call; lm-eval's own tasks see nothing of it.
+Each response is replaced by an :class:`Answered` string (the same text, so logged ``resps`` are the
+model's own words) carrying its two-stage label, and the answer filters pass it on as a :class:`Verdict`
+(the strict answer, logged as before, carrying the two-stage one).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+_PATCHED_FLAG = "_summeval_two_stage"
+# The attribute of one of our tasks that holds the model while lm-eval's evaluate runs.
+MODEL_ATTRIBUTE = "answer_model"
+
+
+class Answered(str):
+    """A model's output (the text itself) with the label of its second stage in ``two_stage``."""
+
+    two_stage: Any = None
+
+    def __new__(cls, text: str, two_stage: Any) -> Answered:
+        value = super().__new__(cls, text)
+        value.two_stage = two_stage
+        return value
+
+    def __reduce__(self):  # lm-eval's request cache pickles responses
+        return (Answered, (str(self), self.two_stage))
+
+
+class Verdict(str):
+    """A strict read answer (the string itself) with the two-stage answer of the same output(s)."""
+
+    two_stage: Any = None
+
+    def __new__(cls, answer: Any, two_stage: Any) -> Verdict:
+        value = super().__new__(cls, answer)
+        value.two_stage = two_stage
+        return value
+
+    def __reduce__(self):
+        return (Verdict, (str(self), self.two_stage))
+
+
+def two_stage_of(value: Any) -> Any:
+    """The two-stage answer an output or a read answer carries, or None."""
+    return getattr(value, "two_stage", None)
+
+
+def label_prompt(context: str, output: str, trigger: str) -> str:
+    """The second stage's context: the prompt as sent, the output, then the trigger unless the output
+    already ends in it (``... So the answer is``). A sentence gets a full stop before the trigger."""
+    text = output.rstrip()
+    if text.lower().endswith(trigger.lower()):
+        return context + text
+    if not text:
+        return context + ("" if not context or context[-1].isspace() else " ") + trigger
+    joiner = " " if text[-1] in ".!?:;" else ". "
+    return context + text + joiner + trigger
+
+
+def label_requests(instances: Sequence[Any], words: Sequence[str], trigger: str) -> list[Any]:
+    """One ``loglikelihood`` request per (generated output, word): `` word`` after ``label_prompt``."""
+    from lm_eval.api.instance import Instance
+
+    requests = []
+    for instance in instances:
+        for output in instance.resps:
+            context = label_prompt(instance.arguments[0], str(output), trigger)
+            for word in words:
+                requests.append(
+                    Instance(
+                        request_type="loglikelihood",
+                        doc=instance.doc,
+                        arguments=(context, f" {word}"),
+                        idx=len(requests),
+                        metadata=(instance.task_name, instance.doc_id, 1),
+                    )
+                )
+    return requests
+
+
+def best_label(likelihoods: Mapping[str, Sequence[float]], order: Sequence[str]) -> str:
+    """The label whose words' log-likelihoods sum (as probabilities) highest; ties go to the first in
+    ``order``."""
+    totals = {label: _log_sum_exp(likelihoods[label]) for label in order}
+    return max(order, key=totals.__getitem__)
+
+
+def _log_sum_exp(values: Sequence[float]) -> float:
+    top = max(values)
+    if top == -math.inf:
+        return top
+    return top + math.log(sum(math.exp(v - top) for v in values))
+
+
+def add_two_stage_answers(task: Any, family: Any, lm: Any) -> None:
+    """Score every label's words after every generated output of ``task`` with ``lm`` and replace each
+    output by an :class:`Answered` carrying its most likely label (``family.choice_answer``)."""
+    instances = [i for i in task.instances if i.request_type == "generate_until" and i.resps]
+    if not instances:
+        return
+    choices = list(family.choices)
+    words = family.answer_words
+    flat = [(choice, word) for choice in choices for word in words[choice]]
+    requests = label_requests(instances, [word for _, word in flat], family.answer_trigger)
+    scores = iter(lm.loglikelihood(requests))
+    for instance in instances:
+        answered = []
+        for output in instance.resps:
+            likelihoods: dict[str, list[float]] = {choice: [] for choice in choices}
+            for choice, _ in flat:
+                likelihoods[choice].append(float(next(scores)[0]))
+            best = choices.index(best_label(likelihoods, choices))
+            answered.append(Answered(str(output), family.choice_answer(best)))
+        instance.resps[:] = answered
+
+
+def _our_tasks(task_dict: Any) -> Iterator[Any]:
+    """Our tasks (those with a ``MODEL_ATTRIBUTE`` slot) anywhere in lm-eval's nested task dict."""
+    values = task_dict.values() if isinstance(task_dict, Mapping) else [task_dict]
+    for value in values:
+        if isinstance(value, Mapping):
+            yield from _our_tasks(value)
+        elif hasattr(value, MODEL_ATTRIBUTE):
+            yield value
+
+
+def missing_internals(module: Any) -> list[str]:
+    """What :func:`patch_evaluate` needs of ``lm_eval.evaluator`` and is missing from it."""
+    evaluate = getattr(module, "evaluate", None)
+    if not callable(evaluate):
+        return ["lm_eval.evaluator.evaluate"]
+    try:
+        parameters = inspect.signature(evaluate).parameters
+    except (TypeError, ValueError):
+        return ["the signature of lm_eval.evaluator.evaluate"]
+    return [f"evaluate({name}=...)" for name in ("lm", "task_dict") if name not in parameters]
+
+
+def patch_evaluate(module: Any) -> None:
+    """Wrap ``module.evaluate`` (lm-eval's ``lm_eval.evaluator``) so that each of our tasks in its
+    ``task_dict`` holds ``lm`` in ``answer_model`` while it runs. Idempotent; raises ``RuntimeError``
+    naming what is missing when lm-eval no longer has what this needs."""
+    original = module.evaluate
+    if getattr(original, _PATCHED_FLAG, False):
+        return
+    missing = missing_internals(module)
+    if missing:
+        raise RuntimeError(
+            f"summeval: two-stage answers need {', '.join(missing)}, which this lm-eval lacks; "
+            "install the lm-eval version pyproject.toml pins"
+        )
+    signature = inspect.signature(original)
+
+    @functools.wraps(original)
+    def evaluate(*args: Any, **kwargs: Any) -> Any:
+        bound = signature.bind_partial(*args, **kwargs).arguments
+        ours = list(_our_tasks(bound.get("task_dict") or {}))
+        for task in ours:
+            setattr(task, MODEL_ATTRIBUTE, bound.get("lm"))
+        try:
+            return original(*args, **kwargs)
+        finally:
+            for task in ours:
+                setattr(task, MODEL_ATTRIBUTE, None)
+
+    setattr(evaluate, _PATCHED_FLAG, True)
+    module.evaluate = evaluate
