@@ -134,6 +134,8 @@ def test_lm_eval_runs_the_plugin_strategy_with_its_own_filter(tiny_llama, tmp_pa
     scores = read_results(out)[TASK]
     assert 0.0 <= scores["acc,yes_no_answer"] <= 1.0
     assert 0.0 <= scores["invalid,yes_no_answer"] <= 1.0
+    # its own filter's answers get their second stage too (the family's labels, scored on the model)
+    assert 0.0 <= scores["acc_two_stage,yes_no_answer"] <= 1.0
     assert not any(key.endswith(",answer") for key in scores), "the shared answer filter ran instead"
 
     from strategy_plugin_example import yes_no_label

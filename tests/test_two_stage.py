@@ -13,7 +13,7 @@ from conftest import offline_env, read_results, run_lm_eval
 
 from prompt_strategies.registry import get_family
 from summeval.lm_eval.filters import FamilyAnswerFilter, FamilyReduceFilter
-from summeval.lm_eval.two_stage import Answered, Verdict, label_prompt, two_stage_of
+from summeval.lm_eval.two_stage import Answered, Verdict, carry_two_stage, label_prompt, two_stage_of
 from summeval_tasks.extraction import IMPLAUSIBLE, INVALID, PLAUSIBLE
 
 FAMILY = get_family("sports_understanding")
@@ -59,6 +59,30 @@ def test_filters_carry_the_two_stage_answer_and_vote_over_it():
     # Plain text (no second stage ran) reads as before, with no two-stage answer.
     plain = FamilyAnswerFilter(family=FAMILY.name).apply([["It is plausible."]], [{}])[0]
     assert plain == [PLAUSIBLE] and two_stage_of(plain[0]) is None
+
+
+def test_an_answer_from_a_plugin_filter_gets_the_two_stage_answer_of_its_responses():
+    from lm_eval.api.instance import Instance
+
+    def instance(resps, filtered):
+        made = Instance("generate_until", doc={}, arguments=("Q", {}), idx=0)
+        made.resps, made.filtered_resps = resps, filtered
+        return made
+
+    one = instance([Answered("yes", IMPLAUSIBLE)], {"yes_no": PLAUSIBLE})
+    voted = instance(
+        [Answered("no", PLAUSIBLE), Answered("yes", IMPLAUSIBLE), Answered("no", PLAUSIBLE)],
+        {"first": "implausible", "listed": ["a", "b"]},
+    )
+    ours = instance([Answered("yes", IMPLAUSIBLE)], {"answer": Verdict(PLAUSIBLE, PLAUSIBLE)})
+    carry_two_stage([one, voted, ours], FAMILY)
+    assert (
+        str(one.filtered_resps["yes_no"]) == PLAUSIBLE
+        and one.filtered_resps["yes_no"].two_stage == IMPLAUSIBLE
+    )
+    assert voted.filtered_resps["first"].two_stage == PLAUSIBLE  # the vote over the K second stages
+    assert voted.filtered_resps["listed"] == ["a", "b"]  # not one answer: left alone
+    assert ours.filtered_resps["answer"].two_stage == PLAUSIBLE  # our filters' own answer stands
 
 
 def test_scores_of_a_two_stage_answer():

@@ -161,7 +161,12 @@ class StrategyTask(ConfigurableTask):
             from summeval.lm_eval.two_stage import add_two_stage_answers
 
             add_two_stage_answers(self, self.family, self.answer_model)
-        return super().apply_filters()
+        result = super().apply_filters()
+        if self.reads_two_stage and self._instances:
+            from summeval.lm_eval.two_stage import carry_two_stage
+
+            carry_two_stage(self._instances, self.family)
+        return result
 
     def score(self, doc: Mapping[str, Any], results: list[Any]) -> dict[str, float]:
         """Per-doc metrics of the family for the filtered results (see ``read_result``), and those of the

@@ -187,3 +187,15 @@ def patch_evaluate(module: Any) -> None:
 
     setattr(evaluate, _PATCHED_FLAG, True)
     module.evaluate = evaluate
+
+
+def carry_two_stage(instances: Sequence[Any], family: Any) -> None:
+    """Give every filtered answer that lost it (a plugin strategy's own filter returns plain strings) the
+    two-stage answer of its responses: the one response's, or the family's vote over K of them."""
+    for instance in instances:
+        labels = [two_stage_of(r) for r in instance.resps]
+        if not labels or any(label is None for label in labels):
+            continue
+        for name, value in instance.filtered_resps.items():
+            if isinstance(value, str) and two_stage_of(value) is None:
+                instance.filtered_resps[name] = Verdict(value, family.reduce(labels))
