@@ -27,7 +27,7 @@ from summeval.lm_eval import task as lm_eval_task
 from summeval.lm_eval.selection import select_exemplars
 from summeval.study import compare as study_compare
 from summeval_tasks.atomic import write_text_atomically
-from summeval_tasks.extraction import IMPLAUSIBLE, INVALID, PLAUSIBLE
+from summeval_tasks.extraction import IMPLAUSIBLE, INVALID, PLAUSIBLE, extract_answer
 
 SPORTS = get_family("sports_understanding")
 TWEETSUMM = get_family("tweetsumm")
@@ -92,8 +92,9 @@ EXPECTED = {
 class CannedModel:
     """``generate_until`` with known answers: per doc id, its OUTPUTS cycled by how often it was asked."""
 
-    def __init__(self, outputs: dict[str, list[str]] = OUTPUTS) -> None:
+    def __init__(self, outputs: dict[str, list[str]] = OUTPUTS, second_stage: dict[str, str] | None = None):
         self.outputs = outputs
+        self.second_stage = second_stage or {}
         self.asked: Counter[str] = Counter()
         self.requests: list = []
 
@@ -106,6 +107,22 @@ class CannedModel:
             answers.append(canned[self.asked[doc_id] % len(canned)])
             self.asked[doc_id] += 1
         return answers
+
+    def loglikelihood(self, requests: list, disable_tqdm: bool = False) -> list[tuple[float, bool]]:
+        """The second stage: every label word scored after an output; the model "prefers" the label of
+        ``second_stage`` for that output, else the label its text reads as (implausible when none)."""
+        self.scored = getattr(self, "scored", 0) + len(requests)
+        scores = []
+        for request in requests:
+            context, word = request.arguments
+            output = context.rsplit("Let's think step by step.", 1)[-1]
+            preferred = next(
+                (label for text, label in self.second_stage.items() if text in output),
+                extract_answer(output) if extract_answer(output) != INVALID else IMPLAUSIBLE,
+            )
+            words = {PLAUSIBLE: (" plausible", " yes"), IMPLAUSIBLE: (" implausible", " no")}[preferred]
+            scores.append((0.0, True) if word in words else (-5.0, False))
+        return scores
 
 
 def _prompt(doc) -> str:
@@ -334,6 +351,23 @@ def test_rationale_sources_without_annotations():
         assert exemplar["rationale"].endswith(f"So the answer is {exemplar['label']}.")
 
 
+def test_a_model_rationale_whose_own_second_stage_disagrees_is_not_an_exemplar():
+    # E's second output reads implausible (the gold label), but the model itself would finish it with
+    # "plausible": it would teach the wrong label, so E falls to its fourth output; B has no other: label only
+    model = CannedModel(
+        second_stage={"Judge is a baseball player": PLAUSIBLE, "LeBron James plays": PLAUSIBLE}
+    )
+    content = _select(model, n=len(POOL))
+    exemplars = _by_id(content)
+    assert (exemplars["E"]["rationale_source"], exemplars["E"]["rationale"]) == ("model", OUTPUTS["E"][3])
+    assert (exemplars["B"]["rationale_source"], exemplars["B"]["rationale"]) == (
+        "label_only",
+        "So the answer is implausible.",
+    )
+    assert content["exemplar_sources"] == {"model": 3, "label_only": 2}
+    assert model.scored == 4 * K * len(POOL)  # two words per label after every sampled output, one call
+
+
 def test_annotations_by_id_or_statement_win_over_model_rationales(tmp_path):
     by_id = "LeBron James is a basketball player. A slap shot is from hockey. So the answer is implausible."
     annotations = {"b": by_id, "  tom BRADY served an ACE ": "Tom Brady is a quarterback; an ace is tennis."}
@@ -358,7 +392,7 @@ def test_the_exemplar_file_is_valid_and_records_how_it_was_made(tmp_path):
     entries = read_exemplar_file(path, SPORTS)
     assert [e["id"] for e in entries] == _ids(content)[:3]
     saved = json.loads(path.read_text(encoding="utf-8"))
-    assert saved["format"] == FILE_FORMAT == "summeval-active-prompt/2"
+    assert saved["format"] == FILE_FORMAT == "summeval-active-prompt/3"
     assert saved["family"] == "sports_understanding"
     assert {key: saved[key] for key in ("model", "data", "k", "n", "uncertainty", "seed", "pool_size")} == {
         "model": "canned",

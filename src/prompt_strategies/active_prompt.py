@@ -9,10 +9,13 @@ tweetsumm has ``disagreement`` = 1 - mean pairwise ROUGE-L among the k summaries
 Questions are ranked most uncertain first; ties are broken by a hash of (seed, question id), so the
 ranking is reproducible. The top ``n`` become the exemplars. Where the family reasons they get
 rationales: from an annotation file when it has one for the question (``annotation``), else the first
-sampled chain of thought that reached the gold answer (``model``), else only the conclusion ``So the
-answer is <answer>.`` (``label_only``). Elsewhere the exemplar's answer is its gold answer
-(``reference``: for tweetsumm, the reference summary). The exemplar file records the family, how it was
-made and every pool question's score; the ``active_prompt`` strategy reads it.
+sampled chain of thought that reached the gold answer (``model``): read by the strict reader *and*, where
+the family has two-stage answers, by its own second stage (a rationale the model itself would finish with
+another label would teach that label), else only the conclusion ``So the answer is <answer>.``
+(``label_only``). Elsewhere the exemplar's answer is its gold answer (``reference``: for tweetsumm, the
+reference summary). The exemplar file records the family, how it was made, how many exemplars came from
+each source (``exemplar_sources``) and every pool question's score; the ``active_prompt`` strategy reads
+it.
 
 The model is asked through lm-eval (``summeval.lm_eval.selection.select_exemplars``); this module holds
 the parts that need no model: scoring, ranking, rationales, annotations, the pool.
@@ -32,7 +35,7 @@ from prompt_strategies.strategy import StrategyError
 from summeval_tasks import bounds
 from summeval_tasks.contract import TaskFamily
 
-FILE_FORMAT = "summeval-active-prompt/2"
+FILE_FORMAT = "summeval-active-prompt/3"  # 3: a model rationale is checked by its own two-stage answer
 # The task name of selection requests: summeval's own, so their samples share one prompt encoding.
 SELECTION_TASK = "summeval_active_prompt_select"
 _CONCLUSION = "the answer is"
@@ -62,13 +65,15 @@ class GeneratingModel(Protocol):
 
 @dataclass
 class ScoredQuestion:
-    """A pool question with its sampled outputs, their extracted answers and its uncertainty."""
+    """A pool question with its sampled outputs, their extracted answers, their two-stage answers (None
+    where the family has none) and its uncertainty."""
 
     doc: Mapping[str, Any]
     outputs: list[str]
     family: TaskFamily
     answers: list[Any] = field(init=False)
     score: float = 0.0
+    two_stage: list[Any] | None = None
 
     def __post_init__(self) -> None:
         self.answers = [self.family.read_answer(o) for o in self.outputs]
@@ -140,8 +145,9 @@ def choose_rationale(question: ScoredQuestion, annotations: Mapping[str, str]) -
                     f"annotation for {doc['id']!r} concludes {concluded!r}, but the answer is {label!r}"
                 )
             return with_conclusion(rationale, label, family.read_answer), "annotation"
-    for output, answer in zip(question.outputs, question.answers, strict=True):
-        if answer == label and output.strip():
+    two_stage = question.two_stage or [label] * len(question.outputs)
+    for output, answer, two in zip(question.outputs, question.answers, two_stage, strict=True):
+        if answer == label and two == label and output.strip():
             return with_conclusion(output, label, family.read_answer), "model"
     return f"So the answer is {label}.", "label_only"
 

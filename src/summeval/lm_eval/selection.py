@@ -1,5 +1,8 @@
 """Active-Prompt stage one through lm-eval: ask the model ``k`` times per pool question, then rank
-(``prompt_strategies.active_prompt`` scores, ranks and picks rationales)."""
+(``prompt_strategies.active_prompt`` scores, ranks and picks rationales). Where the family has two-stage
+answers (``TaskFamily.two_stage``), each sampled output also gets its own (``two_stage.two_stage_labels``,
+one ``loglikelihood`` call), so that a model-written rationale becomes an exemplar only when both readings
+of it give the gold answer."""
 
 from __future__ import annotations
 
@@ -27,8 +30,9 @@ def sample_outputs(
     *,
     k: int,
     generation_kwargs: Mapping[str, Any],
-) -> list[list[str]]:
-    """``k`` sampled outputs per prompt, asked as lm-eval requests (one per sample, adjacent)."""
+) -> tuple[list[Any], list[list[str]]]:
+    """``k`` sampled outputs per prompt, asked as lm-eval requests (one per sample, adjacent); the first
+    request of each prompt and its outputs."""
     from lm_eval.api.instance import Instance
 
     requests = [
@@ -46,7 +50,7 @@ def sample_outputs(
     outputs = list(model.generate_until(requests))
     if len(outputs) != len(requests):
         raise StrategyError(f"the model returned {len(outputs)} outputs for {len(requests)} requests")
-    return [outputs[i * k : (i + 1) * k] for i in range(len(prompts))]
+    return requests[::k], [outputs[i * k : (i + 1) * k] for i in range(len(prompts))]
 
 
 def select_exemplars(
@@ -78,8 +82,18 @@ def select_exemplars(
     from summeval.lm_eval.task import SHARED_PREFIX_TASKS
 
     SHARED_PREFIX_TASKS.add(SELECTION_TASK)  # our requests: their K samples may share one encoding
-    outputs = sample_outputs(model, [prompt(d) for d in pool], pool, k=k, generation_kwargs=generation_kwargs)
-    scored = [ScoredQuestion(doc, outs, family) for doc, outs in zip(pool, outputs, strict=True)]
+    prompts = [prompt(d) for d in pool]
+    asked, outputs = sample_outputs(model, prompts, pool, k=k, generation_kwargs=generation_kwargs)
+    two_stage: list[list[Any] | None] = [None] * len(pool)
+    if family.two_stage and family.supports_reasoning:
+        from summeval.lm_eval.two_stage import two_stage_labels
+
+        answered = list(zip(asked, prompts, outputs, strict=True))
+        two_stage = list(two_stage_labels(model, family, answered))
+    scored = [
+        ScoredQuestion(doc, outs, family, two_stage=two)
+        for doc, outs, two in zip(pool, outputs, two_stage, strict=True)
+    ]
     for question in scored:
         question.score = family.uncertainty(question.answers, metric)
     ranked = rank_by_uncertainty(scored, seed)
@@ -104,6 +118,7 @@ def select_exemplars(
         "pool_size": len(pool),
         "generation_kwargs": dict(generation_kwargs),
         "exemplars": exemplars,
+        "exemplar_sources": dict(Counter(entry["rationale_source"] for entry in exemplars)),
         "ranking": [
             {
                 "id": q.doc["id"],

@@ -79,20 +79,23 @@ def label_prompt(context: str, output: str, trigger: str) -> str:
     return context + text + joiner + trigger
 
 
-def label_requests(instances: Sequence[Any], words: Sequence[str], trigger: str) -> list[Any]:
-    """One ``loglikelihood`` request per (generated output, word): `` word`` after ``label_prompt``."""
+def label_requests(
+    answered: Sequence[tuple[Any, str, Sequence[str]]], words: Sequence[str], trigger: str
+) -> list[Any]:
+    """One ``loglikelihood`` request per (generated output, word): `` word`` after ``label_prompt``.
+    ``answered``: (the instance that asked, its context, its outputs) per request."""
     from lm_eval.api.instance import Instance
 
     requests = []
-    for instance in instances:
-        for output in instance.resps:
-            context = label_prompt(instance.arguments[0], str(output), trigger)
+    for instance, context, outputs in answered:
+        for output in outputs:
+            prompt = label_prompt(context, str(output), trigger)
             for word in words:
                 requests.append(
                     Instance(
                         request_type="loglikelihood",
                         doc=instance.doc,
-                        arguments=(context, f" {word}"),
+                        arguments=(prompt, f" {word}"),
                         idx=len(requests),
                         metadata=(instance.task_name, instance.doc_id, 1),
                     )
@@ -114,26 +117,36 @@ def _log_sum_exp(values: Sequence[float]) -> float:
     return top + math.log(sum(math.exp(v - top) for v in values))
 
 
+def two_stage_labels(
+    lm: Any, family: Any, answered: Sequence[tuple[Any, str, Sequence[str]]]
+) -> list[list[Any]]:
+    """The two-stage answer of every output: ``answered`` holds (the instance that asked, its context,
+    its outputs); one ``lm.loglikelihood`` call scores every label's words after every output."""
+    choices = list(family.choices)
+    flat = [(choice, word) for choice in choices for word in family.answer_words[choice]]
+    requests = label_requests(answered, [word for _, word in flat], family.answer_trigger)
+    scores = iter(lm.loglikelihood(requests)) if requests else iter(())
+    labels = []
+    for _, _, outputs in answered:
+        chosen = []
+        for _ in outputs:
+            likelihoods: dict[str, list[float]] = {choice: [] for choice in choices}
+            for choice, _ in flat:
+                likelihoods[choice].append(float(next(scores)[0]))
+            chosen.append(family.choice_answer(choices.index(best_label(likelihoods, choices))))
+        labels.append(chosen)
+    return labels
+
+
 def add_two_stage_answers(task: Any, family: Any, lm: Any) -> None:
     """Score every label's words after every generated output of ``task`` with ``lm`` and replace each
     output by an :class:`Answered` carrying its most likely label (``family.choice_answer``)."""
     instances = [i for i in task.instances if i.request_type == "generate_until" and i.resps]
     if not instances:
         return
-    choices = list(family.choices)
-    words = family.answer_words
-    flat = [(choice, word) for choice in choices for word in words[choice]]
-    requests = label_requests(instances, [word for _, word in flat], family.answer_trigger)
-    scores = iter(lm.loglikelihood(requests))
-    for instance in instances:
-        answered = []
-        for output in instance.resps:
-            likelihoods: dict[str, list[float]] = {choice: [] for choice in choices}
-            for choice, _ in flat:
-                likelihoods[choice].append(float(next(scores)[0]))
-            best = choices.index(best_label(likelihoods, choices))
-            answered.append(Answered(str(output), family.choice_answer(best)))
-        instance.resps[:] = answered
+    answered = [(i, i.arguments[0], list(i.resps)) for i in instances]
+    for instance, labels in zip(instances, two_stage_labels(lm, family, answered), strict=True):
+        instance.resps[:] = [Answered(str(o), label) for o, label in zip(instance.resps, labels, strict=True)]
 
 
 def _our_tasks(task_dict: Any) -> Iterator[Any]:

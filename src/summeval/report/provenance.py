@@ -54,6 +54,7 @@ def provenance(config: StudyConfig, records: Mapping[str, Any], inputs: Any, tim
             cell_id: {
                 "seconds": r["seconds"],
                 "selection_seconds": r.get("selection_seconds", 0.0),
+                "exemplar_sources": r.get("exemplar_sources"),
                 "n": r["n"],
                 "seconds_per_item": round(r["seconds"] / r["n"], 3) if r["n"] else None,
                 "key": r["key"],
@@ -206,10 +207,26 @@ def provenance_tables(facts: Mapping[str, Any]) -> list[Table]:
                 f"; sampled cells also at seeds {', '.join(map(str, facts['study']['seeds'][1:]))}."
                 if len(facts["study"].get("seeds", [])) > 1
                 else "."
-            )
+            ),
+            *_exemplar_source_notes(facts["cells"]),
         ],
     )
     return [versions, machine, models, data, cells]
+
+
+def _exemplar_source_notes(cells: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """One sentence per cell with selected exemplars: how many came from each source."""
+    notes = []
+    for cell_id, cell in cells.items():
+        sources = cell.get("exemplar_sources")
+        if sources:
+            counted = ", ".join(f"{count} {source}" for source, count in sorted(sources.items()))
+            notes.append(
+                f"Exemplars of {cell_id}: {counted} (model: a sampled rationale that both the strict reader "
+                "and its own second stage read as the gold label; label_only: the gold conclusion alone; "
+                "annotation: hand-written)."
+            )
+    return notes
 
 
 def data_sources(config: StudyConfig) -> dict[str, str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -368,5 +369,15 @@ def run_cell(
         },
         "seconds": round(run.seconds, 2),
         "exemplars": str(exemplars) if exemplars else None,
+        "exemplar_sources": _exemplar_sources(exemplars),
     }
     return record, run.evaluation["samples"][cell.task], run.csv_text
+
+
+def _exemplar_sources(path: Path | None) -> dict[str, int] | None:
+    """How many of a selected exemplar file's exemplars came from each source (``rationale_source``)."""
+    if path is None:
+        return None
+    from prompt_strategies.exemplars import read_exemplar_file
+
+    return dict(Counter(str(e.get("rationale_source", "given")) for e in read_exemplar_file(path)))
