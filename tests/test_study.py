@@ -430,6 +430,10 @@ def test_a_reduced_embedded_study_exercises_every_cell_type(tmp_path, offline):
     report = (out / "report.md").read_text()
     assert "| smollm2-r16 | tweetsumm_instruct |" in report and "0.409" in report
     assert "consensus@2" in report and "maj@2" in report
+    # where its exemplars came from, per active-prompt cell (1 selected: from the model or label only)
+    sources = [line for line in report.splitlines() if "Exemplars of " in line]
+    assert any("sports_understanding_active_prompt: 1 " in line for line in sources), sources
+    assert any("tweetsumm_active_prompt: 1 reference" in line for line in sources), sources
     second = run_study(config, out, progress=False)
     assert second["ran"] == 0 and second["cached"] == 12
 

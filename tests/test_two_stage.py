@@ -211,3 +211,20 @@ def test_a_strategy_without_exemplars_stays_one_user_turn(embedded_model):
         chat_template=lambda messages, add_generation_prompt=True: sent.append(messages) or "",
     )  # fmt: skip
     assert sent == [[{"role": "user", "content": task.doc_to_text(doc)}]]
+
+
+def test_answer_only_asks_a_chat_model_for_one_word_without_the_q_a_scaffold(embedded_model):
+    sent = []
+    task = _task("sports_understanding_answer_only")
+    doc = task.eval_docs[0]
+    task.fewshot_context(
+        doc, 0, apply_chat_template=True, fewshot_as_multiturn=True,
+        chat_template=lambda messages, add_generation_prompt=True: sent.append(messages) or "",
+    )  # fmt: skip
+    ((message,),) = sent
+    assert message == {
+        "role": "user",
+        "content": f"{doc['input']}\nAnswer with one word: plausible or implausible.",
+    }
+    # Without a chat template the seed's prompt, unchanged.
+    assert task.fewshot_context(doc, 0) == f"Q: {doc['input']}\nAnswer plausible or implausible.\nA:"

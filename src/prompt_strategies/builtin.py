@@ -49,6 +49,10 @@ class AnswerOnly(PromptStrategy):
     def prompt(self, doc, family, exemplars, options):
         return family.direct_question(doc)
 
+    def chat_turns(self, doc, family, exemplars, options):
+        question = family.chat_direct_question(doc)
+        return [("user", question)] if question else None
+
 
 class AnswerOnlyMultipleChoice(PromptStrategy):
     name = "answer_only_mc"

@@ -112,6 +112,11 @@ class TaskFamily:
         """The item when the model answers at once with no exemplars; default ``question``."""
         return self.question(doc)
 
+    def chat_direct_question(self, doc: Doc) -> str | None:
+        """``direct_question`` as a chat model is asked it (one user turn, under a chat template): None
+        (the default) sends ``direct_question`` itself."""
+        return None
+
     def answer_text(self, doc: Doc) -> str:
         """The gold answer as an exemplar shows it."""
         raise NotImplementedError(f"family {self.name!r} has no gold answers")

@@ -162,6 +162,10 @@ class SportsUnderstanding(TaskFamily):
     def direct_question(self, doc):
         return f"Q: {doc['input']}\nAnswer plausible or implausible.\nA:"
 
+    def chat_direct_question(self, doc):
+        # no "Q:"/"A:" scaffold, which chat models answer with "A:" or echo; the label asked for as one word
+        return f"{doc['input']}\nAnswer with one word: plausible or implausible."
+
     def answer_text(self, doc):
         return doc["label"]
 
