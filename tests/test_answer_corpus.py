@@ -1,9 +1,12 @@
-"""The answer reader against careful human readers, on real model outputs (tests/data/sports_answers.jsonl).
+"""The answer reader against careful human readers, on two corpora of answers (``tests/data/``).
 
-Each item of the corpus is one output text with the verdict a careful human reader gives it
-(``plausible`` / ``implausible`` / ``none``), labelled before the reader was run on it (see
-``tests/data/README.md``). The reader must never flip a verdict (read ``plausible`` where the human read
-``implausible`` or back) and must agree with the human on at least 97% of the items.
+``sports_answers.jsonl`` holds real model outputs; ``sports_answers_other_families.jsonl`` holds answers
+written in other model families' styles (markdown, JSON, option letters, hedges, self-correction,
+negation, quotation, Unicode, French / Spanish / German / Italian). Each item of a corpus is one output
+text with the verdict a careful human reader gives it (``plausible`` / ``implausible`` / ``none``),
+labelled before the reader was run on it (see ``tests/data/README.md``). The reader must never flip a
+verdict (read ``plausible`` where the human read ``implausible`` or back) and must agree with the human
+on at least 97% of the items, on each corpus.
 """
 
 from __future__ import annotations
@@ -16,13 +19,15 @@ import pytest
 
 from summeval_tasks.extraction import IMPLAUSIBLE, INVALID, PLAUSIBLE, extract_answer
 
-CORPUS = Path(__file__).parent / "data" / "sports_answers.jsonl"
+DATA = Path(__file__).parent / "data"
+CORPUS = DATA / "sports_answers.jsonl"
+OTHER_FAMILIES = DATA / "sports_answers_other_families.jsonl"
 HUMAN = {"plausible": PLAUSIBLE, "implausible": IMPLAUSIBLE, "none": INVALID}
 ORDER = (PLAUSIBLE, IMPLAUSIBLE, INVALID)
 
 
-def _corpus() -> list[dict]:
-    return [json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines() if line.strip()]
+def _corpus(path: Path = CORPUS) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def _confusion(items: list[dict]) -> tuple[Counter, str]:
@@ -47,11 +52,22 @@ def test_the_corpus_is_large_and_covers_every_source():
         assert f"lm-eval:bbh_{variant}_sports_understanding" in tasks
 
 
-def test_the_reader_agrees_with_careful_human_readers(capsys):
-    items = _corpus()
+def test_the_other_families_corpus_covers_every_style():
+    items = _corpus(OTHER_FAMILIES)
+    assert len(items) >= 250
+    assert {i["label"] for i in items} == set(HUMAN)
+    styles = Counter(i["source"] for i in items)
+    assert len(styles) == 17 and min(styles.values()) >= 15
+    for language in ("french", "spanish", "german", "italian"):
+        assert styles[f"style:{language}"] >= 15
+
+
+@pytest.mark.parametrize("path", [CORPUS, OTHER_FAMILIES], ids=lambda path: path.stem)
+def test_the_reader_agrees_with_careful_human_readers(path, capsys):
+    items = _corpus(path)
     table, printed = _confusion(items)
     with capsys.disabled():
-        print(f"\nanswer reader vs human readers on {len(items)} outputs of {CORPUS.name}:\n{printed}")
+        print(f"\nanswer reader vs human readers on {len(items)} outputs of {path.name}:\n{printed}")
     flipped = [
         i for i in items
         if {HUMAN[i["label"]], extract_answer(i["output"])} == {PLAUSIBLE, IMPLAUSIBLE}

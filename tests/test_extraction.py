@@ -47,8 +47,8 @@ READINGS = [
     (None, INVALID),
     ("   \n  ", INVALID),
     ("I am not sure.", INVALID),
-    ("Nope", INVALID),
-    ("unplausible", INVALID),
+    ("Nope", IMPLAUSIBLE),  # an opening "nope" answers like "no"
+    ("unplausible", IMPLAUSIBLE),  # "un-" negates the label, as in "un-plausible"
     # both labels and no conclusion
     ("plausible, implausible", INVALID),
     ("not plausible, not implausible", INVALID),
@@ -86,6 +86,148 @@ READINGS = [
 @pytest.mark.parametrize(("text", "expected"), READINGS)
 def test_extract_answer_reads(text, expected):
     assert extract_answer(text) == expected
+
+
+# Other model families' styles: one class of text per group, with the texts that must stay invalid.
+STYLES = {
+    "unicode": [
+        ("\uff50\uff4c\uff41\uff55\uff53\uff49\uff42\uff4c\uff45", PLAUSIBLE),  # full-width
+        (
+            "\U0001d408\U0001d426\U0001d429\U0001d425\U0001d41a\U0001d42e\U0001d42c\U0001d422\U0001d41b\U0001d425\U0001d41e",
+            IMPLAUSIBLE,
+        ),  # math bold
+        ("Im\u00adplau\u00adsi\u00adble", IMPLAUSIBLE),  # soft hyphens
+        ("The sentence is im\u200bplausible.", IMPLAUSIBLE),  # zero-width space
+        ("It is not\u00a0plausible.", IMPLAUSIBLE),  # no-break space
+        ("im-plausible", IMPLAUSIBLE),
+        ("\u200b\u2060", INVALID),
+    ],
+    "negation": [
+        ("This is not not plausible.", PLAUSIBLE),
+        ("Far from plausible: he plays hockey.", IMPLAUSIBLE),
+        ("Anything but implausible.", PLAUSIBLE),
+        ("By no means plausible.", IMPLAUSIBLE),
+        ("Non-plausible.", IMPLAUSIBLE),
+        ("Un-plausible.", IMPLAUSIBLE),
+        ("Nothing implausible here.", PLAUSIBLE),
+        ("There's no reason to think it's not plausible.", PLAUSIBLE),
+        ("I can't say it's not plausible.", PLAUSIBLE),
+        ("I wouldn't call it implausible.", PLAUSIBLE),
+        ("I wouldn't say it's plausible.", IMPLAUSIBLE),
+        ("No not plausible", IMPLAUSIBLE),  # a bare "no" does not cancel a negation
+        ("I can't say it's plausible.", INVALID),  # uncertainty, not a litotes
+        ("I wouldn't say it's plausible, and I wouldn't say it's implausible.", INVALID),
+    ],
+    "key-value and JSON": [
+        ("Same sport: No\nPlausible: No", IMPLAUSIBLE),
+        ("Plausible: false", IMPLAUSIBLE),
+        ('{"plausible": false}', IMPLAUSIBLE),
+        ('{"plausible": "false"}', IMPLAUSIBLE),
+        ('```json\n{\n  "is_plausible": true\n}\n```', PLAUSIBLE),
+        ('{"answer": "no"}', IMPLAUSIBLE),
+        ('{"answer": "no", "reason": "it would be plausible in hockey"}', IMPLAUSIBLE),
+        ('{"reason": "plausible in soccer, but this is hockey", "answer": "implausible"}', IMPLAUSIBLE),
+        ('{"plausible": null}', INVALID),
+        ("Plausible: 0.5\nImplausible: 0.5", INVALID),  # scores, not verdicts
+        ('{"answer": "plausible" | "implausible"}', INVALID),  # the schema echoed
+    ],
+    "option letters": [
+        ("Options: (A) plausible (B) implausible\nAnswer: (B)", IMPLAUSIBLE),
+        ("Options: (A) implausible (B) plausible\nAnswer: (B)", PLAUSIBLE),
+        ("A) yes\nB) no\nSo the answer is (B).", IMPLAUSIBLE),
+        ("Options:\nA. Yes\nB. No\n\nAnswer: A", PLAUSIBLE),
+        ("(A) plausible (B) implausible\nThe correct option is (A).", PLAUSIBLE),
+        ("Answer: (A)\n\nOptions were: (A) Yes, plausible (B) No, implausible", PLAUSIBLE),
+        ("Options: (A) plausible (B) implausible\nAnswer: (A) implausible", INVALID),  # contradiction
+        ("Options: (A) plausible (B) implausible\nAnswer: (C)", INVALID),  # undefined letter
+        ("The answer is (A).", INVALID),  # no options defined
+    ],
+    "hedges": [
+        ("Unlikely. He plays hockey.", IMPLAUSIBLE),
+        ("Highly improbable: he is a quarterback.", IMPLAUSIBLE),
+        ("Seems doubtful.", IMPLAUSIBLE),
+        ("Doubtful at best \u2014 he plays basketball.", IMPLAUSIBLE),
+        ("I don't think so.", IMPLAUSIBLE),
+        ("Not very likely.", IMPLAUSIBLE),
+        ("Nope.", IMPLAUSIBLE),
+        ("It seems fairly likely.", PLAUSIBLE),
+        ("Most likely yes \u2014 he is a winger.", PLAUSIBLE),
+        ("Very likely.", PLAUSIBLE),
+        ("I think so, yeah.", PLAUSIBLE),
+        ("yes no", INVALID),
+        ("Maybe.", INVALID),
+        ("I suppose it's possible, though unlikely.", INVALID),
+        ("Unlikely, yes.", INVALID),  # the hedge and the answer disagree
+    ],
+    "self-correction": [
+        ("Plausible. Actually, no: he is a soccer striker. Implausible.", IMPLAUSIBLE),
+        (
+            "At first I thought this was plausible, but he plays basketball. The sentence is implausible.",
+            IMPLAUSIBLE,
+        ),
+        ("It's implausible... no wait, I misread. He is a hockey forward. Plausible.", PLAUSIBLE),
+        ("Implausible... oh wait, wrong player. Plausible.", PLAUSIBLE),
+        ("This might sound implausible, but he was famous for free kicks. Plausible.", PLAUSIBLE),
+        ("Plausible. Hmm, actually, I'm not sure any more. Let me reconsider", INVALID),
+        ("Plausible. He played for the Bills... wait, the Bills are in the AFC, so the", INVALID),
+        ("Implausible. Wait \u2014 maybe plausible? I can't be sure either way.", INVALID),
+    ],
+    "quotation": [
+        ('My answer: "plausible"', PLAUSIBLE),
+        ('I\'d answer "yes": he is an Astros slugger.', PLAUSIBLE),
+        ('"Implausible." He plays baseball.', IMPLAUSIBLE),
+        (
+            'A "plausible" sentence keeps an athlete in his own sport. This one does not. Not plausible.',
+            IMPLAUSIBLE,
+        ),
+        ('The word "implausible" means not seeming reasonable.', INVALID),
+        ('The question asks whether it is "plausible".', INVALID),
+        ('Someone might say "this is plausible", but that would be a mistake.', INVALID),
+        ('Many people would call it "implausible", and others "plausible".', INVALID),
+    ],
+    "languages": [
+        ("R\u00e9ponse : invraisemblable.", IMPLAUSIBLE),
+        ("Oui, la phrase est plausible.", PLAUSIBLE),
+        ("Cette phrase n'est pas plausible.", IMPLAUSIBLE),
+        ("Peu plausible.", IMPLAUSIBLE),
+        ("Vraisemblable.", PLAUSIBLE),
+        ("No es inveros\u00edmil: es un mediapunta.", PLAUSIBLE),
+        ("Nada plausible.", IMPLAUSIBLE),
+        ("Respuesta: No es plausible.", IMPLAUSIBLE),
+        ("S\u00ed.", PLAUSIBLE),
+        ("Nicht unplausibel.", PLAUSIBLE),
+        ("Kaum plausibel.", IMPLAUSIBLE),
+        ("Antwort: unplausibel", IMPLAUSIBLE),
+        ("Ja.", PLAUSIBLE),
+        ("Nein.", IMPLAUSIBLE),
+        ("Non \u00e8 implausibile.", PLAUSIBLE),
+        ("Poco plausibile.", IMPLAUSIBLE),
+        ("Risposta: implausibile", IMPLAUSIBLE),
+        ("S\u00ec.", PLAUSIBLE),
+        (
+            "La question demande si la phrase est \u00ab plausible \u00bb ou \u00ab invraisemblable \u00bb.",
+            INVALID,
+        ),
+        ("La pregunta es si la oraci\u00f3n es plausible o inveros\u00edmil.", INVALID),
+        ("C'est difficile \u00e0 dire. La phrase pourrait \u00eatre plausible ou invraisemblable.", INVALID),
+        ("Depende.", INVALID),
+        ("Ja Morant is a basketball player, and touchdowns are scored in football.", INVALID),  # a name
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [case for cases in STYLES.values() for case in cases],
+)
+def test_other_families_styles_are_read(text, expected):
+    assert extract_answer(text) == expected
+
+
+@pytest.mark.parametrize("label", [PLAUSIBLE, IMPLAUSIBLE, INVALID])
+def test_reading_a_label_gives_that_label(label):
+    assert extract_answer(label) == label
+    assert extract_answer(extract_answer(label.upper())) == label
 
 
 @pytest.mark.parametrize(
