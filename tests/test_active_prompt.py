@@ -110,15 +110,20 @@ class CannedModel:
 
     def loglikelihood(self, requests: list, disable_tqdm: bool = False) -> list[tuple[float, bool]]:
         """The second stage: every label word scored after an output; the model "prefers" the label of
-        ``second_stage`` for that output, else the label its text reads as (implausible when none)."""
+        ``second_stage`` for that output, else the label of the first of its outputs for the doc that the
+        context's reasoning begins (an output that ends in its own conclusion is scored at its own
+        trigger, so the label is not in the context), else the label its text reads as (implausible when
+        none)."""
         self.scored = getattr(self, "scored", 0) + len(requests)
         scores = []
         for request in requests:
             context, word = request.arguments
-            output = context.rsplit("Let's think step by step.", 1)[-1]
+            output = context.rsplit("Let's think step by step.", 1)[-1].strip()
+            written = (o for o in self.outputs[request.doc["id"]] if o.strip().startswith(output))
+            read = extract_answer(next(written, output))
             preferred = next(
                 (label for text, label in self.second_stage.items() if text in output),
-                extract_answer(output) if extract_answer(output) != INVALID else IMPLAUSIBLE,
+                read if read != INVALID else IMPLAUSIBLE,
             )
             words = {PLAUSIBLE: (" plausible", " yes"), IMPLAUSIBLE: (" implausible", " no")}[preferred]
             scores.append((0.0, True) if word in words else (-5.0, False))
@@ -353,18 +358,20 @@ def test_rationale_sources_without_annotations():
 
 def test_a_model_rationale_whose_own_second_stage_disagrees_is_not_an_exemplar():
     # E's second output reads implausible (the gold label), but the model itself would finish it with
-    # "plausible": it would teach the wrong label, so E falls to its fourth output; B has no other: label only
+    # "plausible": it would teach the wrong label. E's fourth output has no reasoning: it is scored at a
+    # bare trigger, where this model answers plausible (its first output), so E gets the label only; B
+    # has no other right output: label only too
     model = CannedModel(
         second_stage={"Judge is a baseball player": PLAUSIBLE, "LeBron James plays": PLAUSIBLE}
     )
     content = _select(model, n=len(POOL))
     exemplars = _by_id(content)
-    assert (exemplars["E"]["rationale_source"], exemplars["E"]["rationale"]) == ("model", OUTPUTS["E"][3])
-    assert (exemplars["B"]["rationale_source"], exemplars["B"]["rationale"]) == (
-        "label_only",
-        "So the answer is implausible.",
-    )
-    assert content["exemplar_sources"] == {"model": 3, "label_only": 2}
+    for doc_id in "EB":
+        assert (exemplars[doc_id]["rationale_source"], exemplars[doc_id]["rationale"]) == (
+            "label_only",
+            "So the answer is implausible.",
+        )
+    assert content["exemplar_sources"] == {"model": 2, "label_only": 3}
     assert model.scored == 4 * K * len(POOL)  # two words per label after every sampled output, one call
 
 
@@ -392,7 +399,7 @@ def test_the_exemplar_file_is_valid_and_records_how_it_was_made(tmp_path):
     entries = read_exemplar_file(path, SPORTS)
     assert [e["id"] for e in entries] == _ids(content)[:3]
     saved = json.loads(path.read_text(encoding="utf-8"))
-    assert saved["format"] == FILE_FORMAT == "summeval-active-prompt/3"
+    assert saved["format"] == FILE_FORMAT == "summeval-active-prompt/4"
     assert saved["family"] == "sports_understanding"
     assert {key: saved[key] for key in ("model", "data", "k", "n", "uncertainty", "seed", "pool_size")} == {
         "model": "canned",

@@ -99,7 +99,7 @@ def test_every_strategy_on_the_embedded_model_with_selected_active_prompt_exempl
     )  # fmt: skip
     assert select.returncode == 0, select.stderr
     chosen = json.loads(exemplars.read_text())
-    assert (chosen["format"], chosen["family"]) == ("summeval-active-prompt/3", FAMILY.name)
+    assert (chosen["format"], chosen["family"]) == ("summeval-active-prompt/4", FAMILY.name)
     assert len(chosen["exemplars"]) == 2 and len(chosen["ranking"]) == 4
     assert (chosen["k"], chosen["n"], chosen["uncertainty"], chosen["seed"]) == (2, 2, "disagreement", 7)
 

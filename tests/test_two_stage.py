@@ -29,6 +29,12 @@ TRIGGER = FAMILY.answer_trigger
         ),
         (" It is plausible.\n", "Q\nA: It is plausible. So the answer is"),
         (" Let me see: so the answer is", "Q\nA: Let me see: so the answer is"),
+        (" He is a striker. So the answer is implausible.", "Q\nA: He is a striker. So the answer is"),
+        (" So the answer is **plausible**.\n", "Q\nA: So the answer is"),
+        (
+            " So the answer is plausible, no, wait. He never played hockey",
+            "Q\nA: So the answer is plausible, no, wait. He never played hockey. So the answer is",
+        ),
         ("", "Q\nA: So the answer is"),
         ("  \n", "Q\nA: So the answer is"),
     ],
@@ -228,3 +234,40 @@ def test_answer_only_asks_a_chat_model_for_one_word_without_the_q_a_scaffold(emb
     }
     # Without a chat template the seed's prompt, unchanged.
     assert task.fewshot_context(doc, 0) == f"Q: {doc['input']}\nAnswer plausible or implausible.\nA:"
+
+
+@pytest.mark.parametrize("task_name", ["sports_understanding_fewshot", "sports_understanding_cot_fewshot"])
+def test_the_second_stage_reads_the_output_after_the_question_without_its_exemplars(
+    embedded_model, task_name
+):
+    """Exemplars shape the output; the second stage scores the labels after the question and the output
+    only, rendered as the prompt was (plain text, or chat turns after lm-eval's request builder)."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(embedded_model))
+
+    def chat_template(messages, add_generation_prompt=True):
+        return tokenizer.apply_chat_template(
+            messages, tokenize=False, add_generation_prompt=add_generation_prompt
+        )
+
+    task = _task(task_name)
+    doc = task.eval_docs[0]
+    question = FAMILY.question(doc)
+    task.build_all_requests(limit=1)  # plain text, as lm-eval renders it
+    plain = task.fewshot_context(doc, 0)
+    assert plain != question and task.answer_context(doc, plain) == question
+
+    task.build_all_requests(
+        limit=1, apply_chat_template=True, fewshot_as_multiturn=True, chat_template=chat_template
+    )
+    sent = task.fewshot_context(
+        doc, 0, apply_chat_template=True, fewshot_as_multiturn=True, chat_template=chat_template
+    )
+    expected = chat_template([{"role": "user", "content": question}])
+    assert sent.count("<|im_start|>user") == 4 and task.answer_context(doc, sent) == expected
+
+    zero_shot = _task("sports_understanding_cot")  # no exemplars: the prompt as sent
+    zero_shot.build_all_requests(limit=1)
+    context = zero_shot.fewshot_context(doc, 0)
+    assert zero_shot.answer_context(doc, context) == context

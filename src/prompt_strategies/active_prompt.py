@@ -35,7 +35,9 @@ from prompt_strategies.strategy import StrategyError
 from summeval_tasks import bounds
 from summeval_tasks.contract import TaskFamily
 
-FILE_FORMAT = "summeval-active-prompt/3"  # 3: a model rationale is checked by its own two-stage answer
+# 3: a model rationale is checked by its own two-stage answer; 4: one that ends in its own conclusion
+# ("So the answer is X.") is read at its own trigger.
+FILE_FORMAT = "summeval-active-prompt/4"
 # The task name of selection requests: summeval's own, so their samples share one prompt encoding.
 SELECTION_TASK = "summeval_active_prompt_select"
 _CONCLUSION = "the answer is"

@@ -54,6 +54,10 @@ def strategy_options(
     return strategy.options({**metadata, strategy.name: merged})
 
 
+# build_all_requests' arguments that decide how a prompt is rendered (answer_context).
+RENDERING = ("system_instruction", "apply_chat_template", "fewshot_as_multiturn", "chat_template")
+
+
 class StrategyTask(ConfigurableTask):
     """A ``ConfigurableTask`` configured by the family and strategy named in its metadata."""
 
@@ -86,6 +90,7 @@ class StrategyTask(ConfigurableTask):
         # Generated answers of a family with a label set are also read in two stages (two_stage.py).
         self.reads_two_stage = family.two_stage and config.get("output_type") == "generate_until"
         self.answer_model: Any = None  # the model, while lm-eval's evaluate runs this task
+        self._rendering: dict[str, Any] = {}  # how lm-eval renders prompts (build_all_requests)
         if self.reads_two_stage:
             _install_two_stage_hook()
         config.setdefault("custom_dataset", _Shared(_FamilyDataset(family), "load_docs"))
@@ -148,6 +153,32 @@ class StrategyTask(ConfigurableTask):
             chat_template=chat_template,
             gen_prefix=gen_prefix,
         )
+
+    def build_all_requests(self, **kwargs: Any) -> Any:
+        """lm-eval's, remembering how it renders prompts (chat template, system instruction) for the
+        second stage's contexts (``answer_context``), which it also needs when requests come from
+        lm-eval's request cache."""
+        self._rendering = {key: kwargs.get(key) for key in RENDERING}
+        return super().build_all_requests(**kwargs)
+
+    def answer_context(self, doc: Mapping[str, Any], context: str) -> str:
+        """The second stage's context for ``doc``, whose prompt as sent was ``context``: the same prompt
+        without the strategy's exemplars, rendered the same way (``context`` itself where the strategy
+        sent none). The exemplars shape the output; reading that output's verdict needs the question
+        and the output, and the second stage's cost grows with every token before them."""
+        if not self.strategy.exemplars(doc, self._context, self.strategy_options):
+            return context
+        rendering = self._rendering
+        bare = self.strategy.prompt(doc, self.family, [], self.strategy_options)
+        chat_template = rendering.get("apply_chat_template") and rendering.get("chat_template")
+        if chat_template and rendering.get("fewshot_as_multiturn") and not self.doc_to_prefix(doc):
+            instruction = rendering.get("system_instruction")
+            system = [{"role": "system", "content": instruction}] if instruction else []
+            turns = self.strategy.chat_turns(doc, self.family, [], self.strategy_options) or [("user", bare)]
+            messages = [*system, *({"role": role, "content": text} for role, text in turns)]
+            return chat_template(messages, add_generation_prompt=True)
+        full = self.strategy_prompt(doc)  # one text, inside the context: the exemplars are cut out of it
+        return context.replace(full, bare, 1) if context.count(full) == 1 else context
 
     def apply_filters(self) -> Any:
         """lm-eval's filters, after the second stage of each generated answer (``two_stage``)."""

@@ -185,8 +185,9 @@ def resolved_task(task: str, metadata: dict[str, Any] | None = None) -> str:
             text += "under a chat template: the prompt above as one user turn\n"
         if built.reads_two_stage:
             words = " / ".join("|".join(w) for w in built.family.answer_words.values())
+            prompt = "the prompt without its exemplars" if exemplars else "the prompt"
             text += (
-                f"second stage: after the output, {built.family.answer_trigger!r}, then the more likely of "
-                f"{words} (acc_two_stage)\n"
+                f"second stage: {prompt}, the output, {built.family.answer_trigger!r}, then the more likely "
+                f"of {words} (acc_two_stage)\n"
             )
     return text

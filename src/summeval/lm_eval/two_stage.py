@@ -6,10 +6,12 @@ generated answer twice:
 
 - **strict**: ``read_answer`` on the text alone (``acc``, ``invalid``); it never guesses, so an answer
   written in a form it cannot read safely is ``invalid``;
-- **two-stage**: the prompt as sent, the output (cut at its stop), the trigger (``So the answer is``;
-  omitted when the output already ends in it), then the words of each label (``answer_words``: for
-  sports ``plausible``/``yes`` and ``implausible``/``no``) as continuations scored by log-likelihood; the
-  label whose words are most probable together (log-sum-exp) is the answer. It is never invalid.
+- **two-stage**: the prompt as sent without the strategy's exemplars (``StrategyTask.answer_context``:
+  they shaped the output, and every token of them would be scored again), the output (cut at its
+  stop), the trigger (``So the answer is``; omitted when the output already ends in it), then the words
+  of each label (``answer_words``: for sports ``plausible``/``yes`` and ``implausible``/``no``) as
+  continuations scored by log-likelihood; the label whose words are most probable together (log-sum-exp)
+  is the answer. It is never invalid.
 
 ``StrategyTask.apply_filters`` runs the second stage once the model has answered every request, in one
 ``loglikelihood`` call over all of a task's outputs (two short continuations of each: a small fraction of
@@ -26,10 +28,13 @@ from __future__ import annotations
 import functools
 import inspect
 import math
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 _PATCHED_FLAG = "_summeval_two_stage"
+# At most this many words after the output's own last trigger make it the output's conclusion.
+CONCLUSION_WORDS = 3
 # The attribute of one of our tasks that holds the model while lm-eval's evaluate runs.
 MODEL_ATTRIBUTE = "answer_model"
 
@@ -68,11 +73,15 @@ def two_stage_of(value: Any) -> Any:
 
 
 def label_prompt(context: str, output: str, trigger: str) -> str:
-    """The second stage's context: the prompt as sent, the output, then the trigger unless the output
-    already ends in it (``... So the answer is``). A sentence gets a full stop before the trigger."""
+    """The second stage's context: the prompt (``context``), the output, then the trigger unless the output
+    already ends in it (``... So the answer is``). A sentence gets a full stop before the trigger. An
+    output that ends in its own conclusion (the trigger, then at most ``CONCLUSION_WORDS`` words, as in
+    ``... So the answer is implausible.``) is read at its own trigger: the words after it are what the
+    second stage scores, and a second trigger after them is text no model was shown."""
     text = output.rstrip()
-    if text.lower().endswith(trigger.lower()):
-        return context + text
+    last = ([None, *re.finditer(re.escape(trigger), text, flags=re.IGNORECASE)])[-1]
+    if last is not None and len(text[last.end() :].split()) <= CONCLUSION_WORDS:
+        return context + text[: last.end()]
     if not text:
         return context + ("" if not context or context[-1].isspace() else " ") + trigger
     joiner = " " if text[-1] in ".!?:;" else ". "
@@ -144,7 +153,8 @@ def add_two_stage_answers(task: Any, family: Any, lm: Any) -> None:
     instances = [i for i in task.instances if i.request_type == "generate_until" and i.resps]
     if not instances:
         return
-    answered = [(i, i.arguments[0], list(i.resps)) for i in instances]
+    context_of = getattr(task, "answer_context", lambda doc, context: context)
+    answered = [(i, context_of(i.doc, i.arguments[0]), list(i.resps)) for i in instances]
     for instance, labels in zip(instances, two_stage_labels(lm, family, answered), strict=True):
         instance.resps[:] = [Answered(str(o), label) for o, label in zip(instance.resps, labels, strict=True)]
 

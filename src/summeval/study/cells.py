@@ -32,9 +32,9 @@ SAMPLES_FILE = "samples.jsonl"
 CSV_FILE = "samples.csv"
 
 
-CELL_FORMAT = 3
+CELL_FORMAT = 4
 """Bumped when what a cell folder holds changes: older cells are then re-run (2: the integrity record;
-3: two-stage answers)."""
+3: two-stage answers; 4: their second stage without the strategy's exemplars)."""
 
 
 def cell_settings(

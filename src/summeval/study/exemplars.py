@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from prompt_strategies.active_prompt import FILE_FORMAT
 from summeval.study.inputs import Inputs, sha256_json
 from summeval.study.plan import Cell, StudyConfig
 from summeval.study.selection import Selection, select_to_file
@@ -14,9 +15,11 @@ from summeval.study.selection import Selection, select_to_file
 def exemplars_for(
     config: StudyConfig, cell: Cell, lm: Any, inputs: Inputs, out: Path, adapter_print: Any
 ) -> tuple[Path, float]:
-    """The active-prompt exemplar file of the cell's model and family, selected with ``lm`` when missing."""
+    """The active-prompt exemplar file of the cell's model and family, selected with ``lm`` when missing
+    (or selected under another ``FILE_FORMAT``: its rules for taking a rationale changed)."""
     key = sha256_json(
         {
+            "format": FILE_FORMAT,
             "model": inputs.model_fingerprints[cell.model],
             "adapter": adapter_print,
             "family": cell.family,
