@@ -25,14 +25,14 @@ def build_model(name: str, load_in_4bit: bool):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     if name == "embedded":
-        from summeval.embedded_model import embedded_model_path
+        from summeval.training.embedded_model import embedded_model_path
 
         name = str(embedded_model_path())
     if name == "stablelm-3b-4e1t-random":
         import tempfile
 
-        from summeval.embedded_model import embedded_model_path
-        from summeval.finetune import stablelm_3b_4e1t_config
+        from summeval.training.embedded_model import embedded_model_path
+        from summeval.training.finetune import stablelm_3b_4e1t_config
 
         tokenizer = AutoTokenizer.from_pretrained(str(embedded_model_path()))  # any BPE tokenizer will do
         config = stablelm_3b_4e1t_config()
@@ -74,8 +74,9 @@ def batches(dataset, batch_size: int, length_grouped: bool, seed: int):
 def run(setup: str, args, tokenizer, base_model, family, docs) -> dict:
     from peft import get_peft_model
 
-    from summeval.finetune import PadToLongest, causal_lm_loss, encode_split, lora_config
-    from summeval.recipe import load_recipe
+    from summeval.training.encoding import PadToLongest, causal_lm_loss, encode_split
+    from summeval.training.finetune import lora_config
+    from summeval.training.recipe import load_recipe
 
     study = setup == "study"
     recipe = load_recipe(

@@ -71,7 +71,7 @@ def direct_statements(limit: int) -> list[str]:
 def model_args_string(args) -> str:
     if args.model_args:
         return args.model_args
-    from summeval.embedded_model import embedded_model_path
+    from summeval.training.embedded_model import embedded_model_path
 
     return f"pretrained={embedded_model_path()}"
 

@@ -158,7 +158,7 @@ def main(argv=None) -> None:
     if args.model_args:
         model_args = args.model_args
     else:
-        from summeval.embedded_model import embedded_model_path
+        from summeval.training.embedded_model import embedded_model_path
 
         model_args = f"pretrained={embedded_model_path()}"
     from summeval.lm_eval.runner import load_lm

@@ -126,7 +126,7 @@ def tiny_llama(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def embedded_model() -> Path:
     """The embedded SmolLM2-135M-Instruct folder (converted once, then cached)."""
-    from summeval.embedded_model import embedded_model_path
+    from summeval.training.embedded_model import embedded_model_path
 
     return embedded_model_path()
 

@@ -743,14 +743,15 @@ def test_select_command_bad_input_is_exit_2_before_the_model_loads(
 
 
 def test_the_evaluated_split_is_refused_as_a_pool_before_any_model_loads():
-    from summeval.compare import selection_inputs
+    from summeval.study.selection import Selection, check_selection
 
+    sports = "sports_understanding"
     with pytest.raises(StrategyError, match="cannot be the validation split"):
-        selection_inputs(data="sample", k=2, n=2, seed=0, pool_split="validation")
-    pool, annotations = selection_inputs(data="sample", k=2, n=2, seed=0, pool_size=5)
+        check_selection(sports, "sample", Selection(k=2, n=2, pool_split="validation"), 0)
+    pool, annotations = check_selection(sports, "sample", Selection(k=2, n=2, pool_size=5), 0)
     assert len(pool) == 5 and annotations is None
     assert all(set(doc) == {"id", "statement", "input", "label"} for doc in pool)
     with pytest.raises(StrategyError, match="cannot be the test split: the tweetsumm tasks evaluate on it"):
-        selection_inputs(family="tweetsumm", data="sample", k=2, n=2, seed=0, pool_split="test")
-    pool, _ = selection_inputs(family="tweetsumm", data="sample", k=2, n=2, seed=0, pool_size=3)
+        check_selection("tweetsumm", "sample", Selection(k=2, n=2, pool_split="test"), 0)
+    pool, _ = check_selection("tweetsumm", "sample", Selection(k=2, n=2, pool_size=3), 0)
     assert len(pool) == 3 and all(doc["summary"] == doc["references"][0] for doc in pool)

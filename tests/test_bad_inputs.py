@@ -493,7 +493,7 @@ def test_broken_plugins_are_named_in_one_line_and_the_builtins_stay(tmp_path):
 
 
 def test_resume_with_other_settings_is_refused_naming_the_difference(tmp_path):
-    from summeval.finetune import RUN_FILE, FinetuneError, check_same_run
+    from summeval.training.checks import RUN_FILE, FinetuneError, check_same_run
 
     run = {
         "recipe": {"lora": {"r": 16}, "training": {"learning_rate": 0.0001}},

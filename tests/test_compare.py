@@ -1,6 +1,6 @@
-"""``summeval compare``: the rate and mean intervals (and the old Wilson and bootstrap ones), strategy
-names per family, per-item CSVs from both shapes of lm-eval samples, the report files
-(sports_understanding and tweetsumm), and the command end to end on tiny real models."""
+"""``summeval compare``: the rate and mean intervals, strategy names per family, per-item CSVs from both
+shapes of lm-eval samples, the report files (sports_understanding and tweetsumm), and the command end to
+end on tiny real models."""
 
 from __future__ import annotations
 
@@ -16,21 +16,14 @@ from prompt_strategies import StrategyError
 from prompt_strategies.builtin import BUILTIN_STRATEGIES
 from prompt_strategies.exemplars import read_exemplar_file
 from prompt_strategies.registry import get_family, task_name
-from summeval import cli, compare
-from summeval.compare import (
-    StrategyResult,
-    bootstrap_interval,
-    metric_summary,
-    resolve_strategy_names,
-    result_row,
-    results_markdown,
-    sample_answer,
-    samples_csv,
-    wilson_interval,
-    write_report,
-)
-from summeval.stats import mean_interval, rate_interval
+from summeval import cli
+from summeval.lm_eval.runner import sampled_items
+from summeval.lm_eval.samples import sample_answer, samples_csv
+from summeval.report.analysis import StrategyResult, result_row
+from summeval.report.compare import results_markdown, write_report
+from summeval.stats import mean_interval, metric_summary, rate_interval
 from summeval.study import compare as study_compare
+from summeval.study.compare import resolve_strategy_names
 from summeval_tasks.rouge import rouge_scores
 
 SPORTS = get_family("sports_understanding")
@@ -43,70 +36,7 @@ ROUGE = ["rouge1", "rouge2", "rougeL", "rougeLsum"]
 TWEETSUMM_CSV_COLUMNS = ["id", "prompt", "target", "model_output", "answer", *ROUGE]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
-# ----------------------------------------------------------------------------- Wilson interval
-
-
-@pytest.mark.parametrize(
-    ("correct", "n", "expected"),
-    [
-        # p = 0: centre = half = (z²/2n) / (1 + z²/n) = 0.19208 / 1.38416
-        (0, 10, (0.0, 0.27754)),
-        # p = 1/2: centre 1/2, half = 1.96 * sqrt(0.025 + 0.009604) / 1.38416
-        (5, 10, (0.23659, 0.76341)),
-        (10, 10, (0.72246, 1.0)),
-        (1, 10, (0.01788, 0.40416)),
-        (50, 100, (0.40383, 0.59617)),
-    ],
-)
-def test_wilson_interval_matches_hand_computed_values(correct, n, expected):
-    assert wilson_interval(correct, n) == pytest.approx(expected, abs=1e-5)
-
-
-def test_wilson_interval_of_no_items_is_everything():
-    assert wilson_interval(0, 0) == (0.0, 1.0)
-
-
-def test_wilson_interval_is_symmetric_and_inside_zero_one():
-    for n in (1, 2, 7, 30):
-        for correct in range(n + 1):
-            low, high = wilson_interval(correct, n)
-            assert 0.0 <= low <= correct / n <= high <= 1.0
-            mirrored = wilson_interval(n - correct, n)
-            assert (low, high) == pytest.approx((1 - mirrored[1], 1 - mirrored[0]))
-
-
-# ----------------------------------------------------------------------------- bootstrap interval
-
-
-def test_bootstrap_interval_is_scipys_seeded_bca_interval():
-    import numpy as np
-    from scipy import stats
-
-    values = [0.1, 0.4, 0.35, 0.8, 0.55, 0.2, 0.9, 0.3]
-    expected = stats.bootstrap(
-        (np.asarray(values),),
-        np.mean,
-        confidence_level=0.95,
-        n_resamples=compare.BOOTSTRAP_RESAMPLES,
-        method="BCa",
-        random_state=np.random.default_rng(7),
-    ).confidence_interval
-    low, high = bootstrap_interval(values, seed=7)
-    assert (low, high) == pytest.approx((expected.low, expected.high))
-    assert low < sum(values) / len(values) < high
-    assert bootstrap_interval(values, seed=7) == (low, high)  # seeded: the same every time
-    assert bootstrap_interval(values, seed=8) != (low, high)
-
-
-def test_bootstrap_interval_without_spread_is_the_value():
-    assert bootstrap_interval([]) == (0.0, 0.0)
-    assert bootstrap_interval([0.25]) == (0.25, 0.25)
-    assert bootstrap_interval([0.4, 0.4, 0.4]) == (0.4, 0.4)
-
-
-def test_bootstrap_interval_of_two_values_is_finite_and_inside_their_range():
-    low, high = bootstrap_interval([0.2, 0.6], seed=0)
-    assert 0.2 <= low <= 0.4 <= high <= 0.6
+# ----------------------------------------------------------------------------- intervals
 
 
 def test_metric_summary_uses_clopper_pearson_for_rates_and_t_otherwise():
@@ -757,11 +687,11 @@ def test_a_seeded_sample_of_items_is_fixed_by_its_seed_and_not_the_first_n():
     family = get_family("sports_understanding")
     metadata = {"sports_data": "sample"}
     size = len(family.load(metadata)["validation"])
-    chosen = compare.sampled_items(size, 6, seed=1234)
-    assert chosen == compare.sampled_items(size, 6, seed=1234)
+    chosen = sampled_items(size, 6, seed=1234)
+    assert chosen == sampled_items(size, 6, seed=1234)
     assert chosen == sorted(set(chosen)) and len(chosen) == 6 and chosen[-1] < size
     assert chosen != list(range(6))
-    assert compare.sampled_items(size, 6, seed=7) != chosen
-    assert compare.sampled_items(size, size, seed=7) == list(range(size))
+    assert sampled_items(size, 6, seed=7) != chosen
+    assert sampled_items(size, size, seed=7) == list(range(size))
     with pytest.raises(UsageError, match=f"sample {size + 1} is larger than its validation split"):
-        compare.sampled_items(size, size + 1, seed=7, split="validation")
+        sampled_items(size, size + 1, seed=7, split="validation")

@@ -14,7 +14,8 @@ import pytest
 from conftest import offline_env, read_results, run_lm_eval
 
 from prompt_strategies.registry import get_family
-from summeval.finetune import PadToLongest, encode_example, last_complete_checkpoint
+from summeval.training.encoding import PadToLongest, encode_example
+from summeval.training.finetune import last_complete_checkpoint
 
 TWEETSUMM = get_family("tweetsumm")
 REPO = Path(__file__).resolve().parents[1]
@@ -278,8 +279,9 @@ def test_labelled_head_loss_equals_the_stock_loss(tiny_llama):
     from peft import get_peft_model
     from transformers import AutoModelForCausalLM
 
-    from summeval.finetune import causal_lm_loss, lora_config
-    from summeval.recipe import load_recipe
+    from summeval.training.encoding import causal_lm_loss
+    from summeval.training.finetune import lora_config
+    from summeval.training.recipe import load_recipe
 
     torch.manual_seed(0)
     model = get_peft_model(AutoModelForCausalLM.from_pretrained(tiny_llama), lora_config(load_recipe(RECIPE)))

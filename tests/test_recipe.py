@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from summeval.recipe import Recipe, RecipeError, load_recipe
+from summeval.training.recipe import Recipe, RecipeError, load_recipe
 
 ADAPTERS = Path(__file__).resolve().parents[1] / "adapters"
 
@@ -84,7 +84,7 @@ def test_trainable_parameters_match_the_study(rank, expected):
     from peft import get_peft_model
     from transformers import AutoModelForCausalLM
 
-    from summeval.finetune import lora_config, stablelm_3b_4e1t_config, trainable_parameters
+    from summeval.training.finetune import lora_config, stablelm_3b_4e1t_config, trainable_parameters
 
     recipe = load_recipe(ADAPTERS / f"tweetsumm-r{rank}.yaml")
     with torch.device("meta"):

@@ -1,8 +1,4 @@
-"""The report's statistics against hand-computed values (the arithmetic is in the comments).
-
-``wilson_interval`` and ``bootstrap_interval`` (no longer printed, kept for the old import path) are tested
-in ``test_compare.py``.
-"""
+"""The report's statistics against hand-computed values (the arithmetic is in the comments)."""
 
 from __future__ import annotations
 

@@ -322,6 +322,8 @@ def test_a_task_yaml_must_name_its_strategy():
         StrategyError, match="task 'sports_understanding_x': its YAML metadata names no strategy"
     ):
         StrategyTask(config={"task": "sports_understanding_x", "metadata": {"version": 1.0}})
+    with pytest.raises(StrategyError, match="its YAML metadata names no family .* `summeval task-dir`"):
+        StrategyTask(config={"task": "sports_understanding_x", "metadata": {"strategy": "cot"}})
 
 
 # ----------------------------------------------------------------------------- choose_exemplars

@@ -21,9 +21,9 @@ import summeval
 from prompt_strategies import PromptStrategy, StrategyError, hookimpl, registry
 from prompt_strategies.builtin import BUILTIN_STRATEGIES
 from prompt_strategies.exemplars import choose_exemplars
-from prompt_strategies.family import TaskFamily
 from summeval.lm_eval import task_dir
 from summeval.lm_eval.two_stage import Verdict
+from summeval_tasks.contract import TaskFamily
 from summeval_tasks.families import BUILTIN_FAMILIES
 
 TESTS = Path(__file__).resolve().parent
@@ -44,7 +44,6 @@ def use_plugins(monkeypatch, tmp_path):
     """
     monkeypatch.setenv("SUMMEVAL_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv(registry.PLUGINS_ENV, raising=False)
-    monkeypatch.delenv(registry.LEGACY_PLUGINS_ENV, raising=False)
 
     def use(*module_names: str) -> None:
         monkeypatch.setenv(registry.PLUGINS_ENV, ",".join(module_names))
@@ -176,16 +175,6 @@ def test_the_example_strategy_applies_to_sports_only(use_plugins):
     assert "tweetsumm_yes_no" not in table
     assert "yes_no" in registry.applicable_strategies(registry.get_family("sports_understanding"))
     assert "yes_no" not in registry.applicable_strategies(registry.get_family("tweetsumm"))
-
-
-def test_the_old_plugin_variable_is_still_read(use_plugins, monkeypatch):
-    use_plugins()
-    monkeypatch.setenv(registry.LEGACY_PLUGINS_ENV, PLUGIN)
-    _clear_registry_caches()
-    assert "yes_no" in registry.strategies()
-    monkeypatch.setenv(registry.PLUGINS_ENV, PLUGIN)  # named in both: registered once
-    _clear_registry_caches()
-    assert list(registry.strategies()).count("yes_no") == 1
 
 
 def test_the_builtins_are_registered_as_plugins_under_their_names(use_plugins):

@@ -18,7 +18,8 @@ import yaml
 
 from prompt_strategies.registry import applicable_strategies, get_family, task_table
 from summeval.study import adapter_rank, backend_settings
-from summeval.study_config import ModelSpec, StudyConfigError, load_study
+from summeval.study.config import load_study
+from summeval.study.plan import ModelSpec, StudyConfigError
 
 REPO = Path(__file__).resolve().parents[1]
 STUDIES = REPO / "studies"

@@ -247,8 +247,8 @@ def test_an_adapter_of_another_base_is_one_line_before_the_engine_starts(
 ):
     """The rank-32 adapter of the embedded model on a tiny llama of another width: the study's up-front
     check refuses it (vLLM's engine would fail in its spawned process), naming the model's adapter."""
+    from summeval.study.config import load_study
     from summeval.study.inputs import check_inputs
-    from summeval.study_config import load_study
 
     config = {
         "name": "vllm-misfit",

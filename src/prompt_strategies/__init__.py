@@ -1,7 +1,7 @@
 """prompt_strategies: the prompt-strategy plugin axis, its registry, and the strategies themselves.
 
 * ``TaskFamily``, the contract a task family implements (data, questions, answers, scores), is defined
-  in the bottom layer (``summeval_tasks.contract``) and re-exported here and by ``family``.
+  in the bottom layer (``summeval_tasks.contract``) and re-exported here.
 * ``hookspecs``: the plugin hooks (``summeval_task_families``, ``summeval_strategies``,
   ``summeval_filters``); ``hookimpl``.
 * ``strategy``: ``PromptStrategy``, the base class every strategy implements.
@@ -11,8 +11,7 @@
 * ``active_prompt``: uncertainty-based exemplar selection (scoring, ranking, rationales).
 
 This layer imports nothing of lm-eval: the task class, the filters and the generated task folder are in
-``summeval.lm_eval`` (``lm_eval_task`` and ``filters`` here are kept as aliases of their new homes).
-Imports stay light.
+``summeval.lm_eval``. Imports stay light.
 """
 
 from prompt_strategies.hookspecs import hookimpl

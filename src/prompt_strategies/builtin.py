@@ -13,7 +13,7 @@ from typing import Any
 from prompt_strategies.exemplars import choose_exemplars, read_exemplar_file
 from prompt_strategies.hookspecs import hookimpl
 from prompt_strategies.strategy import PromptStrategy, StrategyError, answer_pipeline
-from summeval_tasks.bounds import EXEMPLARS, SAMPLES, TEMPERATURE
+from summeval_tasks.bounds import DEFAULT_SEED, EXEMPLARS, SAMPLES, TEMPERATURE
 from summeval_tasks.contract import TaskFamily
 
 COT_CUE = "Let's think step by step."
@@ -95,7 +95,7 @@ class Instruct(PromptStrategy):
 class FewShot(PromptStrategy):
     name = "fewshot"
     description = "k worked exemplars from the train split (seeded per item, never the item), then the item."
-    defaults = {"k": 3, "seed": 1234, "max_gen_toks": None}
+    defaults = {"k": 3, "seed": DEFAULT_SEED, "max_gen_toks": None}
     option_ranges = {"k": (EXEMPLARS.accepts, f"{EXEMPLARS.right} (for no exemplars, run answer_only)")}
 
     def exemplars(self, doc, context, options):

@@ -11,8 +11,8 @@ the hooks below. Plugins are found three ways (see ``registry.py``):
       [project.entry-points."summeval.strategies"]
       my_strategies = "my_package.strategies"
 
-* modules named in the environment variable ``SUMMEVAL_PLUGINS`` (comma-separated import paths; the
-  older ``SUMMEVAL_STRATEGY_PLUGINS`` is read too), for plugins that are not installed, e.g. a test module.
+* modules named in the environment variable ``SUMMEVAL_PLUGINS`` (comma-separated import
+  paths), for plugins that are not installed, e.g. a test module.
 
 This module imports only the family contract (``summeval_tasks.contract``, which also defines the
 ``hookimpl`` marker so that families in the bottom layer can use it).

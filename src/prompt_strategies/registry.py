@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from summeval_tasks.contract import TaskFamily
 
 PLUGINS_ENV = "SUMMEVAL_PLUGINS"
-LEGACY_PLUGINS_ENV = "SUMMEVAL_STRATEGY_PLUGINS"
 BUILTIN_PLUGINS = ("summeval_tasks.families", "prompt_strategies.builtin")
 
 
@@ -115,14 +114,13 @@ def plugin_manager() -> pluggy.PluginManager:
                 manager.register(plugin, name=entry.name)
             except Exception as err:
                 _left_out(f"{entry.name} (entry point {entry.value} in {group})", _load_error(err))
-    for variable in (PLUGINS_ENV, LEGACY_PLUGINS_ENV):
-        for module_name in env_list(variable):
-            try:
-                module = importlib.import_module(module_name)
-                if manager.get_plugin(module_name) is None and not manager.is_registered(module):
-                    manager.register(module, name=module_name)
-            except Exception as err:
-                _left_out(f"{module_name} (from ${variable})", f"cannot import it: {_load_error(err)}")
+    for module_name in env_list(PLUGINS_ENV):
+        try:
+            module = importlib.import_module(module_name)
+            if manager.get_plugin(module_name) is None and not manager.is_registered(module):
+                manager.register(module, name=module_name)
+        except Exception as err:
+            _left_out(f"{module_name} (from ${PLUGINS_ENV})", f"cannot import it: {_load_error(err)}")
     return manager
 
 

@@ -17,8 +17,6 @@ from dataclasses import asdict, dataclass
 
 from summeval_tasks.errors import SummevalError
 
-BOOTSTRAP_RESAMPLES = 2000
-"""Resamples of ``bootstrap_interval`` (the old BCa interval, no longer printed)."""
 ALPHA = 0.05
 
 
@@ -30,20 +28,6 @@ def _finite(values: Sequence[float], what: str) -> None:
     bad = next((v for v in values if not math.isfinite(float(v))), None)
     if bad is not None:
         raise StatisticsError(f"{what}: {bad!r} is not a number; every {what[:-1]} must be finite")
-
-
-def wilson_interval(correct: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """The Wilson score interval for ``correct`` successes out of ``n`` (95% by default).
-
-    Not what the reports print: its coverage dips below 94% at small n for some rates (92.97% at
-    n = 8, p = 0.5; 91.5% at n = 15, p = 0.3; ``bench/interval_coverage.py``), so a rate takes
-    ``rate_interval`` (Clopper–Pearson). Kept for the old import path ``summeval.compare``."""
-    if n == 0:
-        return (0.0, 1.0)
-    p = correct / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return (max(0.0, centre - half), min(1.0, centre + half))
 
 
 def rate_interval(correct: int, n: int) -> tuple[float, float]:
@@ -94,38 +78,6 @@ def mean_interval(values: Sequence[float]) -> tuple[float, float] | None:
 
     scale = sd / math.sqrt(n)
     return (mean - scale * untransformed(quantile), mean - scale * untransformed(-quantile))
-
-
-def bootstrap_interval(values: Sequence[float], seed: int = 0) -> tuple[float, float]:
-    """95% BCa bootstrap interval of the mean of ``values`` (scipy.stats.bootstrap, seeded).
-
-    Not what the reports print (it covers 92% at n = 8: ``mean_interval`` does); kept for the old
-    import path ``summeval.compare``. One value, or all equal: the interval is that value."""
-    import numpy as np
-    from scipy import stats
-
-    data = np.asarray(values, dtype=float)
-    if data.size == 0:
-        return (0.0, 0.0)
-    if data.size == 1 or np.all(data == data[0]):
-        return (float(data[0]), float(data[0]))
-
-    def interval(method: str) -> tuple[float, float]:
-        result = stats.bootstrap(
-            (data,),
-            _mean,
-            vectorized=True,
-            confidence_level=0.95,
-            n_resamples=BOOTSTRAP_RESAMPLES,
-            method=method,
-            random_state=np.random.default_rng(seed),
-        )
-        return tuple(result.confidence_interval)
-
-    low, high = interval("BCa")
-    if not (math.isfinite(low) and math.isfinite(high)):  # BCa degenerates on tiny samples
-        low, high = interval("percentile")
-    return (float(low), float(high))
 
 
 def _mean(x, axis=-1):

@@ -84,6 +84,8 @@ MAX_GEN_TOKS = Range(1, 32_768)
 """Tokens generated per answer."""
 TEMPERATURE = Range(0, 100, integer=False, low_open=True, note="sampling; 0.7 is the papers'")
 SEED = Range(0, 2**32 - 1, note="numpy and torch take seeds below 2**32")
+DEFAULT_SEED = 1234
+"""The seed of every seeded choice a user does not seed: exemplars, samples, selection, training."""
 STEPS = Range(1, 1_000_000_000)
 """Optimiser steps."""
 LORA_RANK = Range(1, 4096)

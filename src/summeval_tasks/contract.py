@@ -9,8 +9,8 @@ prompted it (the Inspect AI split of solvers and scorers).
 
 It lives in the bottom layer (``summeval_tasks``), beside the families that implement it, and imports
 nothing of summeval's but the error base. ``hookimpl`` is the marker a plugin's hook functions carry (the
-hooks themselves are declared in ``prompt_strategies.hookspecs``). ``prompt_strategies.family`` and
-``prompt_strategies.hookimpl`` re-export these names: imports of the old paths keep working.
+hooks themselves are declared in ``prompt_strategies.hookspecs``); ``prompt_strategies`` re-exports
+``TaskFamily``, ``FamilyError`` and ``hookimpl`` for plugins.
 """
 
 from __future__ import annotations

@@ -300,7 +300,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help='strategy options as JSON, e.g. \'{"self_consistency": {"samples": 5}, "fewshot": {"k": 5}}\'',
     )
-    p.add_argument("--seed", type=bounded(bounds.SEED), default=1234, help="seed for sampling and selection")
+    p.add_argument(
+        "--seed",
+        type=bounded(bounds.SEED),
+        default=bounds.DEFAULT_SEED,
+        help="seed for sampling and selection",
+    )
     p.add_argument(
         "--active-prompt-exemplars", type=Path, default=None, help="exemplar file for active_prompt"
     )

@@ -21,9 +21,6 @@ from prompt_strategies.strategy import PromptStrategy, StrategyError, TaskContex
 from summeval.lm_eval.task_dir import register_lm_eval_filters
 from summeval_tasks.contract import TaskFamily
 
-# A task YAML written before families existed names only a strategy: it meant sports_understanding.
-LEGACY_FAMILY = "sports_understanding"
-
 # Names of our tasks built in this process (and active-prompt selection's requests): their sampled
 # repeats may share one prompt encoding (shared_prefix); lm-eval's own tasks behave exactly as without us.
 # Written only by this package, read only by it.
@@ -71,7 +68,12 @@ class StrategyTask(ConfigurableTask):
         misspelled = misspelled_key(metadata)
         if misspelled:  # our task is requested: a key meant for it must not be ignored
             raise StrategyError(misspelling_message(*misspelled))
-        self.family = get_family(metadata.get("family") or LEGACY_FAMILY)
+        if not metadata.get("family"):
+            raise StrategyError(
+                f"task {config.get('task')!r}: its YAML metadata names no family (a task YAML of an earlier "
+                "version: `summeval task-dir` writes them again)"
+            )
+        self.family = get_family(metadata["family"])
         self.strategy = get_strategy(name)
         if not self.strategy.applies_to(self.family):
             raise StrategyError(f"strategy {name!r} does not apply to the {self.family.name} family")

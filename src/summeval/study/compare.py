@@ -39,6 +39,7 @@ from summeval.study.inputs import check_family_inputs
 from summeval.study.plan import Cell
 from summeval.study.selection import Selection, check_selection, select_to_file
 from summeval_tasks.atomic import write_text_atomically
+from summeval_tasks.bounds import DEFAULT_SEED
 from summeval_tasks.ownership import check_output_folder, output_folder_held
 
 MODEL = "model"
@@ -95,7 +96,7 @@ def run_compare(
     options: Mapping[str, Any] | None = None,
     exemplars_file: Path | None = None,
     selection: Selection | None = None,
-    seed: int = 1234,
+    seed: int = DEFAULT_SEED,
 ) -> list[StrategyResult]:
     """Run ``strategy_names`` on one model and ``family``; write the report files into ``out``."""
     from tqdm import tqdm

@@ -129,7 +129,7 @@ class _Reader:
 def _seeds(where: _Reader, tree: Mapping[str, Any]) -> tuple[int, tuple[int, ...]]:
     """``seed: N`` or ``seeds: [N, ...]`` (distinct; the first is the seed of the reported cells)."""
     if "seeds" not in tree:
-        seed = where.bounded(tree.get("seed", 1234), "seed", bounds.SEED)
+        seed = where.bounded(tree.get("seed", bounds.DEFAULT_SEED), "seed", bounds.SEED)
         return seed, (seed,)
     if "seed" in tree:
         raise where.fail("seeds", "give seed (one) or seeds (a list), not both")

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from summeval.study.plan import EMBEDDED, ModelSpec, StudyConfig, StudyConfigError
+from summeval_tasks.bounds import DEFAULT_SEED
 
 
 @dataclass
@@ -185,7 +186,7 @@ def backend_settings(
     *,
     batch_size: int | str,
     device: str | None,
-    seed: int = 1234,
+    seed: int = DEFAULT_SEED,
 ) -> tuple[str, dict[str, Any], dict[str, Any]]:
     """The lm-eval model name, its arguments and the extra settings that build a model of the study.
 

@@ -77,7 +77,7 @@ class TrainingSettings:
     save_each_epoch: bool = True
     save_steps: int = 0
     """Also checkpoint every N optimiser steps (0: only each epoch)."""
-    seed: int = 1234
+    seed: int = bounds.DEFAULT_SEED
 
 
 @dataclass
