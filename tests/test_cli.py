@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from conftest import offline_env
 
-from summeval import cli, embedded_model
+from summeval import cli
+from summeval.training import embedded_model
 
 
 def summeval(*args: str) -> subprocess.CompletedProcess:
