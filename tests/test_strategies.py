@@ -301,7 +301,12 @@ def test_an_unknown_strategy_is_an_error_listing_the_known_ones():
     assert all(name in str(raised.value) for name in NAMES)
     assert "$SUMMEVAL_PLUGINS" in str(raised.value)
     with pytest.raises(StrategyError, match="unknown strategy 'tree_of_thought'"):
-        StrategyTask(config={"task": "sports_understanding_tot", "metadata": {"strategy": "tree_of_thought"}})
+        StrategyTask(
+            config={
+                "task": "sports_understanding_tot",
+                "metadata": {"family": "sports_understanding", "strategy": "tree_of_thought"},
+            }
+        )
 
 
 def test_an_unknown_family_is_an_error_listing_the_known_ones():

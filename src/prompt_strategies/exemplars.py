@@ -25,6 +25,8 @@ from prompt_strategies.strategy import StrategyError
 from summeval_tasks.atomic import write_text_atomically
 from summeval_tasks.contract import FamilyError, TaskFamily
 
+LEGACY_FAMILY = "sports_understanding"
+
 
 def choose_exemplars(
     doc: Mapping[str, Any],
@@ -60,8 +62,8 @@ def choose_exemplars(
 
 
 def read_exemplar_file(path: str | Path, family: TaskFamily | None = None) -> list[dict[str, Any]]:
-    """The exemplars of an exemplar file for ``family`` (None: the family the file names; a file that
-    names none is for ``family``), validated; errors name the file and the entry."""
+    """The exemplars of an exemplar file for ``family`` (None: the family the file names), validated;
+    errors name the file and the entry."""
     from summeval_tasks.source_files import check_regular_file
 
     path = Path(path)
@@ -75,9 +77,7 @@ def read_exemplar_file(path: str | Path, family: TaskFamily | None = None) -> li
     entries = data.get("exemplars") if isinstance(data, dict) else None
     if not isinstance(entries, list) or not entries:
         raise StrategyError(f'exemplar file {path} has no "exemplars" list')
-    made_for = data.get("family", family.name if family else None)
-    if made_for is None:
-        raise StrategyError(f'exemplar file {path} names no "family" (e.g. "family": "sports_understanding")')
+    made_for = data.get("family", LEGACY_FAMILY)
     if family is None:
         from prompt_strategies.registry import get_family
 
