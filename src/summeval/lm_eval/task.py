@@ -143,9 +143,7 @@ class StrategyTask(ConfigurableTask):
             exemplars = self.strategy.exemplars(doc, self._context, self.strategy_options)
             turns = self.strategy.chat_turns(doc, self.family, exemplars, self.strategy_options)
             if turns:
-                system = [{"role": "system", "content": system_instruction}] if system_instruction else []
-                messages = [*system, *({"role": role, "content": text} for role, text in turns)]
-                return chat_template(messages, add_generation_prompt=True)
+                return _render_turns(turns, system_instruction, chat_template)
         return super().fewshot_context(
             doc,
             num_fewshot,
@@ -168,18 +166,17 @@ class StrategyTask(ConfigurableTask):
         without the strategy's exemplars, rendered the same way (``context`` itself where the strategy
         sent none). The exemplars shape the output; reading that output's verdict needs the question
         and the output, and the second stage's cost grows with every token before them."""
-        if not self.strategy.exemplars(doc, self._context, self.strategy_options):
+        strategy, options = self.strategy, self.strategy_options
+        exemplars = strategy.exemplars(doc, self._context, options)
+        if not exemplars:
             return context
         rendering = self._rendering
-        bare = self.strategy.prompt(doc, self.family, [], self.strategy_options)
+        bare = strategy.prompt(doc, self.family, [], options)
         chat_template = rendering.get("apply_chat_template") and rendering.get("chat_template")
         if chat_template and rendering.get("fewshot_as_multiturn") and not self.doc_to_prefix(doc):
-            instruction = rendering.get("system_instruction")
-            system = [{"role": "system", "content": instruction}] if instruction else []
-            turns = self.strategy.chat_turns(doc, self.family, [], self.strategy_options) or [("user", bare)]
-            messages = [*system, *({"role": role, "content": text} for role, text in turns)]
-            return chat_template(messages, add_generation_prompt=True)
-        full = self.strategy_prompt(doc)  # one text, inside the context: the exemplars are cut out of it
+            turns = strategy.chat_turns(doc, self.family, [], options) or [("user", bare)]
+            return _render_turns(turns, rendering.get("system_instruction"), chat_template)
+        full = strategy.prompt(doc, self.family, exemplars, options)  # one text inside the context
         return context.replace(full, bare, 1) if context.count(full) == 1 else context
 
     def apply_filters(self) -> Any:
@@ -216,6 +213,13 @@ class StrategyTask(ConfigurableTask):
                 )
             scores.update(self.family.score_two_stage(doc, answer, two))
         return scores
+
+
+def _render_turns(turns: Any, system_instruction: str | None, chat_template: Any) -> str:
+    """``(role, text)`` turns after the system instruction (if any), through lm-eval's chat template."""
+    system = [{"role": "system", "content": system_instruction}] if system_instruction else []
+    messages = [*system, *({"role": role, "content": text} for role, text in turns)]
+    return chat_template(messages, add_generation_prompt=True)
 
 
 def read_result(family: TaskFamily, results: list[Any]) -> Any:
