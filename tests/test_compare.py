@@ -54,28 +54,28 @@ def test_metric_summary_uses_clopper_pearson_for_rates_and_t_otherwise():
 
 
 def test_all_lists_every_strategy_that_applies_to_the_family():
-    names = resolve_strategy_names("all")
+    names = resolve_strategy_names("all", "sports_understanding")
     sports = [s.name for s in BUILTIN_STRATEGIES if s.applies_to(SPORTS)]
     assert "instruct" not in sports  # sports_understanding has no instruction format
     assert sports == names[: len(sports)]
-    assert resolve_strategy_names(" all ") == names
-    assert resolve_strategy_names("all", "sports_understanding") == names
+    assert resolve_strategy_names(" all ", "sports_understanding") == names
     tweetsumm = resolve_strategy_names("all", "tweetsumm")
     assert tweetsumm[:5] == ["answer_only", "fewshot", "self_consistency", "active_prompt", "instruct"]
 
 
 def test_a_comma_separated_list_is_kept_in_order():
-    assert resolve_strategy_names("cot, answer_only,,fewshot") == ["cot", "answer_only", "fewshot"]
+    names = resolve_strategy_names("cot, answer_only,,fewshot", "sports_understanding")
+    assert names == ["cot", "answer_only", "fewshot"]
     assert resolve_strategy_names("instruct,fewshot", "tweetsumm") == ["instruct", "fewshot"]
 
 
 def test_an_unknown_strategy_is_an_error_naming_the_known_ones():
     with pytest.raises(StrategyError, match="unknown strategy 'nope'") as raised:
-        resolve_strategy_names("answer_only,nope")
+        resolve_strategy_names("answer_only,nope", "sports_understanding")
     for strategy in BUILTIN_STRATEGIES:
         assert strategy.name in str(raised.value)
     with pytest.raises(StrategyError, match="no strategies given"):
-        resolve_strategy_names(" , ")
+        resolve_strategy_names(" , ", "sports_understanding")
 
 
 def test_a_strategy_that_does_not_apply_to_the_family_is_an_error_naming_those_that_do():
@@ -85,7 +85,7 @@ def test_a_strategy_that_does_not_apply_to_the_family_is_an_error_naming_those_t
         resolve_strategy_names("answer_only,cot", "tweetsumm")
     assert "answer_only, fewshot, self_consistency, active_prompt, instruct" in str(raised.value)
     with pytest.raises(StrategyError, match="'instruct' does not apply to the sports_understanding family"):
-        resolve_strategy_names("instruct")
+        resolve_strategy_names("instruct", "sports_understanding")
     with pytest.raises(StrategyError, match="unknown task family 'nope'"):
         resolve_strategy_names("all", "nope")
 
@@ -190,24 +190,24 @@ def test_the_logged_shape_is_what_lm_eval_writes():
 @pytest.mark.parametrize("shape", ["in memory", "logged"])
 def test_sample_answer_reads_generated_and_multiple_choice_samples(shape):
     convert = _logged if shape == "logged" else dict
-    assert sample_answer(convert(ANSWER_ONLY[0])) == "implausible"
-    assert sample_answer(convert(ANSWER_ONLY[1])) == "invalid"
-    assert sample_answer(convert(SELF_CONSISTENCY[0])) == "plausible"
+    assert sample_answer(convert(ANSWER_ONLY[0]), SPORTS) == "implausible"
+    assert sample_answer(convert(ANSWER_ONLY[1]), SPORTS) == "invalid"
+    assert sample_answer(convert(SELF_CONSISTENCY[0]), SPORTS) == "plausible"
     # the more likely label wins
-    assert sample_answer(convert(MULTIPLE_CHOICE[0])) == "plausible"
-    assert sample_answer(convert(MULTIPLE_CHOICE[1])) == "implausible"
+    assert sample_answer(convert(MULTIPLE_CHOICE[0]), SPORTS) == "plausible"
+    assert sample_answer(convert(MULTIPLE_CHOICE[1]), SPORTS) == "implausible"
 
 
 def test_sample_answer_extracts_from_unfiltered_text():
     sample = _generated(0, DOC_4, PROMPT_4, ["x"], "Yes. It is plausible.")
-    assert sample_answer(sample) == "plausible"
-    assert sample_answer({**sample, "filtered_resps": []}) == "invalid"
+    assert sample_answer(sample, SPORTS) == "plausible"
+    assert sample_answer({**sample, "filtered_resps": []}, SPORTS) == "invalid"
 
 
 @pytest.mark.parametrize("shape", ["in memory", "logged"])
 def test_samples_csv_of_a_generated_task(shape):
     convert = _logged if shape == "logged" else dict
-    rows = _rows(samples_csv([convert(s) for s in ANSWER_ONLY]))
+    rows = _rows(samples_csv([convert(s) for s in ANSWER_ONLY], SPORTS))
     in_memory = shape == "in memory"  # a logged sample keeps the two-stage scores, not the answer
     assert rows == [  # sorted by doc_id
         {
@@ -235,13 +235,12 @@ def test_samples_csv_of_a_generated_task(shape):
             "agree_two_stage": "1",
         },
     ]
-    assert samples_csv(ANSWER_ONLY, SPORTS) == samples_csv(ANSWER_ONLY)  # sports_understanding by default
 
 
 @pytest.mark.parametrize("shape", ["in memory", "logged"])
 def test_samples_csv_of_repeated_samples_lists_every_output(shape):
     convert = _logged if shape == "logged" else dict
-    (row,) = _rows(samples_csv([convert(s) for s in SELF_CONSISTENCY]))
+    (row,) = _rows(samples_csv([convert(s) for s in SELF_CONSISTENCY], SPORTS))
     assert json.loads(row["model_output"]) == SELF_CONSISTENCY[0]["resps"][0]
     assert (row["answer"], row["acc"], row["invalid"]) == ("plausible", "1", "0")
 
@@ -249,7 +248,7 @@ def test_samples_csv_of_repeated_samples_lists_every_output(shape):
 @pytest.mark.parametrize("shape", ["in memory", "logged"])
 def test_samples_csv_of_multiple_choice_shows_each_labels_log_likelihood(shape):
     convert = _logged if shape == "logged" else dict
-    rows = _rows(samples_csv([convert(s) for s in MULTIPLE_CHOICE]))
+    rows = _rows(samples_csv([convert(s) for s in MULTIPLE_CHOICE], SPORTS))
     assert [row["model_output"] for row in rows] == [
         "plausible: -1.250; implausible: -2.500",
         "plausible: -0.500; implausible: -0.250",
@@ -267,8 +266,10 @@ def test_both_shapes_give_the_same_csv():
         return [{k: v for k, v in row.items() if k != "two_stage_answer"} for row in _rows(text)]
 
     for samples in (ANSWER_ONLY, SELF_CONSISTENCY):
-        assert scores_only(samples_csv(samples)) == scores_only(samples_csv([_logged(s) for s in samples]))
-    assert samples_csv(MULTIPLE_CHOICE) == samples_csv([_logged(s) for s in MULTIPLE_CHOICE])
+        assert scores_only(samples_csv(samples, SPORTS)) == scores_only(
+            samples_csv([_logged(s) for s in samples], SPORTS)
+        )
+    assert samples_csv(MULTIPLE_CHOICE, SPORTS) == samples_csv([_logged(s) for s in MULTIPLE_CHOICE], SPORTS)
     assert samples_csv(SUMMARIES, TWEETSUMM) == samples_csv([_logged(s) for s in SUMMARIES], TWEETSUMM)
 
 
@@ -340,7 +341,7 @@ def _cells(mean: float, low: float, high: float, n: int = 2) -> dict[str, float]
 
 
 def test_result_row_of_sports_has_clopper_pearson_intervals_for_accuracy_and_invalid_rate():
-    row = result_row(SPORTS, "answer_only", task_name("answer_only"), "answer", ANSWER_ONLY)
+    row = result_row(SPORTS, "answer_only", task_name("answer_only", SPORTS.name), "answer", ANSWER_ONLY)
     assert (row.strategy, row.task, row.filter, row.n) == (
         "answer_only",
         "sports_understanding_answer_only",
@@ -352,7 +353,9 @@ def test_result_row_of_sports_has_clopper_pearson_intervals_for_accuracy_and_inv
     assert row.metrics["acc"] == _cells(0.5, *rate_interval(1, 2))
     assert row.metrics["invalid"] == _cells(0.5, *rate_interval(1, 2))
     assert row.mean("acc") == 0.5
-    mc = result_row(SPORTS, "answer_only_mc", task_name("answer_only_mc"), "none", MULTIPLE_CHOICE)
+    mc = result_row(
+        SPORTS, "answer_only_mc", task_name("answer_only_mc", SPORTS.name), "none", MULTIPLE_CHOICE
+    )
     assert mc.metrics == {  # a multiple-choice answer is its own two-stage answer
         "acc": _cells(1.0, *rate_interval(2, 2)),
         "invalid": _cells(0.0, *rate_interval(0, 2)),
@@ -425,7 +428,6 @@ def test_results_markdown_has_a_row_per_strategy():
     assert "| answer_only | answer | 10 | 0.500 [0.237, 0.763] | 0.100 [0.018, 0.404] |" in text
     assert "| self_consistency | maj@5 | 10 | 1.000 [0.720, 1.000] | 0.000 [0.000, 0.278] |" in text
     assert "Clopper–Pearson" in text and "Wilson" not in text and "bootstrap" not in text
-    assert results_markdown(ROWS, model_description="hf pretrained=x ") == text  # sports by default
 
 
 def test_results_markdown_of_tweetsumm_has_a_column_per_rouge_metric():
@@ -469,8 +471,8 @@ def test_write_report_writes_three_files_and_no_temporary_ones(tmp_path, family,
     assert (tmp_path / chart).read_bytes().startswith(PNG_MAGIC)
 
 
-def test_write_report_is_for_sports_understanding_by_default(tmp_path):
-    write_report(ROWS, tmp_path, model_description="hf pretrained=x")
+def test_write_report_of_sports_understanding_charts_acc(tmp_path):
+    write_report(ROWS, tmp_path, SPORTS, model_description="hf pretrained=x")
     assert (tmp_path / "acc.png").is_file() and not (tmp_path / "accuracy.png").exists()
     assert json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))["family"] == SPORTS.name
 

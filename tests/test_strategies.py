@@ -54,7 +54,7 @@ def plain_manager():
 @pytest.fixture(scope="module")
 def tasks(plain_manager):
     """Every built-in strategy task, loaded by lm-eval on the sample data."""
-    return plain_manager.load([task_name(name) for name in NAMES])["tasks"]
+    return plain_manager.load([task_name(name, GROUP) for name in NAMES])["tasks"]
 
 
 @pytest.fixture(scope="module")
@@ -70,14 +70,14 @@ def statements():
 def test_lm_eval_resolves_every_strategy_task_and_the_group(plain_manager):
     for manager in (plain_manager, _manager()):
         for name in NAMES:
-            assert task_name(name) in manager.all_tasks
-            assert task_name(name) in manager.all_subtasks
+            assert task_name(name, GROUP) in manager.all_tasks
+            assert task_name(name, GROUP) in manager.all_subtasks
         assert GROUP in manager.all_groups
 
 
 def test_instruct_is_the_one_builtin_strategy_that_needs_an_instruction_format():
     assert [s.name for s in BUILTIN_STRATEGIES if s.name not in NAMES] == ["instruct"]
-    assert task_name("cot") == "sports_understanding_cot"
+    assert task_name("cot", "sports_understanding") == "sports_understanding_cot"
     assert task_name("cot", "tweetsumm") == "tweetsumm_cot"
 
 
@@ -87,7 +87,7 @@ def test_each_generated_task_yaml_names_a_registered_strategy_and_each_strategy_
     for path in files:
         config = yaml.safe_load(path.read_text(encoding="utf-8"))
         strategy = config["metadata"]["strategy"]
-        assert config["task"] == path.stem == task_name(strategy), path
+        assert config["task"] == path.stem == task_name(strategy, GROUP), path
         assert config["include"] == str(template_path()), path
         assert config["metadata"]["family"] == GROUP, path
         assert "strategy_options" not in config["metadata"], path
@@ -117,7 +117,7 @@ def test_the_generated_folder_holds_every_task_of_the_table_and_the_groups():
 def test_the_group_runs_every_strategy_that_needs_no_exemplar_file():
     config = yaml.safe_load((TASK_DIR / "_sports_understanding_group.yaml").read_text(encoding="utf-8"))
     assert config["group"] == GROUP
-    assert set(config["task"]) == {task_name(n) for n in NAMES if n != "active_prompt"}
+    assert set(config["task"]) == {task_name(n, GROUP) for n in NAMES if n != "active_prompt"}
     loaded = _manager().load([GROUP])
     assert set(loaded["group_map"][GROUP]) == set(config["task"])
 
@@ -127,7 +127,7 @@ def test_the_group_runs_every_strategy_that_needs_no_exemplar_file():
 
 @pytest.mark.parametrize("name", NAMES)
 def test_the_loaded_task_has_the_strategy_settings(tasks, name):
-    task = tasks[task_name(name)]
+    task = tasks[task_name(name, GROUP)]
     strategy = get_strategy(name)
     assert task.strategy is strategy
     settings = strategy.lm_eval_settings(FAMILY, strategy.options(METADATA))
@@ -143,24 +143,24 @@ def test_the_loaded_task_has_the_strategy_settings(tasks, name):
 
 
 def test_the_settings_of_each_kind_of_strategy(tasks):
-    mc = tasks[task_name("answer_only_mc")]
+    mc = tasks[task_name("answer_only_mc", GROUP)]
     assert mc.config.doc_to_choice == list(LABELS)
     doc = next(iter(mc.eval_docs))
     assert mc.doc_to_target(doc) == LABELS.index(doc["label"])
 
-    direct = tasks[task_name("answer_only")].config.generation_kwargs
+    direct = tasks[task_name("answer_only", GROUP)].config.generation_kwargs
     assert direct["do_sample"] is False and direct["max_gen_toks"] == 32  # the family's answer budget
     assert direct["until"] == list(FAMILY.answer_stop)
 
-    greedy = tasks[task_name("cot")].config.generation_kwargs
+    greedy = tasks[task_name("cot", GROUP)].config.generation_kwargs
     assert greedy["do_sample"] is False and greedy["max_gen_toks"] == 128  # its reasoning budget
     assert greedy["until"] == list(FAMILY.reasoning_stop)
     # After worked exemplars the answer ends where the exemplars do: at the blank line after it.
     for name in ("cot_fewshot", "self_consistency", "active_prompt"):
-        until = tasks[task_name(name)].config.generation_kwargs["until"]
+        until = tasks[task_name(name, GROUP)].config.generation_kwargs["until"]
         assert until == [*FAMILY.reasoning_stop, "\n\n"], name
 
-    sampled = tasks[task_name("self_consistency")].config
+    sampled = tasks[task_name("self_consistency", GROUP)].config
     assert sampled.repeats == 10
     assert sampled.generation_kwargs["do_sample"] is True
     assert sampled.generation_kwargs["temperature"] == 0.7
@@ -174,14 +174,14 @@ def test_the_settings_of_each_kind_of_strategy(tasks):
 
 
 def test_max_gen_toks_set_with_metadata_wins_over_the_family_budget():
-    task = _load(task_name("cot"), cot={"max_gen_toks": 40})
+    task = _load(task_name("cot", GROUP), cot={"max_gen_toks": 40})
     assert task.config.generation_kwargs["max_gen_toks"] == 40
     with pytest.raises(StrategyError, match="cot: option 'max_gen_toks' must be a positive integer, got 0"):
         get_strategy("cot").options({"cot": {"max_gen_toks": 0}})
 
 
 def test_options_from_metadata_reach_the_task():
-    task = _load(task_name("self_consistency"), self_consistency={"samples": 4, "temperature": 1})
+    task = _load(task_name("self_consistency", GROUP), self_consistency={"samples": 4, "temperature": 1})
     assert task.config.repeats == 4
     assert task.config.generation_kwargs["temperature"] == 1.0
     assert [f["name"] for f in task.config.filter_list] == ["maj@4", "first"]
@@ -200,7 +200,7 @@ def _statement_of_block(block: str) -> str:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_every_prompt_ends_with_the_doc_itself(tasks, name):
-    task = tasks[task_name(name)]
+    task = tasks[task_name(name, GROUP)]
     for doc in task.eval_docs:
         prompt = task.doc_to_text(doc)
         assert _blocks(prompt)[-1].startswith(f"Q: {doc['input']}\n")
@@ -209,7 +209,7 @@ def test_every_prompt_ends_with_the_doc_itself(tasks, name):
 
 @pytest.mark.parametrize("name", sorted(WITH_EXEMPLARS))
 def test_exemplars_never_show_the_doc_itself(tasks, name, statements):
-    task = tasks[task_name(name)]
+    task = tasks[task_name(name, GROUP)]
     docs = list(task.eval_docs)
     assert docs
     file_statements = {e["statement"] for e in json.loads(SHIPPED_EXEMPLARS.read_text())["exemplars"]}
@@ -225,17 +225,17 @@ def test_exemplars_never_show_the_doc_itself(tasks, name, statements):
 
 @pytest.mark.parametrize("name", sorted(WITH_EXEMPLARS))
 def test_prompts_are_deterministic(tasks, name):
-    task = tasks[task_name(name)]
+    task = tasks[task_name(name, GROUP)]
     docs = list(task.eval_docs)
     first = [task.doc_to_text(doc) for doc in docs]
     assert [task.doc_to_text(doc) for doc in reversed(docs)] == first[::-1]
-    reloaded = _load(task_name(name))
+    reloaded = _load(task_name(name, GROUP))
     assert [reloaded.doc_to_text(doc) for doc in reloaded.eval_docs] == first
 
 
 def test_fewshot_k_is_set_with_metadata(tasks):
-    three = tasks[task_name("fewshot")]
-    five = _load(task_name("fewshot"), fewshot={"k": 5})
+    three = tasks[task_name("fewshot", GROUP)]
+    five = _load(task_name("fewshot", GROUP), fewshot={"k": 5})
     assert five.strategy_options["k"] == 5
     for doc in five.eval_docs:
         shots = _blocks(five.doc_to_text(doc))[:-1]
@@ -245,14 +245,14 @@ def test_fewshot_k_is_set_with_metadata(tasks):
 
 
 def test_tasks_evaluate_the_family_split_and_draw_exemplars_from_its_pool(tasks, statements):
-    task = tasks[task_name("fewshot")]
+    task = tasks[task_name("fewshot", GROUP)]
     assert task.config.test_split == FAMILY.eval_split == "validation"
     assert [d["id"] for d in task.eval_docs] == [s.id for s in statements["validation"]]
     assert [d["id"] for d in task.strategy_context.pool] == [s.id for s in statements["train"]]
 
 
 def test_fewshot_shows_the_choice_of_choose_exemplars_from_the_train_split(tasks):
-    task = tasks[task_name("fewshot")]
+    task = tasks[task_name("fewshot", GROUP)]
     pool = FAMILY.load({"sports_data": "sample"})["train"]
     for doc in task.eval_docs:
         chosen = choose_exemplars(doc, pool, 3, 1234, FAMILY.same_item)
@@ -285,12 +285,12 @@ def test_bad_options_are_errors_naming_the_option(options, message):
 
 def test_a_bad_option_fails_when_lm_eval_loads_the_task():
     with pytest.raises(StrategyError, match="cot: unknown option 'samples'"):
-        _load(task_name("cot"), cot={"samples": 3})
+        _load(task_name("cot", GROUP), cot={"samples": 3})
 
 
 def test_self_consistency_needs_a_sample():
     with pytest.raises(StrategyError, match="self_consistency: option 'samples' is 0; it must be at least 1"):
-        _load(task_name("self_consistency"), self_consistency={"samples": 0})
+        _load(task_name("self_consistency", GROUP), self_consistency={"samples": 0})
 
 
 def test_an_unknown_strategy_is_an_error_listing_the_known_ones():
@@ -552,7 +552,7 @@ def test_active_prompt_without_an_exemplar_file_says_how_to_make_one():
     assert "summeval active-prompt select --task sports_understanding" in str(raised.value)
     assert '"active_prompt_exemplars": "exemplars.json"' in str(raised.value)
     with pytest.raises(StrategyError, match="summeval active-prompt select"):
-        _load(task_name("active_prompt"), active_prompt_exemplars="")
+        _load(task_name("active_prompt", GROUP), active_prompt_exemplars="")
 
 
 def test_active_prompt_reads_the_file_named_in_its_options(tmp_path):
@@ -563,7 +563,7 @@ def test_active_prompt_reads_the_file_named_in_its_options(tmp_path):
     }
     missing = tmp_path / "missing.json"
     with pytest.raises(StrategyError, match="does not exist"):
-        _load(task_name("active_prompt"), active_prompt_exemplars=str(missing))
+        _load(task_name("active_prompt", GROUP), active_prompt_exemplars=str(missing))
 
 
 # ----------------------------------------------------------------------------- scoring
@@ -593,12 +593,12 @@ def test_scoring_filtered_results(tasks, results, acc, invalid, two_stage):
         "acc_two_stage": float(two_stage == DOC["label"]),
         "agree_two_stage": float(not invalid and FAMILY.read_answer(carried[0]) == two_stage),
     }
-    assert tasks[task_name("answer_only")].config.process_results(DOC, carried) == expected
+    assert tasks[task_name("answer_only", GROUP)].config.process_results(DOC, carried) == expected
 
 
 def test_a_generated_answer_without_its_second_stage_is_refused(tasks):
     with pytest.raises(StrategyError, match="an answer has no two-stage answer"):
-        tasks[task_name("answer_only")].config.process_results(DOC, ["implausible"])
+        tasks[task_name("answer_only", GROUP)].config.process_results(DOC, ["implausible"])
 
 
 @pytest.mark.parametrize(
@@ -610,7 +610,7 @@ def test_a_generated_answer_without_its_second_stage_is_refused(tasks):
 )
 def test_scoring_multiple_choice_results(tasks, results, acc):
     assert FAMILY.score(DOC, read_result(FAMILY, results)) == {"acc": acc, "invalid": 0.0}
-    process = tasks[task_name("answer_only_mc")].config.process_results
+    process = tasks[task_name("answer_only_mc", GROUP)].config.process_results
     assert process(DOC, results) == {"acc": acc, "invalid": 0.0, "acc_two_stage": acc, "agree_two_stage": 1.0}
 
 

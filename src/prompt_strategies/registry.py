@@ -244,7 +244,7 @@ def misspelling_message(key: str, meant: str) -> str:
     )
 
 
-def task_name(strategy_name: str, family_name: str = "sports_understanding") -> str:
+def task_name(strategy_name: str, family_name: str) -> str:
     """The lm-eval task that runs ``strategy_name`` on ``family_name``."""
     return f"{family_name}_{strategy_name}"
 

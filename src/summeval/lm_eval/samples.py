@@ -10,19 +10,17 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from prompt_strategies.registry import get_family
 from summeval.lm_eval.task import read_result
 from summeval_tasks.contract import TaskFamily
 
 
-def sample_answer(sample: Mapping[str, Any], family: TaskFamily | None = None) -> Any:
-    """The read answer of one logged lm-eval sample (generated, or the most likely choice)."""
-    fam = family or get_family("sports_understanding")
+def sample_answer(sample: Mapping[str, Any], family: TaskFamily) -> Any:
+    """The read answer of one logged lm-eval sample of ``family`` (generated, or the most likely choice)."""
     filtered = sample.get("filtered_resps")
     items = filtered if isinstance(filtered, list) else [filtered]
     if items and isinstance(items[0], (list, tuple)) and len(items[0]) == 2:  # [log-likelihood, is_greedy]
-        return read_result(fam, [(float(ll), greedy) for ll, greedy in items])
-    return read_result(fam, [str(items[0])] if items else [])
+        return read_result(family, [(float(ll), greedy) for ll, greedy in items])
+    return read_result(family, [str(items[0])] if items else [])
 
 
 def _arguments(sample: Mapping[str, Any]) -> list[tuple]:
@@ -77,26 +75,27 @@ def two_stage_answer(sample: Mapping[str, Any], family: TaskFamily) -> str:
     return "" if two is None else str(two)
 
 
-def samples_csv(samples: Sequence[Mapping[str, Any]], family: TaskFamily | None = None) -> str:
+def samples_csv(samples: Sequence[Mapping[str, Any]], family: TaskFamily) -> str:
     """CSV text: id, prompt, target, model_output, answer, two_stage_answer (families with two-stage
     answers), then each reported metric of the family; a row per item."""
-    fam = family or get_family("sports_understanding")
-    two_stage = ["two_stage_answer"] if fam.two_stage else []
+    two_stage = ["two_stage_answer"] if family.two_stage else []
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["id", "prompt", "target", "model_output", "answer", *two_stage, *fam.reported_metrics])
+    writer.writerow(
+        ["id", "prompt", "target", "model_output", "answer", *two_stage, *family.reported_metrics]
+    )
     for sample in sorted(samples, key=lambda s: s.get("doc_id", 0)):
-        answer = sample_answer(sample, fam)
-        scores = sample_scores(sample, fam)
+        answer = sample_answer(sample, family)
+        scores = sample_scores(sample, family)
         writer.writerow(
             [
                 sample["doc"].get("id", sample.get("doc_id")),
                 _prompt(sample),
-                fam.answer_text(sample["doc"]),
+                family.answer_text(sample["doc"]),
                 _model_output(sample),
                 answer,
-                *([two_stage_answer(sample, fam)] if two_stage else []),
-                *(_number(scores[m]) for m in fam.reported_metrics),
+                *([two_stage_answer(sample, family)] if two_stage else []),
+                *(_number(scores[m]) for m in family.reported_metrics),
             ]
         )
     return buffer.getvalue()

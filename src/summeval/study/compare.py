@@ -59,7 +59,7 @@ def _earlier_compare_folder(path: Path) -> bool:
     )
 
 
-def resolve_strategy_names(spec: str, family: str = "sports_understanding") -> list[str]:
+def resolve_strategy_names(spec: str, family: str) -> list[str]:
     """``all`` (every strategy that applies to ``family``) or a comma-separated list of applicable names."""
     fam = get_family(family)
     if spec.strip() == "all":
@@ -87,7 +87,7 @@ def run_compare(
     model_args: str,
     strategy_names: Sequence[str],
     out: Path,
-    family: str = "sports_understanding",
+    family: str,
     data: str | None = None,
     limit: int | None = None,
     batch_size: int | str = 1,
