@@ -431,27 +431,31 @@ def _entry(**changes):
         ("[]", 'has no "exemplars" list'),
         ('{"description": "no exemplars"}', 'has no "exemplars" list'),
         ('{"exemplars": []}', 'has no "exemplars" list'),
-        ('{"exemplars": ["just text"]}', "entry 0 is not an object"),
+        ('{"family": "sports_understanding", "exemplars": ["just text"]}', "entry 0 is not an object"),
+        (json.dumps({"exemplars": [_entry()]}), 'names no family; add "family": "sports_understanding"'),
         (
-            json.dumps({"exemplars": [_entry(), _entry(input=None, label="")]}),
+            json.dumps({"family": GROUP, "exemplars": [_entry(), _entry(input=None, label="")]}),
             r"entry 1 has no input, label \(needs id, input, label\)",
         ),
         (
-            json.dumps({"exemplars": [_entry(), _entry(rationale=None)]}),
+            json.dumps({"family": GROUP, "exemplars": [_entry(), _entry(rationale=None)]}),
             r"entry 1 has no rationale \(a sports_understanding exemplar needs one\)",
         ),
-        (json.dumps({"exemplars": [_entry(rationale=" ")]}), "entry 0 has an empty rationale"),
         (
-            json.dumps({"exemplars": [_entry(label="maybe")]}),
+            json.dumps({"family": GROUP, "exemplars": [_entry(rationale=" ")]}),
+            "entry 0 has an empty rationale",
+        ),
+        (
+            json.dumps({"family": GROUP, "exemplars": [_entry(label="maybe")]}),
             "label 'maybe' is not one of plausible, implausible",
         ),
         (
-            json.dumps({"exemplars": [_entry(label="implausible")]}),
+            json.dumps({"family": GROUP, "exemplars": [_entry(label="implausible")]}),
             r"entry 0: the rationale concludes 'plausible' but the label is 'implausible'; "
             r'end it with "So the answer is implausible\."',
         ),
         (
-            json.dumps({"exemplars": [_entry(rationale="Tom Brady plays football.")]}),
+            json.dumps({"family": GROUP, "exemplars": [_entry(rationale="Tom Brady plays football.")]}),
             "the rationale concludes 'invalid' but the label is 'plausible'",
         ),
         (
@@ -470,7 +474,7 @@ def test_bad_exemplar_files_are_errors_naming_the_file_and_entry(tmp_path, conte
 
 
 def test_a_blank_exemplar_field_counts_as_missing(tmp_path):
-    path = write_exemplar_file(tmp_path / "blank.json", {"exemplars": [_entry(input="   ")]})
+    path = write_exemplar_file(tmp_path / "blank.json", {"family": GROUP, "exemplars": [_entry(input="   ")]})
     with pytest.raises(StrategyError, match=r"entry 0 has no input"):
         read_exemplar_file(path, FAMILY)
 
@@ -482,9 +486,11 @@ def test_exemplar_files_are_checked_by_their_family(tmp_path):
     assert read_exemplar_file(path, tweetsumm) == [entry]  # no rationale needed: tweetsumm does not reason
     with pytest.raises(StrategyError, match="holds tweetsumm exemplars; the task is a sports_understanding"):
         read_exemplar_file(path, FAMILY)
-    legacy = write_exemplar_file(tmp_path / "legacy.json", {"exemplars": [_entry()]})  # no "family"
-    with pytest.raises(StrategyError, match="holds sports_understanding exemplars; the task is a tweetsumm"):
-        read_exemplar_file(legacy, tweetsumm)
+    unnamed = write_exemplar_file(tmp_path / "unnamed.json", {"exemplars": [_entry()]})  # no "family"
+    with pytest.raises(StrategyError, match='names no family; add "family": "tweetsumm"'):
+        read_exemplar_file(unnamed, tweetsumm)
+    with pytest.raises(StrategyError, match='names no family; add "family": "<family name>"'):
+        read_exemplar_file(unnamed)
     bad = write_exemplar_file(tmp_path / "bad.json", {"family": "tweetsumm", "exemplars": [{"id": "d-2"}]})
     with pytest.raises(StrategyError, match=r"entry 0 has no conversation, summary \(needs id, conversation"):
         read_exemplar_file(bad, tweetsumm)
@@ -504,7 +510,10 @@ def test_the_shipped_exemplar_file_is_valid():
 
 
 def test_written_exemplar_files_read_back(tmp_path):
-    data = {"exemplars": [_entry(), _entry(id="x-2", label="implausible", rationale="So implausible.")]}
+    data = {
+        "family": GROUP,
+        "exemplars": [_entry(), _entry(id="x-2", label="implausible", rationale="So implausible.")],
+    }
     path = write_exemplar_file(tmp_path / "sub" / "chosen.json", data)
     assert read_exemplar_file(path, FAMILY) == data["exemplars"]
 
@@ -534,7 +543,9 @@ def test_cot_fewshot_uses_the_family_file_unless_told_otherwise(tmp_path):
     doc = {"id": "v", "statement": "s", "input": "i", "label": "plausible"}
     shipped = read_exemplar_file(SHIPPED_EXEMPLARS, FAMILY)
     assert strategy.exemplars(doc, context, strategy.options()) == shipped[:3]
-    own = write_exemplar_file(tmp_path / "own.json", {"exemplars": [_entry(), _entry(id="x-2")]})
+    own = write_exemplar_file(
+        tmp_path / "own.json", {"family": GROUP, "exemplars": [_entry(), _entry(id="x-2")]}
+    )
     options = strategy.options({"cot_fewshot": {"exemplars_file": str(own), "k": 2}})
     assert [e["id"] for e in strategy.exemplars(doc, context, options)] == ["x-1", "x-2"]
     with pytest.raises(StrategyError, match=r"k=3 exemplars requested but .*own\.json has 2 usable for 'v'"):

@@ -9,8 +9,8 @@ An exemplar file (written by hand for ``cot_fewshot``, by ``summeval active-prom
      ...any other keys (how the file was made)}
 
 Each entry holds the doc fields its family needs to render it (``TaskFamily.exemplar_fields``) and,
-for families that reason, a ``rationale``. A file without ``family`` is a sports_understanding file
-(the only kind there was before families).
+for families that reason, a ``rationale``. ``family`` is required: a file is read only by the family
+it names.
 """
 
 from __future__ import annotations
@@ -24,8 +24,6 @@ from typing import Any
 from prompt_strategies.strategy import StrategyError
 from summeval_tasks.atomic import write_text_atomically
 from summeval_tasks.contract import FamilyError, TaskFamily
-
-LEGACY_FAMILY = "sports_understanding"
 
 
 def choose_exemplars(
@@ -77,11 +75,17 @@ def read_exemplar_file(path: str | Path, family: TaskFamily | None = None) -> li
     entries = data.get("exemplars") if isinstance(data, dict) else None
     if not isinstance(entries, list) or not entries:
         raise StrategyError(f'exemplar file {path} has no "exemplars" list')
-    made_for = data.get("family", LEGACY_FAMILY)
+    made_for = data.get("family")
+    if not isinstance(made_for, str) or not made_for:
+        example = family.name if family is not None else "<family name>"
+        raise StrategyError(
+            f'exemplar file {path} names no family; add "family": "{example}" (the family whose '
+            "exemplars it holds)"
+        )
     if family is None:
         from prompt_strategies.registry import get_family
 
-        family = get_family(str(made_for))
+        family = get_family(made_for)
     if made_for != family.name:
         raise StrategyError(
             f"exemplar file {path} holds {made_for} exemplars; the task is a {family.name} task "
