@@ -18,7 +18,7 @@ from prompt_strategies.exemplars import read_exemplar_file
 from prompt_strategies.registry import get_family, task_name
 from summeval import cli
 from summeval.lm_eval.runner import sampled_items
-from summeval.lm_eval.samples import sample_answer, samples_csv
+from summeval.lm_eval.samples import sample_answer, sample_rows, samples_csv
 from summeval.report.analysis import StrategyResult, result_row
 from summeval.report.compare import results_markdown, write_report
 from summeval.stats import mean_interval, metric_summary, rate_interval
@@ -171,6 +171,11 @@ MULTIPLE_CHOICE = [
 ]
 
 
+def csv_of(samples, family) -> str:
+    """The per-item CSV of logged samples, as a cell writes it."""
+    return samples_csv(sample_rows(samples, family), family)
+
+
 def _rows(text: str) -> list[dict[str, str]]:
     reader = csv.DictReader(io.StringIO(text))
     assert reader.fieldnames == CSV_COLUMNS
@@ -207,7 +212,7 @@ def test_sample_answer_extracts_from_unfiltered_text():
 @pytest.mark.parametrize("shape", ["in memory", "logged"])
 def test_samples_csv_of_a_generated_task(shape):
     convert = _logged if shape == "logged" else dict
-    rows = _rows(samples_csv([convert(s) for s in ANSWER_ONLY], SPORTS))
+    rows = _rows(csv_of([convert(s) for s in ANSWER_ONLY], SPORTS))
     in_memory = shape == "in memory"  # a logged sample keeps the two-stage scores, not the answer
     assert rows == [  # sorted by doc_id
         {
@@ -240,7 +245,7 @@ def test_samples_csv_of_a_generated_task(shape):
 @pytest.mark.parametrize("shape", ["in memory", "logged"])
 def test_samples_csv_of_repeated_samples_lists_every_output(shape):
     convert = _logged if shape == "logged" else dict
-    (row,) = _rows(samples_csv([convert(s) for s in SELF_CONSISTENCY], SPORTS))
+    (row,) = _rows(csv_of([convert(s) for s in SELF_CONSISTENCY], SPORTS))
     assert json.loads(row["model_output"]) == SELF_CONSISTENCY[0]["resps"][0]
     assert (row["answer"], row["acc"], row["invalid"]) == ("plausible", "1", "0")
 
@@ -248,7 +253,7 @@ def test_samples_csv_of_repeated_samples_lists_every_output(shape):
 @pytest.mark.parametrize("shape", ["in memory", "logged"])
 def test_samples_csv_of_multiple_choice_shows_each_labels_log_likelihood(shape):
     convert = _logged if shape == "logged" else dict
-    rows = _rows(samples_csv([convert(s) for s in MULTIPLE_CHOICE], SPORTS))
+    rows = _rows(csv_of([convert(s) for s in MULTIPLE_CHOICE], SPORTS))
     assert [row["model_output"] for row in rows] == [
         "plausible: -1.250; implausible: -2.500",
         "plausible: -0.500; implausible: -0.250",
@@ -266,11 +271,11 @@ def test_both_shapes_give_the_same_csv():
         return [{k: v for k, v in row.items() if k != "two_stage_answer"} for row in _rows(text)]
 
     for samples in (ANSWER_ONLY, SELF_CONSISTENCY):
-        assert scores_only(samples_csv(samples, SPORTS)) == scores_only(
-            samples_csv([_logged(s) for s in samples], SPORTS)
+        assert scores_only(csv_of(samples, SPORTS)) == scores_only(
+            csv_of([_logged(s) for s in samples], SPORTS)
         )
-    assert samples_csv(MULTIPLE_CHOICE, SPORTS) == samples_csv([_logged(s) for s in MULTIPLE_CHOICE], SPORTS)
-    assert samples_csv(SUMMARIES, TWEETSUMM) == samples_csv([_logged(s) for s in SUMMARIES], TWEETSUMM)
+    assert csv_of(MULTIPLE_CHOICE, SPORTS) == csv_of([_logged(s) for s in MULTIPLE_CHOICE], SPORTS)
+    assert csv_of(SUMMARIES, TWEETSUMM) == csv_of([_logged(s) for s in SUMMARIES], TWEETSUMM)
 
 
 # ----------------------------------------------------------------------------- tweetsumm samples
@@ -310,7 +315,7 @@ SUMMARIES = [
 
 
 def test_samples_csv_of_tweetsumm_has_a_column_per_rouge_metric():
-    reader = csv.DictReader(io.StringIO(samples_csv(SUMMARIES, TWEETSUMM)))
+    reader = csv.DictReader(io.StringIO(csv_of(SUMMARIES, TWEETSUMM)))
     assert reader.fieldnames == TWEETSUMM_CSV_COLUMNS
     rows = list(reader)
     assert [(row["id"], row["target"], row["answer"]) for row in rows] == [

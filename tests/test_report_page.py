@@ -113,37 +113,36 @@ def comparison(
     }
 
 
-def sample_csv(family: str, n: int) -> str:
-    import csv
-    import io
+def sample_rows_of(family_name: str, n: int) -> tuple:
+    """``n`` per-sample rows of ``family_name`` and the family (sports: plausible, implausible and invalid
+    answers in turn; one long prompt and one long output)."""
+    from prompt_strategies.registry import get_family
+    from summeval.lm_eval.samples import SampleRow
 
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    if family == "sports_understanding":
-        writer.writerow(["id", "prompt", "target", "model_output", "answer", "acc", "invalid"])
+    family = get_family(family_name)
+    rows = []
+    if family_name == "sports_understanding":
         answers = ["plausible", "implausible", "invalid"]
         for i in range(n):
             answer = answers[i % 3]
-            writer.writerow(
-                [
-                    f"s{i}",
-                    "Q: " + "Determine whether ... " * (60 if i == 0 else 1),
-                    "plausible",
-                    f"So the answer is {answer}." + "x" * (400 if i == 1 else 0),
-                    answer,
-                    int(answer == "plausible"),
-                    int(answer == "invalid"),
-                ]
+            rows.append(
+                SampleRow(
+                    id=f"s{i}",
+                    prompt="Q: " + "Determine whether ... " * (60 if i == 0 else 1),
+                    target="plausible",
+                    model_output=f"So the answer is {answer}." + "x" * (400 if i == 1 else 0),
+                    answer=answer,
+                    two_stage_answer="",
+                    scores={"acc": float(answer == "plausible"), "invalid": float(answer == "invalid")},
+                )
             )
     else:
-        writer.writerow(
-            ["id", "prompt", "target", "model_output", "answer", "rouge1", "rouge2", "rougeL", "rougeLsum"]
-        )
         for i in range(n):
-            writer.writerow(
-                [f"d{i}", "Customer: hi\nAgent: hello", "ref", "a summary", "a summary", 0.3, 0.1, 0.2, 0.2]
+            scores = {"rouge1": 0.3, "rouge2": 0.1, "rougeL": 0.2, "rougeLsum": 0.2}
+            rows.append(
+                SampleRow(f"d{i}", "Customer: hi\nAgent: hello", "ref", "a summary", "a summary", "", scores)
             )
-    return buffer.getvalue()
+    return family, rows
 
 
 @pytest.fixture
@@ -193,12 +192,11 @@ def page(tmp_path):
         Heading("Per-sample outputs"),
         sample_view(
             "base/sports_understanding_cot",
-            "sports_understanding",
-            sample_csv("sports_understanding", 9),
+            *sample_rows_of("sports_understanding", 9),
             "samples/base__sports_understanding_cot.csv",
         ),
         sample_view(
-            "base/tweetsumm_zero", "tweetsumm", sample_csv("tweetsumm", 4), "samples/base__tweetsumm_zero.csv"
+            "base/tweetsumm_zero", *sample_rows_of("tweetsumm", 4), "samples/base__tweetsumm_zero.csv"
         ),
     )
     html_text = to_html(document, _CSS)
@@ -283,7 +281,7 @@ def test_the_per_sample_view_filters_by_status_in_the_one_file(page, tmp_path):
 def test_a_view_shows_at_most_its_limit_and_says_so():
     from summeval.report.study import sample_view
 
-    view = sample_view("x", "sports_understanding", sample_csv("sports_understanding", 12), "samples/x.csv")
+    view = sample_view("x", *sample_rows_of("sports_understanding", 12), "samples/x.csv")
     view.limit = 5
     text = view.html(1)
     assert text.count('<div class="item') == 5

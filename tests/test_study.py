@@ -149,14 +149,15 @@ def test_report_only_shows_cells_saved_with_other_settings_as_stale(tiny_run, ti
 def test_the_report_numbers_are_the_cells_scores(tiny_run):
     """The table's mean is recomputed from lm-eval's per-sample log, not copied from anywhere else."""
     from prompt_strategies.registry import get_family
-    from summeval.lm_eval.samples import item_scores
+    from summeval.lm_eval.samples import item_scores, sample_rows
 
     _, _, out, _ = tiny_run
     cell = out / "cells" / "llama" / f"{SPORTS}_answer_only"
     record = json.loads((cell / "cell.json").read_text())
     samples = [json.loads(line) for line in (cell / "samples.jsonl").read_text().splitlines()]
     primary = [s for s in samples if s["filter"] == record["filter"]]
-    assert item_scores(get_family(SPORTS), primary)["acc"] == record["scores"]["acc"]
+    family = get_family(SPORTS)
+    assert item_scores(sample_rows(primary, family), family)["acc"] == record["scores"]["acc"]
     lm_eval_acc = record["lm_eval"]["results"][f"acc,{record['filter']}"]
     assert sum(record["scores"]["acc"]) / 3 == pytest.approx(lm_eval_acc)
 

@@ -1,6 +1,7 @@
-"""Reading lm-eval's logged samples of one of our tasks: each item's read answer, its scores under the
-family's metrics, and the per-item CSV (id, prompt, target, model output, answer, each metric) that
-``summeval compare`` and ``summeval study`` both write."""
+"""Reading lm-eval's logged samples of one of our tasks, once, into :class:`SampleRow` objects (each item's
+prompt, output, read answer and the per-sample metrics lm-eval logged), from which the per-item CSV that
+``summeval compare`` and ``summeval study`` write, the per-item scores of the statistics and the report's
+per-sample view are all made: nothing parses the CSV back."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import csv
 import io
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from summeval.lm_eval.task import read_result
@@ -75,27 +77,73 @@ def two_stage_answer(sample: Mapping[str, Any], family: TaskFamily) -> str:
     return "" if two is None else str(two)
 
 
-def samples_csv(samples: Sequence[Mapping[str, Any]], family: TaskFamily) -> str:
+@dataclass(frozen=True)
+class SampleRow:
+    """One item of a cell as read from its logged sample: a row of the CSV and of the per-sample view."""
+
+    id: str
+    prompt: str
+    target: str
+    model_output: str
+    answer: str
+    """The strict reader's answer ('' when the family read none)."""
+    two_stage_answer: str
+    """The two-stage answer ('' when not known: a logged generated sample keeps only its scores)."""
+    scores: dict[str, float]
+    """Each reported metric of the family, as lm-eval logged it."""
+
+    def score_texts(self) -> dict[str, str]:
+        """The scores as the CSV writes them: 1 and 0 for whole numbers, else six decimals."""
+        return {metric: _number(value) for metric, value in self.scores.items()}
+
+
+def sample_rows(samples: Sequence[Mapping[str, Any]], family: TaskFamily) -> list[SampleRow]:
+    """A row per logged sample of ``family`` (one filter's samples), in doc order."""
+    rows = []
+    for sample in sorted(samples, key=lambda s: s.get("doc_id", 0)):
+        answer = sample_answer(sample, family)
+        rows.append(
+            SampleRow(
+                id=str(sample["doc"].get("id", sample.get("doc_id"))),
+                prompt=_prompt(sample),
+                target=str(family.answer_text(sample["doc"])),
+                model_output=_model_output(sample),
+                answer="" if answer is None else str(answer),
+                two_stage_answer=two_stage_answer(sample, family) if family.two_stage else "",
+                scores=sample_scores(sample, family),
+            )
+        )
+    return rows
+
+
+def samples_csv(rows: Sequence[SampleRow], family: TaskFamily) -> str:
     """CSV text: id, prompt, target, model_output, answer, two_stage_answer (families with two-stage
     answers), then each reported metric of the family; a row per item."""
-    two_stage = ["two_stage_answer"] if family.two_stage else []
+    two_stage = family.two_stage
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(
-        ["id", "prompt", "target", "model_output", "answer", *two_stage, *family.reported_metrics]
+        [
+            "id",
+            "prompt",
+            "target",
+            "model_output",
+            "answer",
+            *(["two_stage_answer"] if two_stage else []),
+            *family.reported_metrics,
+        ]
     )
-    for sample in sorted(samples, key=lambda s: s.get("doc_id", 0)):
-        answer = sample_answer(sample, family)
-        scores = sample_scores(sample, family)
+    for row in rows:
+        texts = row.score_texts()
         writer.writerow(
             [
-                sample["doc"].get("id", sample.get("doc_id")),
-                _prompt(sample),
-                family.answer_text(sample["doc"]),
-                _model_output(sample),
-                answer,
-                *([two_stage_answer(sample, family)] if two_stage else []),
-                *(_number(scores[m]) for m in family.reported_metrics),
+                row.id,
+                row.prompt,
+                row.target,
+                row.model_output,
+                row.answer,
+                *([row.two_stage_answer] if two_stage else []),
+                *(texts[m] for m in family.reported_metrics),
             ]
         )
     return buffer.getvalue()
@@ -105,8 +153,6 @@ def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:.6f}"
 
 
-def item_scores(family: TaskFamily, samples: Sequence[Mapping[str, Any]]) -> dict[str, list[float]]:
-    """Each reported metric's per-item scores of logged samples, in doc order."""
-    ordered = sorted(samples, key=lambda s: s.get("doc_id", 0))
-    per_item = [sample_scores(s, family) for s in ordered]
-    return {m: [scores[m] for scores in per_item] for m in family.reported_metrics}
+def item_scores(rows: Sequence[SampleRow], family: TaskFamily) -> dict[str, list[float]]:
+    """Each reported metric's per-item scores of ``rows``, in their order."""
+    return {m: [row.scores[m] for row in rows] for m in family.reported_metrics}

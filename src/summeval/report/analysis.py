@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from prompt_strategies.registry import get_family
-from summeval.lm_eval.samples import item_scores
+from summeval.lm_eval.samples import item_scores, sample_rows
 from summeval.stats import (
     ALPHA,
     StatisticsError,
@@ -47,7 +47,7 @@ def result_row(
     seed: int = 0,
 ) -> StrategyResult:
     """One table row: each metric's mean and interval over ``samples`` (Clopper–Pearson for 0/1 metrics)."""
-    metrics = score_summaries(family, item_scores(family, samples), seed)
+    metrics = score_summaries(family, item_scores(sample_rows(samples, family), family), seed)
     return StrategyResult(name, task, filter_name, len(samples), metrics)
 
 

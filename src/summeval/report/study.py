@@ -19,14 +19,13 @@ The report is one ``Document`` (``summeval.report.document``), rendered to Markd
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from prompt_strategies.registry import get_family
+from summeval.lm_eval.samples import SampleRow, sample_rows
 from summeval.report.analysis import comparison_results, comparisons_not_run, summaries, unreachable_banner
 from summeval.report.charts import charts, write_forest
 from summeval.report.document import (
@@ -48,11 +47,13 @@ from summeval.study.cells import (
     cell_dir,
     cell_states,
     read_cell,
+    read_cell_samples,
     replicate_cells,
     sampled_cells,
 )
 from summeval.study.plan import StudyConfig
 from summeval_tasks.atomic import write_text_atomically
+from summeval_tasks.contract import TaskFamily
 
 
 def load_records(
@@ -140,8 +141,10 @@ def write_study_report(
         if cell.id in records:
             csv_text = (cell_dir(out, cell) / CSV_FILE).read_text(encoding="utf-8")
             href = f"samples/{cell.model}__{cell.task}.csv"
-            write_text_atomically(out / href, csv_text)
-            views.append(sample_view(cell.id, cell.family, csv_text, href))
+            write_text_atomically(out / href, csv_text)  # the cell's CSV, copied beside the report
+            family = get_family(cell.family)
+            rows = sample_rows(read_cell_samples(out, cell, records[cell.id]), family)
+            views.append(sample_view(cell.id, family, rows, href))
 
     finished = len(records)
     status = (
@@ -193,28 +196,26 @@ def write_study_report(
     return out / "report.md"
 
 
-def sample_view(title: str, family_name: str, csv_text: str, href: str) -> SampleView:
-    """A cell's per-sample view from its CSV (``summeval.lm_eval.samples.samples_csv``'s columns): an item
-    is invalid when no answer was read (the ``invalid`` metric, or an empty answer), else correct or wrong
+def sample_view(title: str, family: TaskFamily, rows: Sequence[SampleRow], href: str) -> SampleView:
+    """A cell's per-sample view from its rows (``summeval.lm_eval.samples.sample_rows``): an item is
+    invalid when no answer was read (the ``invalid`` metric, or an empty answer), else correct or wrong
     for families with fixed labels (the headline metric 1 or 0), else just scored."""
-    family = get_family(family_name)
     items = []
-    for row in csv.DictReader(io.StringIO(csv_text)):
-        scores = {m: row.get(m, "") for m in family.reported_metrics}
-        if row.get("invalid") == "1" or not (row.get("answer") or "").strip():
+    for row in rows:
+        if row.scores.get("invalid") == 1 or not row.answer.strip():
             status = "invalid"
         elif family.choices:
-            status = "correct" if row.get(family.primary_metric) == "1" else "wrong"
+            status = "correct" if row.scores.get(family.primary_metric) == 1 else "wrong"
         else:
             status = "scored"
         items.append(
             SampleItem(
-                id=row.get("id", ""),
-                prompt=row.get("prompt", ""),
-                target=row.get("target", ""),
-                output=row.get("model_output", ""),
-                answer=row.get("answer", ""),
-                scores=scores,
+                id=row.id,
+                prompt=row.prompt,
+                target=row.target,
+                output=row.model_output,
+                answer=row.answer,
+                scores=row.score_texts(),
                 status=status,
             )
         )

@@ -209,6 +209,15 @@ def read_cell(out: Path, cell: Cell) -> dict[str, Any] | None:
     return json.loads((cell_dir(out, cell) / CELL_FILE).read_text(encoding="utf-8"))
 
 
+def read_cell_samples(out: Path, cell: Cell, record: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """lm-eval's logged samples of a finished cell under the filter its record reports (its one scored
+    answer per item), in doc order."""
+    lines = (cell_dir(out, cell) / SAMPLES_FILE).read_text(encoding="utf-8").splitlines()
+    samples = [json.loads(line) for line in lines if line.strip()]
+    primary = [s for s in samples if s.get("filter") == record["filter"]]
+    return sorted(primary, key=lambda s: s.get("doc_id", 0))
+
+
 def cell_states(config: StudyConfig, out: Path, keys: Mapping[str, str | None] | None) -> dict[str, str]:
     """Each cell's state: ``"current"`` (intact, saved with the settings ``keys`` give now, or any
     intact cell without ``keys``), ``"not run"``, or why it is stale (its files not intact, or
@@ -306,7 +315,7 @@ def evaluate_cell(
     from prompt_strategies.registry import get_family, task_table
     from summeval.lm_eval import task_manager
     from summeval.lm_eval.runner import evaluate_task
-    from summeval.lm_eval.samples import item_scores, samples_csv
+    from summeval.lm_eval.samples import item_scores, sample_rows, samples_csv
 
     family = get_family(cell.family)
     if manager is None:
@@ -327,9 +336,9 @@ def evaluate_cell(
     )
     seconds = time.time() - started
     ordered = sorted(samples, key=lambda s: s.get("doc_id", 0))
-    return CellRun(
-        evaluation, ordered, primary, item_scores(family, ordered), samples_csv(ordered, family), seconds
-    )
+    rows = sample_rows(ordered, family)
+    scores = item_scores(rows, family)
+    return CellRun(evaluation, ordered, primary, scores, samples_csv(rows, family), seconds)
 
 
 def run_cell(
