@@ -43,6 +43,16 @@ def test_the_second_stage_prompt_appends_the_trigger_once(output, expected):
     assert label_prompt("Q\nA:", output, TRIGGER) == expected
 
 
+def test_an_own_conclusion_is_scored_after_the_prompt_as_sent_and_any_other_output_without_exemplars():
+    sent, bare = "EXEMPLARS\nQ\nA:", "Q\nA:"
+    concluded = " He is a striker. So the answer is implausible."
+    assert (
+        label_prompt(sent, concluded, TRIGGER, bare) == "EXEMPLARS\nQ\nA: He is a striker. So the answer is"
+    )
+    assert label_prompt(sent, " implausible", TRIGGER, bare) == "Q\nA: implausible. So the answer is"
+    assert label_prompt(sent, "", TRIGGER, bare) == "Q\nA: So the answer is"
+
+
 def test_an_empty_output_after_a_chat_turn_gets_no_leading_space():
     assert label_prompt("<|im_start|>assistant\n", "", TRIGGER) == "<|im_start|>assistant\nSo the answer is"
 

@@ -88,7 +88,7 @@ def select_exemplars(
     if family.two_stage and family.supports_reasoning:
         from summeval.lm_eval.two_stage import two_stage_labels
 
-        answered = list(zip(asked, prompts, outputs, strict=True))
+        answered = list(zip(asked, prompts, prompts, outputs, strict=True))  # no exemplars to leave out
         two_stage = list(two_stage_labels(model, family, answered))
     scored = [
         ScoredQuestion(doc, outs, family, two_stage=two)

@@ -6,12 +6,16 @@ generated answer twice:
 
 - **strict**: ``read_answer`` on the text alone (``acc``, ``invalid``); it never guesses, so an answer
   written in a form it cannot read safely is ``invalid``;
-- **two-stage**: the prompt as sent without the strategy's exemplars (``StrategyTask.answer_context``:
-  they shaped the output, and every token of them would be scored again), the output (cut at its
-  stop), the trigger (``So the answer is``; omitted when the output already ends in it), then the words
-  of each label (``answer_words``: for sports ``plausible``/``yes`` and ``implausible``/``no``) as
-  continuations scored by log-likelihood; the label whose words are most probable together (log-sum-exp)
-  is the answer. It is never invalid.
+- **two-stage**: a prompt, the output (cut at its stop), the trigger (``So the answer is``; omitted when
+  the output already ends in it), then the words of each label (``answer_words``: for sports
+  ``plausible``/``yes`` and ``implausible``/``no``) as continuations scored by log-likelihood; the label
+  whose words are most probable together (log-sum-exp) is the answer. It is never invalid. An output
+  that ends in its own conclusion (``... So the answer is implausible.``) is scored at its own trigger
+  after the prompt as sent: that is where the model wrote its verdict, and without the exemplars a small
+  model's choice there is mostly its prior (measured: it agreed with the written verdict on 0.42 of 50
+  CoT few-shot outputs). Any other output is scored after the prompt without the strategy's exemplars
+  (``StrategyTask.answer_context``: they shaped the output, and every token of them would be scored
+  again for an answer the model never wrote).
 
 ``StrategyTask.apply_filters`` runs the second stage once the model has answered every request, in one
 ``loglikelihood`` call over all of a task's outputs (two short continuations of each: a small fraction of
@@ -72,16 +76,19 @@ def two_stage_of(value: Any) -> Any:
     return getattr(value, "two_stage", None)
 
 
-def label_prompt(context: str, output: str, trigger: str) -> str:
-    """The second stage's context: the prompt (``context``), the output, then the trigger unless the output
-    already ends in it (``... So the answer is``). A sentence gets a full stop before the trigger. An
-    output that ends in its own conclusion (the trigger, then at most ``CONCLUSION_WORDS`` words, as in
-    ``... So the answer is implausible.``) is read at its own trigger: the words after it are what the
-    second stage scores, and a second trigger after them is text no model was shown."""
+def label_prompt(context: str, output: str, trigger: str, answer_context: str | None = None) -> str:
+    """The second stage's context. An output that ends in its own conclusion (the trigger, then at most
+    ``CONCLUSION_WORDS`` words, as in ``... So the answer is implausible.``) is read at its own trigger
+    after the prompt as sent (``context``): the words after it are what the second stage scores, and a
+    second trigger after them is text no model was shown. Any other output comes after
+    ``answer_context`` (the prompt without the strategy's exemplars; ``context`` when None), then the
+    trigger unless the output already ends in it (``... So the answer is``); a sentence gets a full stop
+    before the trigger."""
     text = output.rstrip()
     last = ([None, *re.finditer(re.escape(trigger), text, flags=re.IGNORECASE)])[-1]
     if last is not None and len(text[last.end() :].split()) <= CONCLUSION_WORDS:
         return context + text[: last.end()]
+    context = context if answer_context is None else answer_context
     if not text:
         return context + ("" if not context or context[-1].isspace() else " ") + trigger
     joiner = " " if text[-1] in ".!?:;" else ". "
@@ -89,16 +96,17 @@ def label_prompt(context: str, output: str, trigger: str) -> str:
 
 
 def label_requests(
-    answered: Sequence[tuple[Any, str, Sequence[str]]], words: Sequence[str], trigger: str
+    answered: Sequence[tuple[Any, str, str, Sequence[str]]], words: Sequence[str], trigger: str
 ) -> list[Any]:
     """One ``loglikelihood`` request per (generated output, word): `` word`` after ``label_prompt``.
-    ``answered``: (the instance that asked, its context, its outputs) per request."""
+    ``answered``: (the instance that asked, its context as sent, its answer context, its outputs) per
+    request."""
     from lm_eval.api.instance import Instance
 
     requests = []
-    for instance, context, outputs in answered:
+    for instance, context, answer_context, outputs in answered:
         for output in outputs:
-            prompt = label_prompt(context, str(output), trigger)
+            prompt = label_prompt(context, str(output), trigger, answer_context)
             for word in words:
                 requests.append(
                     Instance(
@@ -127,16 +135,17 @@ def _log_sum_exp(values: Sequence[float]) -> float:
 
 
 def two_stage_labels(
-    lm: Any, family: Any, answered: Sequence[tuple[Any, str, Sequence[str]]]
+    lm: Any, family: Any, answered: Sequence[tuple[Any, str, str, Sequence[str]]]
 ) -> list[list[Any]]:
-    """The two-stage answer of every output: ``answered`` holds (the instance that asked, its context,
-    its outputs); one ``lm.loglikelihood`` call scores every label's words after every output."""
+    """The two-stage answer of every output: ``answered`` holds (the instance that asked, its context as
+    sent, its answer context, its outputs); one ``lm.loglikelihood`` call scores every label's words
+    after every output."""
     choices = list(family.choices)
     flat = [(choice, word) for choice in choices for word in family.answer_words[choice]]
     requests = label_requests(answered, [word for _, word in flat], family.answer_trigger)
     scores = iter(lm.loglikelihood(requests)) if requests else iter(())
     labels = []
-    for _, _, outputs in answered:
+    for *_, outputs in answered:
         chosen = []
         for _ in outputs:
             likelihoods: dict[str, list[float]] = {choice: [] for choice in choices}
@@ -154,7 +163,7 @@ def add_two_stage_answers(task: Any, family: Any, lm: Any) -> None:
     if not instances:
         return
     context_of = getattr(task, "answer_context", lambda doc, context: context)
-    answered = [(i, context_of(i.doc, i.arguments[0]), list(i.resps)) for i in instances]
+    answered = [(i, i.arguments[0], context_of(i.doc, i.arguments[0]), list(i.resps)) for i in instances]
     for instance, labels in zip(instances, two_stage_labels(lm, family, answered), strict=True):
         instance.resps[:] = [Answered(str(o), label) for o, label in zip(instance.resps, labels, strict=True)]
 

@@ -32,9 +32,10 @@ SAMPLES_FILE = "samples.jsonl"
 CSV_FILE = "samples.csv"
 
 
-CELL_FORMAT = 4
+CELL_FORMAT = 5
 """Bumped when what a cell folder holds changes: older cells are then re-run (2: the integrity record;
-3: two-stage answers; 4: their second stage without the strategy's exemplars)."""
+3: two-stage answers; 4: their second stage without the strategy's exemplars; 5: an output's own
+conclusion scored after the prompt as sent, exemplars included)."""
 
 
 def cell_settings(
