@@ -26,8 +26,8 @@ from summeval import cli
 from summeval.lm_eval import task as lm_eval_task
 from summeval.lm_eval.selection import select_exemplars
 from summeval.study import compare as study_compare
-from summeval_tasks.atomic import write_text_atomically
 from summeval_tasks.extraction import IMPLAUSIBLE, INVALID, PLAUSIBLE, extract_answer
+from summeval_tasks.util.files import write_text_atomically
 
 SPORTS = get_family("sports_understanding")
 TWEETSUMM = get_family("tweetsumm")

@@ -97,7 +97,7 @@ def plugin_manager() -> pluggy.PluginManager:
     on stderr and left out; it never takes the built-ins down."""
     from importlib.metadata import entry_points
 
-    from summeval_tasks.settings import env_list
+    from summeval_tasks.util.settings import env_list
 
     manager = pluggy.PluginManager(hookspecs.PROJECT)
     manager.add_hookspecs(hookspecs)

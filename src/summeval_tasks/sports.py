@@ -56,8 +56,8 @@ from typing import Any
 
 from summeval_tasks.contract import FamilyError
 from summeval_tasks.extraction import LABELS
-from summeval_tasks.hub import hub_offline, hub_unreachable_reason
-from summeval_tasks.source_files import read_utf8_text
+from summeval_tasks.util.hub import hub_offline, hub_unreachable_reason
+from summeval_tasks.util.source_files import read_utf8_text
 
 TASK_PREFIX = "Determine whether the following statement or statements are plausible or implausible:"
 SPLITS = ("train", "validation")
