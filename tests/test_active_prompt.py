@@ -664,7 +664,7 @@ def test_select_command_on_a_tiny_t5(tiny_t5, tmp_path, offline, capsys):
 
 
 def test_select_command_on_tweetsumm(tiny_llama, tmp_path, offline, capsys):
-    from summeval_tasks.tweetsumm import load_dialogs
+    from summeval_tasks.tweetsumm.source import load_dialogs
 
     out = tmp_path / "ex.json"
     model_args = f"pretrained={tiny_llama}"

@@ -43,18 +43,18 @@ class TweetSumm(TaskFamily):
     metadata_options = {"tweetsumm_seed": ("fewshot", "seed")}
 
     def load(self, metadata):
-        from summeval_tasks.tweetsumm import load_dialogs
+        from summeval_tasks.tweetsumm.source import load_dialogs
 
         dialogs = load_dialogs(metadata.get(self.data_key))
         return {split: [d.to_doc() for d in items] for split, items in dialogs.items()}
 
     def source(self, metadata):
-        from summeval_tasks.tweetsumm import resolve_source
+        from summeval_tasks.tweetsumm.source import resolve_source
 
         return resolve_source(metadata.get(self.data_key))
 
     def question(self, doc):
-        from summeval_tasks.prompts import zero_shot_block
+        from summeval_tasks.tweetsumm.prompts import zero_shot_block
 
         return zero_shot_block(doc["conversation"])
 
@@ -62,7 +62,7 @@ class TweetSumm(TaskFamily):
         return doc["summary"]
 
     def instruction_prompt(self, doc):
-        from summeval_tasks.prompts import instruction_prompt
+        from summeval_tasks.tweetsumm.prompts import instruction_prompt
 
         return instruction_prompt(doc["conversation"])
 
@@ -79,19 +79,19 @@ class TweetSumm(TaskFamily):
         return text.strip()
 
     def score(self, doc, answer):
-        from summeval_tasks.rouge import rouge_scores
+        from summeval_tasks.tweetsumm.rouge import rouge_scores
 
         return rouge_scores(answer, doc["references"])
 
     def reduce(self, answers):
-        from summeval_tasks.rouge import consensus_summary
+        from summeval_tasks.tweetsumm.rouge import consensus_summary
 
         return consensus_summary(list(answers))
 
     def uncertainty(self, answers, metric):
         if metric != "disagreement":
             return super().uncertainty(answers, metric)
-        from summeval_tasks.rouge import summary_disagreement
+        from summeval_tasks.tweetsumm.rouge import summary_disagreement
 
         return summary_disagreement(list(answers))
 

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from summeval_tasks.cleaning import clean_text
 from summeval_tasks.contract import FamilyError
+from summeval_tasks.tweetsumm.cleaning import clean_text
 from summeval_tasks.util.files import folder_written_atomically
 from summeval_tasks.util.hub import hub_offline, hub_unreachable_reason
 from summeval_tasks.util.source_files import read_utf8_text
