@@ -26,7 +26,7 @@ from summeval import cli
 from summeval.lm_eval import task as lm_eval_task
 from summeval.lm_eval.selection import select_exemplars
 from summeval.study import compare as study_compare
-from summeval_tasks.extraction import IMPLAUSIBLE, INVALID, PLAUSIBLE, extract_answer
+from summeval_tasks.sports.answers import IMPLAUSIBLE, INVALID, PLAUSIBLE, extract_answer
 from summeval_tasks.util.files import write_text_atomically
 
 SPORTS = get_family("sports_understanding")
@@ -610,7 +610,7 @@ def _select_command(model_args: str, out, *extra: str) -> list[str]:
 
 
 def _check_selection(out, capsys, model_args: str) -> None:
-    from summeval_tasks.sports import load_statements
+    from summeval_tasks.sports.source import load_statements
 
     entries = read_exemplar_file(out, SPORTS)
     assert len(entries) == 2

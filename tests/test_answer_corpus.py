@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from summeval_tasks.extraction import IMPLAUSIBLE, INVALID, PLAUSIBLE, extract_answer
+from summeval_tasks.sports.answers import IMPLAUSIBLE, INVALID, PLAUSIBLE, extract_answer
 
 DATA = Path(__file__).parent / "data"
 CORPUS = DATA / "sports_answers.jsonl"

@@ -1011,7 +1011,7 @@ def test_yaml_merge_keys_and_a_few_aliases_are_fine(tmp_path):
 
 
 def test_sports_statements_lose_their_invisible_characters(tmp_path):
-    from summeval_tasks.sports import parse_task_json
+    from summeval_tasks.sports.source import parse_task_json
 
     path = tmp_path / "task.json"
     path.write_text(task_json([*SPORTS_GOOD[:5], example("LeBron\u200b threw a touchdown", 0, 1)]))

@@ -122,7 +122,7 @@ class SportsUnderstanding(TaskFamily):
 
     @property
     def choices(self):
-        from summeval_tasks.extraction import LABELS
+        from summeval_tasks.sports.answers import LABELS
 
         return LABELS
 
@@ -131,23 +131,23 @@ class SportsUnderstanding(TaskFamily):
         # BIG-bench's own labels, and the yes/no that lm-eval's bbh prompts teach: a model may state a
         # verdict in either form, and " implausible" is several tokens where " plausible" is one (scored
         # alone, the shorter label wins on length; measured on SmolLM2, it won every item).
-        from summeval_tasks.extraction import IMPLAUSIBLE, PLAUSIBLE
+        from summeval_tasks.sports.answers import IMPLAUSIBLE, PLAUSIBLE
 
         return {PLAUSIBLE: (PLAUSIBLE, "yes"), IMPLAUSIBLE: (IMPLAUSIBLE, "no")}
 
     def load(self, metadata):
-        from summeval_tasks.sports import load_statements
+        from summeval_tasks.sports.source import load_statements
 
         statements = load_statements(metadata.get(self.data_key))
         return {split: [s.to_doc() for s in items] for split, items in statements.items()}
 
     def source(self, metadata):
-        from summeval_tasks.sports import resolve_source
+        from summeval_tasks.sports.source import resolve_source
 
         return resolve_source(metadata.get(self.data_key))
 
     def describe_source(self, metadata):
-        from summeval_tasks.sports import describe_source
+        from summeval_tasks.sports.source import describe_source
 
         return describe_source(metadata.get(self.data_key))
 
@@ -178,7 +178,7 @@ class SportsUnderstanding(TaskFamily):
         return False
 
     def check_exemplar(self, entry, where):
-        from summeval_tasks.extraction import LABELS, extract_answer
+        from summeval_tasks.sports.answers import LABELS, extract_answer
 
         super().check_exemplar(entry, where)
         if entry["label"] not in LABELS:
@@ -195,17 +195,17 @@ class SportsUnderstanding(TaskFamily):
                 )
 
     def read_answer(self, text):
-        from summeval_tasks.extraction import extract_answer
+        from summeval_tasks.sports.answers import extract_answer
 
         return extract_answer(None if text is None else str(text))
 
     def score(self, doc, answer):
-        from summeval_tasks.extraction import INVALID
+        from summeval_tasks.sports.answers import INVALID
 
         return {"acc": float(answer == doc["label"]), "invalid": float(answer == INVALID)}
 
     def reduce(self, answers):
-        from summeval_tasks.extraction import majority_answer
+        from summeval_tasks.sports.answers import majority_answer
 
         return majority_answer(list(answers))
 
@@ -213,7 +213,7 @@ class SportsUnderstanding(TaskFamily):
         """``disagreement``: distinct answers / k (``invalid`` counts as an answer); ``entropy``: of the
         answer distribution (natural log, ``invalid`` included); ``variance``: p(1 - p) with p the share of
         ``plausible`` among valid answers (0.25, the maximum, when none is valid)."""
-        from summeval_tasks.extraction import INVALID, PLAUSIBLE
+        from summeval_tasks.sports.answers import INVALID, PLAUSIBLE
 
         if not answers:
             raise FamilyError(f"{self.name}: the uncertainty of no answers is undefined")
@@ -231,7 +231,7 @@ class SportsUnderstanding(TaskFamily):
         return super().uncertainty(answers, metric)
 
     def describe(self, docs):
-        from summeval_tasks.extraction import LABELS
+        from summeval_tasks.sports.answers import LABELS
 
         lines = [f"{self.name}: {sum(len(items) for items in docs.values())} statements"]
         for split, items in docs.items():

@@ -249,7 +249,7 @@ def _batch_size(where: _Reader, value: Any) -> int | str:
 
 
 def _data_source(where: _Reader, value: Any, field_name: str) -> str:
-    from summeval_tasks.sports_generated import is_spec
+    from summeval_tasks.sports.generated import is_spec
 
     text = where.string(value, field_name)
     if text in ("hub", "sample", "bigbench") or is_spec(text):
