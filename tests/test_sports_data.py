@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from summeval_tasks.families import SportsUnderstanding
 from summeval_tasks.sports import source
+from summeval_tasks.sports.family import SportsUnderstanding
 from summeval_tasks.sports.source import (
     LABELS,
     SAMPLE_PATH,

@@ -7,9 +7,9 @@ from collections import Counter
 
 import pytest
 
-from summeval_tasks.families import SportsUnderstanding
 from summeval_tasks.sports import generated
 from summeval_tasks.sports.answers import IMPLAUSIBLE, PLAUSIBLE
+from summeval_tasks.sports.family import SportsUnderstanding
 from summeval_tasks.sports.generated import (
     COUNT_RANGE,
     GeneratedDataError,

@@ -24,7 +24,11 @@ if TYPE_CHECKING:
     from summeval_tasks.contract import TaskFamily
 
 PLUGINS_ENV = "SUMMEVAL_PLUGINS"
-BUILTIN_PLUGINS = ("summeval_tasks.families", "prompt_strategies.builtin")
+BUILTIN_PLUGINS = (
+    "summeval_tasks.tweetsumm.family",
+    "summeval_tasks.sports.family",
+    "prompt_strategies.builtin",
+)
 
 
 _builtins_only = False

@@ -83,7 +83,8 @@ class Dialog:
     def to_doc(self) -> dict[str, Any]:
         """The lm-eval doc: ``id``, ``conversation``, ``references``, ``summary`` (the first reference).
 
-        No prompt wording: prompts, and the training text, are the family's (``families.TweetSumm``)."""
+        No prompt wording: prompts, and the training text, are the family's
+        (``tweetsumm.family.TweetSumm``)."""
         return {
             "id": self.dialog_id,
             "conversation": self.conversation,
