@@ -62,7 +62,7 @@ def cot_prompt(statement: str, exemplars: int) -> str:
 
 def direct_statements(limit: int) -> list[str]:
     """``limit`` statements from summeval's sports sample (validation split)."""
-    from summeval_tasks.sports import load_statements
+    from summeval_tasks.sports.source import load_statements
 
     statements = [s.statement for s in load_statements("sample")["validation"]]
     return (statements * limit)[:limit]

@@ -96,7 +96,7 @@ def their_reader(task):
     its exact_match (with the task's own normalisation settings) accepts; ``invalid`` otherwise."""
     from lm_eval.api.metrics import exact_match_hf_evaluate
 
-    from summeval_tasks.extraction import IMPLAUSIBLE, INVALID, PLAUSIBLE
+    from summeval_tasks.sports.answers import IMPLAUSIBLE, INVALID, PLAUSIBLE
 
     ensembles = {f.name: f for f in task._filters}
     ensemble = (
@@ -146,8 +146,8 @@ def main(argv=None) -> None:
     from lm_eval.tasks import TaskManager
 
     import summeval
-    from summeval_tasks.extraction import INVALID, extract_answer
-    from summeval_tasks.sports import load_statements
+    from summeval_tasks.sports.answers import INVALID, extract_answer
+    from summeval_tasks.sports.source import load_statements
 
     validation = load_statements(args.sports_data)["validation"]
     if args.n > len(validation):

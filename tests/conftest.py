@@ -71,7 +71,7 @@ def word_level_tokenizer(specials: list[str]):
     """A whitespace word-level tokenizer over the TweetSumm sample's words, ``specials`` first."""
     from tokenizers import Tokenizer, models, pre_tokenizers
 
-    from summeval_tasks.tweetsumm import SAMPLE_PATH
+    from summeval_tasks.tweetsumm.source import SAMPLE_PATH
 
     words = sorted(set(re.findall(r"\w+|[^\w\s]", SAMPLE_PATH.read_text(encoding="utf-8"))))
     vocab = {token: i for i, token in enumerate(specials + words)}

@@ -26,8 +26,8 @@ from summeval import cli
 from summeval.lm_eval import task as lm_eval_task
 from summeval.lm_eval.selection import select_exemplars
 from summeval.study import compare as study_compare
-from summeval_tasks.atomic import write_text_atomically
-from summeval_tasks.extraction import IMPLAUSIBLE, INVALID, PLAUSIBLE, extract_answer
+from summeval_tasks.sports.answers import IMPLAUSIBLE, INVALID, PLAUSIBLE, extract_answer
+from summeval_tasks.util.files import write_text_atomically
 
 SPORTS = get_family("sports_understanding")
 TWEETSUMM = get_family("tweetsumm")
@@ -610,7 +610,7 @@ def _select_command(model_args: str, out, *extra: str) -> list[str]:
 
 
 def _check_selection(out, capsys, model_args: str) -> None:
-    from summeval_tasks.sports import load_statements
+    from summeval_tasks.sports.source import load_statements
 
     entries = read_exemplar_file(out, SPORTS)
     assert len(entries) == 2
@@ -664,7 +664,7 @@ def test_select_command_on_a_tiny_t5(tiny_t5, tmp_path, offline, capsys):
 
 
 def test_select_command_on_tweetsumm(tiny_llama, tmp_path, offline, capsys):
-    from summeval_tasks.tweetsumm import load_dialogs
+    from summeval_tasks.tweetsumm.source import load_dialogs
 
     out = tmp_path / "ex.json"
     model_args = f"pretrained={tiny_llama}"

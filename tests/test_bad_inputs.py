@@ -20,7 +20,7 @@ from conftest import lm_eval_command, offline_env
 
 from summeval import cli
 from summeval.lm_eval.checks import check_metadata
-from summeval_tasks.errors import SummevalError
+from summeval_tasks.util.errors import SummevalError
 
 REPO = Path(__file__).resolve().parents[1]
 RECIPE = str(REPO / "adapters" / "tweetsumm-r16.yaml")
@@ -515,7 +515,7 @@ def test_resume_with_other_settings_is_refused_naming_the_difference(tmp_path):
 
 
 def test_written_folders_are_readable_like_ordinary_folders(tmp_path):
-    from summeval_tasks.atomic import folder_written_atomically
+    from summeval_tasks.util.files import folder_written_atomically
 
     previous = os.umask(0o022)
     try:
@@ -527,7 +527,7 @@ def test_written_folders_are_readable_like_ordinary_folders(tmp_path):
 
 
 def test_a_replaced_folder_is_swapped_only_once_the_new_one_is_complete(tmp_path):
-    from summeval_tasks.atomic import folder_written_atomically
+    from summeval_tasks.util.files import folder_written_atomically
 
     target = tmp_path / "cell"
     with folder_written_atomically(target) as staging:
@@ -553,7 +553,7 @@ def test_lm_eval_runs_of_other_tasks_are_only_warned_about_keys_that_look_like_o
 
 def test_the_exception_hook_prints_ours_and_leaves_other_tracebacks_alone(capsys, monkeypatch):
     from summeval.lm_eval import startup as _autoregister
-    from summeval_tasks.errors import SummevalError
+    from summeval_tasks.util.errors import SummevalError
 
     seen = []
     monkeypatch.setattr(sys, "excepthook", lambda *exc: seen.append(exc[1]))

@@ -17,8 +17,8 @@ from test_bad_inputs import COMPARE, FINETUNE, TEMPERATURE_ARGS, _write_files, e
 
 from summeval import cli
 from summeval.lm_eval.checks import check_metadata
-from summeval_tasks.errors import SummevalError
-from summeval_tasks.source_files import DATA_FILE_LIMIT
+from summeval_tasks.util.errors import SummevalError
+from summeval_tasks.util.source_files import DATA_FILE_LIMIT
 
 BIG = 10**9
 SEED_PAST = 2**64
@@ -1000,7 +1000,7 @@ def test_the_example_study_configs_and_recipes_still_load():
 
 
 def test_yaml_merge_keys_and_a_few_aliases_are_fine(tmp_path):
-    from summeval_tasks.yaml_files import load_yaml_text
+    from summeval_tasks.util.yaml_files import load_yaml_text
 
     text = "base: &b {r: 8}\nlora: {<<: *b, r: 16}\nlist: [*b, *b]\n"
     assert load_yaml_text(text, ValueError, "x") == {
@@ -1011,7 +1011,7 @@ def test_yaml_merge_keys_and_a_few_aliases_are_fine(tmp_path):
 
 
 def test_sports_statements_lose_their_invisible_characters(tmp_path):
-    from summeval_tasks.sports import parse_task_json
+    from summeval_tasks.sports.source import parse_task_json
 
     path = tmp_path / "task.json"
     path.write_text(task_json([*SPORTS_GOOD[:5], example("LeBron\u200b threw a touchdown", 0, 1)]))

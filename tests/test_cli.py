@@ -51,7 +51,7 @@ def test_data_command_describes_the_sports_family(task, capsys):
 
 
 def test_data_command_shows_one_doc(capsys):
-    from summeval_tasks.sports import load_statements
+    from summeval_tasks.sports.source import load_statements
 
     statement = load_statements("sample")["validation"][0]
     assert cli.main(["data", "sample", "--task", "sports", "--show", statement.id]) == 0

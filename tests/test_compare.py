@@ -24,7 +24,7 @@ from summeval.report.compare import results_markdown, write_report
 from summeval.stats import mean_interval, metric_summary, rate_interval
 from summeval.study import compare as study_compare
 from summeval.study.compare import resolve_strategy_names
-from summeval_tasks.rouge import rouge_scores
+from summeval_tasks.tweetsumm.rouge import rouge_scores
 
 SPORTS = get_family("sports_understanding")
 TWEETSUMM = get_family("tweetsumm")
@@ -589,7 +589,7 @@ def test_compare_on_a_tiny_t5(tiny_t5, tmp_path, offline):
 
 
 def test_compare_on_tweetsumm_reports_rouge(tiny_llama, tmp_path, offline, capsys):
-    from summeval_tasks.rouge import consensus_summary
+    from summeval_tasks.tweetsumm.rouge import consensus_summary
 
     out = tmp_path / "report"
     names = ["answer_only", "self_consistency"]

@@ -7,8 +7,8 @@ import json
 import pytest
 from conftest import read_results, run_lm_eval
 
-from summeval_tasks.prompts import zero_shot_block
-from summeval_tasks.tweetsumm import load_dialogs
+from summeval_tasks.tweetsumm.prompts import zero_shot_block
+from summeval_tasks.tweetsumm.source import load_dialogs
 
 SAMPLE = json.dumps({"tweetsumm_data": "sample"})
 METRICS = ("rouge1", "rouge2", "rougeL", "rougeLsum")

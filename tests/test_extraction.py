@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from summeval_tasks.extraction import (
+from summeval_tasks.sports.answers import (
     IMPLAUSIBLE,
     INVALID,
     PLAUSIBLE,

@@ -13,7 +13,12 @@ import pytest
 from conftest import offline_env, read_results, run_lm_eval
 
 from prompt_strategies.registry import families, get_family, group_members, task_table
-from summeval_tasks.rouge import consensus_index, consensus_summary, pairwise_rouge_l, summary_disagreement
+from summeval_tasks.tweetsumm.rouge import (
+    consensus_index,
+    consensus_summary,
+    pairwise_rouge_l,
+    summary_disagreement,
+)
 
 TESTS = Path(__file__).resolve().parent
 
@@ -134,7 +139,7 @@ def test_the_one_shot_seed_key_and_its_fixed_k():
 
 
 def test_instruct_prompt_is_the_fine_tuning_text_without_its_summary():
-    from summeval_tasks.prompts import instruction_prompt
+    from summeval_tasks.tweetsumm.prompts import instruction_prompt
 
     tweetsumm = get_family("tweetsumm")
     doc = tweetsumm.load({"tweetsumm_data": "sample"})["test"][0]
@@ -146,8 +151,8 @@ def test_instruct_prompt_is_the_fine_tuning_text_without_its_summary():
 def test_tweetsumm_training_example_is_what_fine_tuning_built_before_families():
     """Fine-tuning reads its text through the contract: TweetSumm's pair is the instruction prompt of the
     conversation and the first reference summary, exactly as ``finetune.encode_example`` built them."""
-    from summeval_tasks.prompts import instruction_prompt
-    from summeval_tasks.tweetsumm import load_dialogs
+    from summeval_tasks.tweetsumm.prompts import instruction_prompt
+    from summeval_tasks.tweetsumm.source import load_dialogs
 
     tweetsumm = get_family("tweetsumm")
     assert tweetsumm.training_splits == ("train", "validation")

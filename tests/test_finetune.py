@@ -63,8 +63,8 @@ def test_summary_only_loss_masks_the_prompt():
 def test_training_text_is_the_instruct_tasks_prompt_then_the_summary():
     """Fine-tuning builds its text from the doc (which carries no prompt wording): exactly the prompt that
     tweetsumm_instruct evaluates with, then the first reference summary and EOS."""
-    from summeval_tasks.prompts import instruction_prompt
-    from summeval_tasks.tweetsumm import load_dialogs
+    from summeval_tasks.tweetsumm.prompts import instruction_prompt
+    from summeval_tasks.tweetsumm.source import load_dialogs
 
     for dialog in load_dialogs("sample")["train"][:3]:
         doc = dialog.to_doc()
@@ -80,7 +80,7 @@ def test_tokens_through_the_family_are_those_fine_tuning_built_before(tiny_llama
     ids and labels as the encoding before fine-tuning went through the family contract."""
     from transformers import AutoTokenizer
 
-    from summeval_tasks.prompts import instruction_prompt
+    from summeval_tasks.tweetsumm.prompts import instruction_prompt
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_llama)
 
@@ -113,7 +113,7 @@ def test_data_fingerprint_of_the_familys_docs_is_the_hash_of_the_dialogs_as_befo
     import hashlib
 
     from summeval.training.encoding import data_fingerprint
-    from summeval_tasks.tweetsumm import load_dialogs
+    from summeval_tasks.tweetsumm.source import load_dialogs
 
     dialogs = load_dialogs("sample")
     before = hashlib.sha256()  # the function as it was, over the dialogs

@@ -9,7 +9,7 @@ import pytest
 from prompt_strategies import StrategyError, TaskContext
 from prompt_strategies.exemplars import choose_exemplars
 from prompt_strategies.registry import get_family, get_strategy
-from summeval_tasks.prompts import instruction_prompt, zero_shot_block
+from summeval_tasks.tweetsumm.prompts import instruction_prompt, zero_shot_block
 
 DOC = {"id": "t-1", "conversation": "Customer: hi\nAgent: hello", "summary": "Greetings."}
 FAMILY = get_family("tweetsumm")

@@ -13,7 +13,7 @@ from conftest import REPO, offline_env, read_results, run_lm_eval
 
 from prompt_strategies.builtin import BUILTIN_STRATEGIES
 from prompt_strategies.registry import get_family, task_name
-from summeval_tasks.extraction import INVALID, LABELS
+from summeval_tasks.sports.answers import INVALID, LABELS
 
 FAMILY = get_family("sports_understanding")
 # Every built-in strategy that applies to the family (all but instruct: it has no instruction format).

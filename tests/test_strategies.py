@@ -21,7 +21,7 @@ from summeval.lm_eval.task import StrategyTask, read_result
 from summeval.lm_eval.task_dir import generated_task_dir, template_path
 from summeval.lm_eval.two_stage import Verdict
 from summeval_tasks import task_yamls_dir
-from summeval_tasks.extraction import LABELS
+from summeval_tasks.sports.answers import LABELS
 
 TASK_DIR = generated_task_dir()
 GROUP = "sports_understanding"
@@ -59,7 +59,7 @@ def tasks(plain_manager):
 
 @pytest.fixture(scope="module")
 def statements():
-    from summeval_tasks.sports import load_statements
+    from summeval_tasks.sports.source import load_statements
 
     return load_statements("sample")
 

@@ -24,7 +24,8 @@ from prompt_strategies.exemplars import choose_exemplars
 from summeval.lm_eval import task_dir
 from summeval.lm_eval.two_stage import Verdict
 from summeval_tasks.contract import TaskFamily
-from summeval_tasks.families import BUILTIN_FAMILIES
+from summeval_tasks.sports.family import SPORTS_UNDERSTANDING
+from summeval_tasks.tweetsumm.family import TWEETSUMM
 
 TESTS = Path(__file__).resolve().parent
 PLUGIN = "strategy_plugin_example"
@@ -180,8 +181,11 @@ def test_the_example_strategy_applies_to_sports_only(use_plugins):
 def test_the_builtins_are_registered_as_plugins_under_their_names(use_plugins):
     use_plugins()
     assert registry.owners("strategy")["cot"] == "summeval.builtin:prompt_strategies.builtin"
-    assert registry.owners("family")["tweetsumm"] == "summeval.builtin:summeval_tasks.families"
-    assert list(registry.families()) == [f.name for f in BUILTIN_FAMILIES]
+    assert registry.owners("family")["tweetsumm"] == "summeval.builtin:summeval_tasks.tweetsumm.family"
+    assert (
+        registry.owners("family")["sports_understanding"] == "summeval.builtin:summeval_tasks.sports.family"
+    )
+    assert list(registry.families().values()) == [TWEETSUMM, SPORTS_UNDERSTANDING]
 
 
 def test_a_plugin_reusing_a_builtin_name_is_an_error_naming_both(use_plugins, monkeypatch):
@@ -198,8 +202,8 @@ def test_a_plugin_reusing_a_builtin_family_name_is_an_error_naming_both(use_plug
     use_plugins(_plugin_module(monkeypatch, "duplicate_family_plugin", families=[_Riddles("tweetsumm")]))
     with pytest.raises(
         StrategyError,
-        match="family 'tweetsumm' is registered twice: by summeval.builtin:summeval_tasks.families and "
-        "by duplicate_family_plugin",
+        match="family 'tweetsumm' is registered twice: by summeval.builtin:summeval_tasks.tweetsumm.family "
+        "and by duplicate_family_plugin",
     ):
         registry.families()
 

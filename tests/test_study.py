@@ -209,7 +209,7 @@ def test_shared_prefix_settings_are_in_a_sampled_cells_key_and_its_fallbacks_rec
     from summeval.lm_eval import shared_prefix
     from summeval.study import run_study
     from summeval.study.config import load_study
-    from summeval_tasks.errors import SummevalError
+    from summeval_tasks.util.errors import SummevalError
 
     folder, config_path, out, _ = tiny_run
     copy = folder / "sharing"

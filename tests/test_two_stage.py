@@ -14,7 +14,7 @@ from conftest import offline_env, read_results, run_lm_eval
 from prompt_strategies.registry import get_family
 from summeval.lm_eval.filters import FamilyAnswerFilter, FamilyReduceFilter
 from summeval.lm_eval.two_stage import Answered, Verdict, carry_two_stage, label_prompt, two_stage_of
-from summeval_tasks.extraction import IMPLAUSIBLE, INVALID, PLAUSIBLE
+from summeval_tasks.sports.answers import IMPLAUSIBLE, INVALID, PLAUSIBLE
 
 FAMILY = get_family("sports_understanding")
 TRIGGER = FAMILY.answer_trigger

@@ -563,7 +563,7 @@ def tweetsumm_test_copies(ctx: Context, count: int) -> Path:
     from importlib.resources import files
 
     sample = json.loads(
-        (files("summeval_tasks") / "data" / "tweetsumm_sample.json").read_text(encoding="utf-8")
+        (files("summeval_tasks.tweetsumm") / "data" / "tweetsumm_sample.json").read_text(encoding="utf-8")
     )
     tests = [v for k, v in sample.items() if k.split("--")[1] == "test"]
     data = {k: v for k, v in sample.items() if k.split("--")[1] != "test"}

@@ -32,8 +32,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from prompt_strategies.strategy import StrategyError
-from summeval_tasks import bounds
 from summeval_tasks.contract import TaskFamily
+from summeval_tasks.util import bounds
 
 # 3: a model rationale is checked by its own two-stage answer; 4: one that ends in its own conclusion
 # ("So the answer is X.") is read at its own trigger.
@@ -93,7 +93,7 @@ def rank_by_uncertainty(scored: Sequence[ScoredQuestion], seed: int) -> list[Sco
 def read_annotations(path: str | Path) -> dict[str, str]:
     """Hand-written rationales: a JSON object ``{id or statement: rationale}`` or a list of objects
     with ``rationale`` and ``id`` or ``statement``. Keys are matched case- and space-insensitively."""
-    from summeval_tasks.source_files import check_regular_file
+    from summeval_tasks.util.source_files import check_regular_file
 
     path = Path(path)
     if not path.exists():

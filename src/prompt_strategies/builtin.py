@@ -13,8 +13,8 @@ from typing import Any
 from prompt_strategies.exemplars import choose_exemplars, read_exemplar_file
 from prompt_strategies.hookspecs import hookimpl
 from prompt_strategies.strategy import PromptStrategy, StrategyError, answer_pipeline
-from summeval_tasks.bounds import DEFAULT_SEED, EXEMPLARS, SAMPLES, TEMPERATURE
 from summeval_tasks.contract import TaskFamily
+from summeval_tasks.util.bounds import DEFAULT_SEED, EXEMPLARS, SAMPLES, TEMPERATURE
 
 COT_CUE = "Let's think step by step."
 # Worked exemplars are separated by a blank line: a model that follows their format has finished its

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from prompt_strategies.strategy import StrategyError
-from summeval_tasks.atomic import write_text_atomically
 from summeval_tasks.contract import FamilyError, TaskFamily
+from summeval_tasks.util.files import write_text_atomically
 
 
 def choose_exemplars(
@@ -62,7 +62,7 @@ def choose_exemplars(
 def read_exemplar_file(path: str | Path, family: TaskFamily | None = None) -> list[dict[str, Any]]:
     """The exemplars of an exemplar file for ``family`` (None: the family the file names), validated;
     errors name the file and the entry."""
-    from summeval_tasks.source_files import check_regular_file
+    from summeval_tasks.util.source_files import check_regular_file
 
     path = Path(path)
     if not path.exists():

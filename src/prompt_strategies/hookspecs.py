@@ -3,8 +3,8 @@
 A plugin is any module or object with functions marked ``@prompt_strategies.hookimpl`` and named like
 the hooks below. Plugins are found three ways (see ``registry.py``):
 
-* the built-ins (``summeval_tasks.families``, ``prompt_strategies.builtin``), registered through these
-  same hooks;
+* the built-ins (``summeval_tasks.tweetsumm.family``, ``summeval_tasks.sports.family``,
+  ``prompt_strategies.builtin``), registered through these same hooks;
 * installed packages that declare an entry point, in the group ``summeval.families`` for families and
   ``summeval.strategies`` for strategies (one module may implement both hooks)::
 

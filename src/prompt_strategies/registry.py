@@ -24,7 +24,11 @@ if TYPE_CHECKING:
     from summeval_tasks.contract import TaskFamily
 
 PLUGINS_ENV = "SUMMEVAL_PLUGINS"
-BUILTIN_PLUGINS = ("summeval_tasks.families", "prompt_strategies.builtin")
+BUILTIN_PLUGINS = (
+    "summeval_tasks.tweetsumm.family",
+    "summeval_tasks.sports.family",
+    "prompt_strategies.builtin",
+)
 
 
 _builtins_only = False
@@ -97,7 +101,7 @@ def plugin_manager() -> pluggy.PluginManager:
     on stderr and left out; it never takes the built-ins down."""
     from importlib.metadata import entry_points
 
-    from summeval_tasks.settings import env_list
+    from summeval_tasks.util.settings import env_list
 
     manager = pluggy.PluginManager(hookspecs.PROJECT)
     manager.add_hookspecs(hookspecs)

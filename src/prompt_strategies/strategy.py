@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from summeval_tasks.bounds import MAX_GEN_TOKS, SEED
 from summeval_tasks.contract import Doc, TaskFamily
-from summeval_tasks.errors import SummevalError
+from summeval_tasks.util.bounds import MAX_GEN_TOKS, SEED
+from summeval_tasks.util.errors import SummevalError
 
 # Options any strategy may have, bounded the same everywhere (a strategy's own option_ranges win).
 COMMON_OPTION_RANGES = {"max_gen_toks": MAX_GEN_TOKS.option_range(), "seed": SEED.option_range()}
@@ -84,7 +84,7 @@ class PromptStrategy:
     option_ranges: Mapping[str, tuple[Callable[[Any], bool], str]] = {}
     """Range checks of options: ``{option: (accepts(value), "what would be right")}``; a value outside
     its range is an error, never reinterpreted. ``max_gen_toks`` and ``seed`` are bounded for every
-    strategy (``COMMON_OPTION_RANGES``); build the others from ``summeval_tasks.bounds``."""
+    strategy (``COMMON_OPTION_RANGES``); build the others from ``summeval_tasks.util.bounds``."""
 
     def applies_to(self, family: TaskFamily) -> bool:
         """Whether ``<family>_<name>`` makes sense (a task is registered for it). Default: always, but a

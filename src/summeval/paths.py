@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from summeval_tasks.errors import SummevalError
+from summeval_tasks.util.errors import SummevalError
 
 
 class UsageError(SummevalError):

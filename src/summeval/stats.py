@@ -15,7 +15,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
-from summeval_tasks.errors import SummevalError
+from summeval_tasks.util.errors import SummevalError
 
 ALPHA = 0.05
 

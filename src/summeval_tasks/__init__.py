@@ -1,9 +1,14 @@
 """summeval_tasks: the task families (TweetSumm, BIG-bench sports_understanding) and what they share.
 
 A family turns a raw source into records and lm-eval docs, reads an answer back from generated text,
-scores it, reduces K sampled answers to one and measures their uncertainty. The family contract itself
-(``contract.py``: ``TaskFamily``, ``FamilyError``, the ``hookimpl`` marker) lives here, in the bottom
-layer; this package imports nothing of summeval's other layers.
+scores it, reduces K sampled answers to one and measures their uncertainty. The bottom layer, laid out by
+family; it imports nothing of summeval's other layers:
+
+* ``contract``: the family contract itself (``TaskFamily``, ``FamilyError``, the ``hookimpl`` marker);
+* ``util``: what the families share and no family owns (errors, bounds, settings, atomic writes and
+  owned folders, YAML and data-file reading, the Hub check); it imports no family;
+* ``tweetsumm``, ``sports``: one package per family (its sources and records, prompts, answer reading,
+  scoring, and ``family.py``, which registers it through the hook); neither imports the other.
 
 Importing this package is cheap on purpose (the start-up hook imports ``summeval`` in every
 interpreter and may reach here); heavy imports live in the submodules.

@@ -21,7 +21,7 @@ from typing import Any
 
 import pluggy
 
-from summeval_tasks.errors import SummevalError
+from summeval_tasks.util.errors import SummevalError
 
 PROJECT = "summeval"
 hookimpl = pluggy.HookimplMarker(PROJECT)

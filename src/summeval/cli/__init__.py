@@ -13,7 +13,7 @@ __all__ = ["batch_size", "build_parser", "family_name", "main", "one_line", "pos
 
 def main(argv: list[str] | None = None) -> int:
     """Run the ``summeval`` command; errors in the user's input end with one line, not a traceback."""
-    from summeval_tasks.errors import SummevalError
+    from summeval_tasks.util.errors import SummevalError
 
     args = build_parser().parse_args(argv)
     try:

@@ -17,8 +17,8 @@ from summeval.cli.handlers import (
     _study,
     _task_dir,
 )
-from summeval_tasks import bounds
-from summeval_tasks.settings import SettingError, check_device, check_model_arg_string
+from summeval_tasks.util import bounds
+from summeval_tasks.util.settings import SettingError, check_device, check_model_arg_string
 
 
 def positive_int(text: str) -> int:
@@ -33,7 +33,8 @@ def positive_int(text: str) -> int:
 
 
 def bounded(allowed: bounds.Range, name: str = "a number"):
-    """argparse type: a number in ``allowed`` (``summeval_tasks.bounds``), e.g. ``bounded(bounds.SEED)``."""
+    """argparse type: a number in ``allowed`` (``summeval_tasks.util.bounds``), e.g.
+    ``bounded(bounds.SEED)``."""
 
     def parse(text: str) -> int | float:
         try:
@@ -50,7 +51,8 @@ def bounded(allowed: bounds.Range, name: str = "a number"):
 
 
 def setting(check):
-    """argparse type: a string passed through a ``summeval_tasks.settings`` check (device, model args)."""
+    """argparse type: a string passed through a ``summeval_tasks.util.settings`` check (device, model
+    args)."""
 
     def parse(text: str) -> str:
         try:

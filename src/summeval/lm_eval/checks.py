@@ -25,7 +25,7 @@ def check_metadata(metadata: Mapping[str, Any] | None, *, lenient: bool = False)
     left alone (it may be another package's model argument)."""
     if not metadata:
         return
-    from summeval_tasks.settings import check_device, check_dtype
+    from summeval_tasks.util.settings import check_device, check_dtype
 
     # model args merged in: what torch would misread (a device it runs on the CPU unremarked). Not in a
     # lenient check: that one runs for every lm-eval run, and lm-eval's own tasks must behave as without us.

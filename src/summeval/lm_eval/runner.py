@@ -17,7 +17,7 @@ def load_lm(model: str, model_args: str | Mapping[str, Any], extra: Mapping[str,
     (default ``cuda`` when there is one, else ``cpu``) and the like."""
     from lm_eval.api.registry import get_model
 
-    from summeval_tasks.settings import check_device, check_dtype, check_model_arg_string
+    from summeval_tasks.util.settings import check_device, check_dtype, check_model_arg_string
 
     if isinstance(model_args, str):
         check_model_arg_string(model_args, "model_args")

@@ -45,7 +45,7 @@ _PATCHED_FLAG = "_summeval_shared_prefix"
 
 def enabled() -> bool:
     """False when ``SUMMEVAL_SHARED_PREFIX`` is 0/false/no/off; read at every call."""
-    from summeval_tasks.settings import env_flag
+    from summeval_tasks.util.settings import env_flag
 
     return env_flag(ENABLE_ENV, default=True)
 
@@ -111,7 +111,7 @@ def even_chunks(indices: Sequence[int], rows: int) -> list[list[int]]:
 def ours(request: Any) -> bool:
     """Whether ``request`` comes from one of summeval's tasks (or ``SUMMEVAL_SHARED_PREFIX_ALL`` is on)."""
     from summeval.lm_eval.task import SHARED_PREFIX_TASKS
-    from summeval_tasks.settings import env_flag
+    from summeval_tasks.util.settings import env_flag
 
     return getattr(request, "task_name", None) in SHARED_PREFIX_TASKS or env_flag(ALL_TASKS_ENV)
 

@@ -34,7 +34,7 @@ _PATCHED_FLAG = "_summeval_autoregistered"
 
 def disabled() -> bool:
     """True when the user asked for no auto-registration."""
-    from summeval_tasks.settings import SettingError, env_flag
+    from summeval_tasks.util.settings import SettingError, env_flag
 
     try:
         return env_flag(DISABLE_ENV)
@@ -79,7 +79,7 @@ def summeval_task_dir():
     A broken plugin is named in one line and left out: the built-in tasks are still registered."""
     from prompt_strategies import registry
     from summeval.lm_eval import task_dir
-    from summeval_tasks.settings import SettingError
+    from summeval_tasks.util.settings import SettingError
 
     try:
         task_dir.register_lm_eval_filters()
@@ -126,7 +126,7 @@ def _check_metadata(metadata: Any) -> None:
     """Our ``--metadata`` values, checked before lm-eval loads the model (``checks``).
 
     A bad value of ours raises its one-line error; a failure of the check itself never stops lm-eval."""
-    from summeval_tasks.errors import SummevalError
+    from summeval_tasks.util.errors import SummevalError
 
     try:
         from summeval.lm_eval.checks import check_metadata
@@ -142,7 +142,7 @@ def our_error(err: BaseException | None) -> BaseException | None:
     """The summeval error that ``err`` is or was raised from (its ``__cause__`` chain), or None.
 
     Only explicit causes: an error raised while one of ours was being handled is not ours."""
-    from summeval_tasks.errors import SummevalError
+    from summeval_tasks.util.errors import SummevalError
 
     seen: set[int] = set()
     while err is not None and id(err) not in seen:

@@ -113,8 +113,8 @@ def generated_task_files() -> dict[str, str]:
 def generated_task_dir() -> Path:
     """The folder of generated task YAML (written once, keyed by its content, under the cache root),
     made again when the registered plugins change."""
-    from summeval_tasks.atomic import folder_written_atomically
-    from summeval_tasks.settings import cache_root
+    from summeval_tasks.util.files import folder_written_atomically
+    from summeval_tasks.util.settings import cache_root
 
     files = generated_task_files()
     digest = hashlib.sha256(f"format {GENERATED_FORMAT}".encode())

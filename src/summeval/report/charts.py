@@ -17,8 +17,8 @@ from typing import Any
 from prompt_strategies.registry import get_family
 from summeval.report.analysis import StrategyResult
 from summeval.study.plan import StudyConfig
-from summeval_tasks.atomic import write_bytes_atomically
 from summeval_tasks.contract import TaskFamily
+from summeval_tasks.util.files import write_bytes_atomically
 
 
 def chart_name(family: TaskFamily) -> str:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from summeval.report.analysis import StrategyResult, interval_text
 from summeval.report.charts import chart_name, write_chart
-from summeval_tasks.atomic import write_text_atomically
 from summeval_tasks.contract import TaskFamily
+from summeval_tasks.util.files import write_text_atomically
 
 
 def results_markdown(

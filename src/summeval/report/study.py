@@ -52,8 +52,8 @@ from summeval.study.cells import (
     sampled_cells,
 )
 from summeval.study.plan import StudyConfig
-from summeval_tasks.atomic import write_text_atomically
 from summeval_tasks.contract import TaskFamily
+from summeval_tasks.util.files import write_text_atomically
 
 
 def load_records(

@@ -21,7 +21,7 @@ from summeval.study.inputs import (
     versions,
 )
 from summeval.study.plan import Cell, StudyConfig
-from summeval_tasks.atomic import folder_written_atomically
+from summeval_tasks.util.files import folder_written_atomically
 
 CELL_FILE = "cell.json"
 

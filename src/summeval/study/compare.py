@@ -38,9 +38,8 @@ from summeval.study.cells import evaluate_cell
 from summeval.study.inputs import check_family_inputs
 from summeval.study.plan import Cell
 from summeval.study.selection import Selection, check_selection, select_to_file
-from summeval_tasks.atomic import write_text_atomically
-from summeval_tasks.bounds import DEFAULT_SEED
-from summeval_tasks.ownership import check_output_folder, output_folder_held
+from summeval_tasks.util.bounds import DEFAULT_SEED
+from summeval_tasks.util.files import check_output_folder, output_folder_held, write_text_atomically
 
 MODEL = "model"
 """The name of compare's one model in its cells."""

@@ -27,8 +27,8 @@ from summeval.study.plan import (
     StudyConfig,
     StudyConfigError,
 )
-from summeval_tasks import bounds
-from summeval_tasks.settings import SettingError, check_device, check_dtype
+from summeval_tasks.util import bounds
+from summeval_tasks.util.settings import SettingError, check_device, check_dtype
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -92,7 +92,7 @@ class _Reader:
         return value
 
     def bounded(self, value: Any, where: str, allowed: bounds.Range) -> int | float:
-        """A number in ``allowed`` (``summeval_tasks.bounds``): an integer where it takes integers."""
+        """A number in ``allowed`` (``summeval_tasks.util.bounds``): an integer where it takes integers."""
         if allowed.integer:
             self.integer(value, where)
         elif isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -102,7 +102,7 @@ class _Reader:
         return value
 
     def setting(self, check: Any, value: Any, where: str) -> str:
-        """``value`` passed through a ``summeval_tasks.settings`` check (dtype, device), named here."""
+        """``value`` passed through a ``summeval_tasks.util.settings`` check (dtype, device), named here."""
         try:
             return check(value, where)
         except SettingError as err:
@@ -149,7 +149,7 @@ def _shown(value: Any) -> str:
 
 def load_study(path: str | Path) -> StudyConfig:
     """Read and check a study config; raise ``StudyConfigError`` naming the first wrong field."""
-    from summeval_tasks.yaml_files import load_yaml_file
+    from summeval_tasks.util.yaml_files import load_yaml_file
 
     path = Path(path).expanduser()
     where = _Reader(path)
@@ -249,7 +249,7 @@ def _batch_size(where: _Reader, value: Any) -> int | str:
 
 
 def _data_source(where: _Reader, value: Any, field_name: str) -> str:
-    from summeval_tasks.sports_generated import is_spec
+    from summeval_tasks.sports.generated import is_spec
 
     text = where.string(value, field_name)
     if text in ("hub", "sample", "bigbench") or is_spec(text):

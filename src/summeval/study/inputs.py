@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from summeval.study.plan import EMBEDDED, ModelSpec, StudyConfig, StudyConfigError
-from summeval_tasks.bounds import DEFAULT_SEED
+from summeval_tasks.util.bounds import DEFAULT_SEED
 
 
 @dataclass
@@ -365,7 +365,7 @@ def _check_adapters(config: StudyConfig, out: Path, inputs: Inputs) -> None:
         planned_run,
         work_folder,
     )
-    from summeval_tasks.ownership import OutputInUse, in_use_message, lock_holder
+    from summeval_tasks.util.files import OutputInUse, in_use_message, lock_holder
 
     ours = out.resolve()
     for name, adapter in inputs.adapters.items():

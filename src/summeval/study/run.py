@@ -46,7 +46,7 @@ def check_study_folder(config: StudyConfig, out: Path) -> None:
     """``out`` may take this study's outputs (writes nothing): a new or empty folder, or one this study
     created; not one another process is writing now."""
     from summeval.paths import output_folder
-    from summeval_tasks.ownership import check_output_folder
+    from summeval_tasks.util.files import check_output_folder
 
     output_folder(out, "--out")
     check_output_folder(
@@ -56,7 +56,7 @@ def check_study_folder(config: StudyConfig, out: Path) -> None:
 
 def study_folder(config: StudyConfig, out: Path) -> contextlib.AbstractContextManager[None]:
     """Create (or reuse) ``out`` as this study's folder and hold its lock while the block runs."""
-    from summeval_tasks.ownership import output_folder_held
+    from summeval_tasks.util.files import output_folder_held
 
     return output_folder_held(out, STUDY_MARKER, {"study": config.name}, "summeval study: --out")
 
@@ -67,7 +67,7 @@ def run_study(config: StudyConfig, out: Path, *, progress: bool = True) -> dict[
     ``out`` must be new, empty, or this study's own folder (``check_study_folder``); one process at a
     time writes into it (a second one is refused, naming the first one's pid). SIGTERM stops it
     cleanly: finished cells are kept and a rerun resumes."""
-    from summeval_tasks.ownership import terminate_cleanly
+    from summeval_tasks.util.files import terminate_cleanly
 
     check_study_folder(config, out)
     inputs = check_inputs(config, out)

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from summeval_tasks.errors import SummevalError
+from summeval_tasks.util.errors import SummevalError
 
 METADATA_FILE = "summeval.json"
 ALLOW_MISMATCH_ENV = "SUMMEVAL_ALLOW_BASE_MISMATCH"
@@ -80,7 +80,7 @@ def _json_object(path: Path, fix: str) -> dict[str, Any]:
 
 def read_peft_config(folder: Path) -> dict[str, Any]:
     """``adapter_config.json`` of ``folder``, checked: an object whose LoRA rank ``r`` is in range."""
-    from summeval_tasks.bounds import LORA_RANK
+    from summeval_tasks.util.bounds import LORA_RANK
 
     config_path = folder / "adapter_config.json"
     config = _json_object(config_path, "re-save the adapter")
@@ -95,7 +95,7 @@ def adapter_weights(folder: Path) -> dict[str, list[int]]:
 
     A pickle-only ``adapter_model.bin`` is refused unless ``SUMMEVAL_ALLOW_PICKLE_ADAPTER=1`` (then: no
     shapes to compare, ``{}``); a truncated or malformed file is an error naming it."""
-    from summeval_tasks.settings import env_flag
+    from summeval_tasks.util.settings import env_flag
 
     path = folder / WEIGHTS_FILE
     if not path.is_file():
@@ -154,7 +154,7 @@ def base_model_config(base: str, revision: str | None = None, what: str = "base 
     """The transformers config of ``base`` (a folder or a hub name), or a one-line error naming it.
 
     A hub name with the Hub out of reach fails at once instead of retrying for a minute."""
-    from summeval_tasks.hub import hub_offline, hub_unreachable_reason
+    from summeval_tasks.util.hub import hub_offline, hub_unreachable_reason
 
     local = Path(base).expanduser()
     if not local.exists():
@@ -187,7 +187,7 @@ def _same_reference(a: str | None, b: str | None) -> bool:
 
 
 def _allowed() -> bool:
-    from summeval_tasks.settings import env_flag
+    from summeval_tasks.util.settings import env_flag
 
     return env_flag(ALLOW_MISMATCH_ENV)
 
@@ -296,7 +296,7 @@ def merge_adapter(adapter: str | Path, out: str | Path, base: str | None = None)
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from summeval_tasks.atomic import folder_written_atomically
+    from summeval_tasks.util.files import folder_written_atomically
 
     adapter = Path(adapter).expanduser()
     out = Path(out).expanduser().resolve()

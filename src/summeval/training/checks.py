@@ -10,7 +10,7 @@ from typing import Any
 
 from summeval.training.recipe import Recipe
 from summeval_tasks.contract import Doc, TaskFamily
-from summeval_tasks.errors import SummevalError
+from summeval_tasks.util.errors import SummevalError
 
 RUN_FILE = "summeval_run.json"
 

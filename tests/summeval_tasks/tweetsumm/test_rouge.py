@@ -3,7 +3,7 @@
 import pytest
 
 from prompt_strategies.registry import get_family
-from summeval_tasks.rouge import (
+from summeval_tasks.tweetsumm.rouge import (
     consensus_index,
     consensus_summary,
     pairwise_rouge_l,

@@ -11,7 +11,7 @@ import os
 
 def hub_offline() -> bool:
     """True when ``HF_HUB_OFFLINE`` is set to a true value (1, true, yes, on)."""
-    from summeval_tasks.settings import env_flag
+    from summeval_tasks.util.settings import env_flag
 
     return env_flag("HF_HUB_OFFLINE")
 

@@ -1,6 +1,6 @@
 """TweetSumm prompts: the one place where the study's prompt formats are written down.
 
-The TweetSumm family (``families.TweetSumm``) renders questions, exemplars and its instruction format
+The TweetSumm family (``tweetsumm.family.TweetSumm``) renders questions, exemplars and its instruction format
 with these; fine-tuning trains on that instruction format (the family's ``training_example``), so training
 and evaluation cannot drift apart.
 """

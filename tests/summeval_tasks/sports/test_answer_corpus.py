@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from summeval_tasks.extraction import IMPLAUSIBLE, INVALID, PLAUSIBLE, extract_answer
+from summeval_tasks.sports.answers import IMPLAUSIBLE, INVALID, PLAUSIBLE, extract_answer
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"  # tests/data/, beside the other shared fixtures
 CORPUS = DATA / "sports_answers.jsonl"
 OTHER_FAMILIES = DATA / "sports_answers_other_families.jsonl"
 HUMAN = {"plausible": PLAUSIBLE, "implausible": IMPLAUSIBLE, "none": INVALID}

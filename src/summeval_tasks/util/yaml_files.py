@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from summeval_tasks.source_files import CONFIG_FILE_LIMIT, check_regular_file, decode_utf8
+from summeval_tasks.util.source_files import CONFIG_FILE_LIMIT, check_regular_file, decode_utf8
 
 ALIAS_LIMIT = 100
 """The most aliases (``*name``) a file may use."""

@@ -27,11 +27,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from summeval_tasks.atomic import folder_written_atomically
-from summeval_tasks.cleaning import clean_text
 from summeval_tasks.contract import FamilyError
-from summeval_tasks.hub import hub_offline, hub_unreachable_reason
-from summeval_tasks.source_files import read_utf8_text
+from summeval_tasks.tweetsumm.cleaning import clean_text
+from summeval_tasks.util.files import folder_written_atomically
+from summeval_tasks.util.hub import hub_offline, hub_unreachable_reason
+from summeval_tasks.util.source_files import read_utf8_text
 
 SPLITS = ("train", "validation", "test")
 SOURCE_ENV = "SUMMEVAL_TWEETSUMM_DATA"
@@ -83,7 +83,8 @@ class Dialog:
     def to_doc(self) -> dict[str, Any]:
         """The lm-eval doc: ``id``, ``conversation``, ``references``, ``summary`` (the first reference).
 
-        No prompt wording: prompts, and the training text, are the family's (``families.TweetSumm``)."""
+        No prompt wording: prompts, and the training text, are the family's
+        (``tweetsumm.family.TweetSumm``)."""
         return {
             "id": self.dialog_id,
             "conversation": self.conversation,

@@ -1,6 +1,8 @@
 """Nothing of the user's is lost: summeval writes only into folders it created, one process at a time,
 and an interrupted or starved write ends in one line with nothing half-written that looks complete.
 
+* ``folder_written_atomically`` / ``write_bytes_atomically`` / ``write_text_atomically``: a folder or
+  file is written under a temporary name and renamed when complete: never a half-written output.
 * ``check_owned_folder`` / ``mark_owned_folder``: an output folder (``summeval study --out``) is written
   only when it is new, empty, or holds the marker file summeval wrote there when it created it.
 * ``exclusive_lock``: one writer per output (an ``--out`` folder, an adapter being trained). The second
@@ -17,15 +19,17 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from summeval_tasks.errors import SummevalError
+from summeval_tasks.util.errors import SummevalError
 
 DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
@@ -84,8 +88,6 @@ def check_owned_folder(
 
 def mark_owned_folder(path: Path, marker: str, owner: dict[str, Any]) -> None:
     """Create ``path`` (if needed) and write its ``marker`` (after ``check_owned_folder`` passed)."""
-    from summeval_tasks.atomic import write_text_atomically
-
     path.mkdir(parents=True, exist_ok=True)
     if not (path / marker).is_file():
         write_text_atomically(path / marker, json.dumps({"written_by": "summeval", **owner}) + "\n")
@@ -252,3 +254,76 @@ def terminate_cleanly(what: str) -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+# ----------------------------------------------------------------------------- atomic writes
+
+
+@contextmanager
+def folder_written_atomically(
+    target: Path, *, keep_existing: Callable[[Path], bool] | None = None, replace: bool = False
+) -> Iterator[Path]:
+    """Yield a private temporary folder beside ``target``; rename it to ``target`` when the block ends.
+
+    If the block fails (or is interrupted) the temporary folder is removed; a write that runs out of
+    space is a one-line ``DiskFull`` naming ``target``. If the rename fails because
+    another process wrote ``target`` first and ``keep_existing(target)`` says that copy is good, ours
+    is discarded instead. With ``replace``, an existing ``target`` is moved aside (to a hidden name)
+    only once the new folder is complete, then removed.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        yield staging
+        # mkdtemp makes the folder private (0700); the output gets what a plain mkdir would give it
+        staging.chmod(0o777 & ~_umask())
+        if replace and target.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
+            os.replace(target, old)  # onto the empty folder mkdtemp made: a free, hidden name
+            os.replace(staging, target)
+            shutil.rmtree(old, ignore_errors=True)
+            return
+        try:
+            os.replace(staging, target)
+        except OSError:
+            if keep_existing is None or not keep_existing(target):
+                raise
+            shutil.rmtree(staging, ignore_errors=True)
+    except BaseException as err:
+        shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(err, OSError) and err.errno in DISK_FULL_ERRNOS:
+            raise disk_full(err, target) from err
+        raise
+
+
+def write_bytes_atomically(target: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``target`` through a private temporary file and a rename.
+
+    The file gets the permissions a plain ``open()`` would give it (0666 less the umask), not
+    ``mkstemp``'s private 0600.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, staging = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.chmod(staging, 0o666 & ~_umask())
+        os.replace(staging, target)
+    except BaseException as err:
+        Path(staging).unlink(missing_ok=True)
+        if isinstance(err, OSError) and err.errno in DISK_FULL_ERRNOS:
+            raise disk_full(err, target) from err
+        raise
+    return target
+
+
+def write_text_atomically(target: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``target`` as ``write_bytes_atomically`` does."""
+    return write_bytes_atomically(target, text.encode("utf-8"))
+
+
+def _umask() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask

@@ -12,9 +12,9 @@ import threading
 
 import pytest
 
-from summeval_tasks import bigbench_file
-from summeval_tasks.bigbench_file import BigbenchSourceError, bigbench_task_json, cached_path
-from summeval_tasks.sports import TASK_PREFIX, load_statements, split_of
+from summeval_tasks.sports import bigbench_file
+from summeval_tasks.sports.bigbench_file import BigbenchSourceError, bigbench_task_json, cached_path
+from summeval_tasks.sports.source import TASK_PREFIX, load_statements, split_of
 
 STATEMENTS = [f"Player {n} made a play" for n in range(40)]
 

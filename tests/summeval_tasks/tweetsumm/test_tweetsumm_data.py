@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from prompt_strategies.registry import get_family
-from summeval_tasks.prompts import instruction_prompt
-from summeval_tasks.tweetsumm import (
+from summeval_tasks.tweetsumm.prompts import instruction_prompt
+from summeval_tasks.tweetsumm.source import (
     SPLITS,
     TweetSummDataError,
     load_dialogs,
@@ -225,7 +225,7 @@ def test_split_names():
 
 
 def test_hub_file_selection_keeps_split_files_and_archives_only():
-    from summeval_tasks.tweetsumm import _is_hub_data_file
+    from summeval_tasks.tweetsumm.source import _is_hub_data_file
 
     assert _is_hub_data_file("dialogue_summarization/TweetSumm/train.json")
     assert _is_hub_data_file("dialogue_summarization/TweetSumm/val.json")

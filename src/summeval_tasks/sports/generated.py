@@ -12,7 +12,7 @@ BIG-bench's items, and reports name them so.
 same spec gives the same statements, in the same order, on every machine. A statement is
 ``<athlete> <action>`` or, for about one in three, ``<athlete> <action> <event>``. An implausible one takes
 the action (and its event, if any) from another sport three times in four, else keeps the athlete's action
-and takes the event from another sport. The splits follow the task.json hash rule of ``sports``.
+and takes the event from another sport. The splits follow the task.json hash rule of ``sports.source``.
 
 Because every phrase belongs to one sport, a statement's label follows from its words alone
 (:func:`label_of` reads it back); :func:`check_vocabulary` refuses a vocabulary where that would not hold.
@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from summeval_tasks.extraction import IMPLAUSIBLE, PLAUSIBLE
-from summeval_tasks.sports import SportsDataError, repeat_key
+from summeval_tasks.sports.answers import IMPLAUSIBLE, PLAUSIBLE
+from summeval_tasks.sports.source import SportsDataError, repeat_key
 
 NAME = "generated"
 DEFAULT_COUNT = 1000

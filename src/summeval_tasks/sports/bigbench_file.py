@@ -22,7 +22,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from summeval_tasks.errors import SummevalError
+from summeval_tasks.util.errors import SummevalError
 
 URL = (
     "https://raw.githubusercontent.com/google/BIG-bench/main/"
@@ -50,7 +50,7 @@ def source_url() -> str:
 
 def cached_path() -> Path:
     """Where the verified task.json is kept."""
-    from summeval_tasks.settings import cache_root
+    from summeval_tasks.util.settings import cache_root
 
     return cache_root() / "bigbench" / "sports_understanding" / "task.json"
 
@@ -88,7 +88,7 @@ def _download(url: str) -> bytes:
 
 def bigbench_task_json() -> Path:
     """The path of the verified BIG-bench sports_understanding task.json, fetched once (see module doc)."""
-    from summeval_tasks.atomic import write_bytes_atomically
+    from summeval_tasks.util.files import write_bytes_atomically
 
     target = cached_path()
     if target.is_file() and not target.is_symlink():

@@ -1,9 +1,7 @@
-"""The built-in task families, registered through the same hook as any third-party family.
+"""The built-in sports_understanding family, registered through the same hook as any third-party family.
 
-* ``tweetsumm``: TweetSumm dialogue summarization; answers are summaries, scored by multi-reference
-  ROUGE; K samples reduce to a consensus summary; uncertainty is 1 - mean pairwise ROUGE-L.
-* ``sports_understanding``: BIG-bench plausibility; answers are labels read by ``extraction``, scored
-  by accuracy and invalid rate; K samples reduce by majority vote.
+``sports_understanding``: BIG-bench plausibility; answers are labels read by ``answers``, scored by
+accuracy and invalid rate; K samples reduce by majority vote.
 """
 
 from __future__ import annotations
@@ -15,90 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from summeval_tasks.contract import FamilyError, TaskFamily, hookimpl
-
-
-class TweetSumm(TaskFamily):
-    name = "tweetsumm"
-    description = "TweetSumm dialogue summarization (customer support), multi-reference ROUGE."
-    eval_split = "test"
-    metrics = {"rouge1": True, "rouge2": True, "rougeL": True, "rougeLsum": True}
-    primary_metric = "rouge1"
-    # No bare "\n\n": small models often open a summary with a blank line.
-    answer_stop = ("###", "\nCustomer:", "\nAgent:", "Below is a conversation", "\n\n\n")
-    reasoning_stop = answer_stop
-    answer_tokens = 64
-    reasoning_tokens = 64
-    answer_filter = "none"  # lm-eval's name for one plain answer, as tweetsumm_zero reported before families
-    reduction = "consensus"
-    uncertainty_metrics = ("disagreement",)
-    data_key = "tweetsumm_data"
-    exemplar_fields = ("id", "conversation", "summary")
-    aliases = {
-        "tweetsumm_zero": ("answer_only", {}),
-        "tweetsumm_one": ("fewshot", {"k": 1}),
-        "tweetsumm_instruct": ("instruct", {}),
-    }
-    group_tasks = ("tweetsumm_zero", "tweetsumm_one", "tweetsumm_instruct")
-    # The user's key for the one-shot exemplar seed: {"tweetsumm_seed": N} sets fewshot's seed.
-    metadata_options = {"tweetsumm_seed": ("fewshot", "seed")}
-
-    def load(self, metadata):
-        from summeval_tasks.tweetsumm import load_dialogs
-
-        dialogs = load_dialogs(metadata.get(self.data_key))
-        return {split: [d.to_doc() for d in items] for split, items in dialogs.items()}
-
-    def source(self, metadata):
-        from summeval_tasks.tweetsumm import resolve_source
-
-        return resolve_source(metadata.get(self.data_key))
-
-    def question(self, doc):
-        from summeval_tasks.prompts import zero_shot_block
-
-        return zero_shot_block(doc["conversation"])
-
-    def answer_text(self, doc):
-        return doc["summary"]
-
-    def instruction_prompt(self, doc):
-        from summeval_tasks.prompts import instruction_prompt
-
-        return instruction_prompt(doc["conversation"])
-
-    def same_item(self, a, b):
-        return super().same_item(a, b) or (
-            bool(a.get("conversation")) and a.get("conversation") == b.get("conversation")
-        )
-
-    def read_answer(self, text):
-        """The summary: the text up to the first stop sequence (lm-eval usually cut it there), stripped."""
-        text = str(text or "")
-        for stop in self.answer_stop:
-            text = text.split(stop, 1)[0]
-        return text.strip()
-
-    def score(self, doc, answer):
-        from summeval_tasks.rouge import rouge_scores
-
-        return rouge_scores(answer, doc["references"])
-
-    def reduce(self, answers):
-        from summeval_tasks.rouge import consensus_summary
-
-        return consensus_summary(list(answers))
-
-    def uncertainty(self, answers, metric):
-        if metric != "disagreement":
-            return super().uncertainty(answers, metric)
-        from summeval_tasks.rouge import summary_disagreement
-
-        return summary_disagreement(list(answers))
-
-    def describe(self, docs):
-        return "\n".join(
-            [f"{self.name}:", *(f"{split}: {len(items)} dialogs" for split, items in docs.items())]
-        )
 
 
 class SportsUnderstanding(TaskFamily):
@@ -122,7 +36,7 @@ class SportsUnderstanding(TaskFamily):
 
     @property
     def choices(self):
-        from summeval_tasks.extraction import LABELS
+        from summeval_tasks.sports.answers import LABELS
 
         return LABELS
 
@@ -131,23 +45,23 @@ class SportsUnderstanding(TaskFamily):
         # BIG-bench's own labels, and the yes/no that lm-eval's bbh prompts teach: a model may state a
         # verdict in either form, and " implausible" is several tokens where " plausible" is one (scored
         # alone, the shorter label wins on length; measured on SmolLM2, it won every item).
-        from summeval_tasks.extraction import IMPLAUSIBLE, PLAUSIBLE
+        from summeval_tasks.sports.answers import IMPLAUSIBLE, PLAUSIBLE
 
         return {PLAUSIBLE: (PLAUSIBLE, "yes"), IMPLAUSIBLE: (IMPLAUSIBLE, "no")}
 
     def load(self, metadata):
-        from summeval_tasks.sports import load_statements
+        from summeval_tasks.sports.source import load_statements
 
         statements = load_statements(metadata.get(self.data_key))
         return {split: [s.to_doc() for s in items] for split, items in statements.items()}
 
     def source(self, metadata):
-        from summeval_tasks.sports import resolve_source
+        from summeval_tasks.sports.source import resolve_source
 
         return resolve_source(metadata.get(self.data_key))
 
     def describe_source(self, metadata):
-        from summeval_tasks.sports import describe_source
+        from summeval_tasks.sports.source import describe_source
 
         return describe_source(metadata.get(self.data_key))
 
@@ -178,7 +92,7 @@ class SportsUnderstanding(TaskFamily):
         return False
 
     def check_exemplar(self, entry, where):
-        from summeval_tasks.extraction import LABELS, extract_answer
+        from summeval_tasks.sports.answers import LABELS, extract_answer
 
         super().check_exemplar(entry, where)
         if entry["label"] not in LABELS:
@@ -195,17 +109,17 @@ class SportsUnderstanding(TaskFamily):
                 )
 
     def read_answer(self, text):
-        from summeval_tasks.extraction import extract_answer
+        from summeval_tasks.sports.answers import extract_answer
 
         return extract_answer(None if text is None else str(text))
 
     def score(self, doc, answer):
-        from summeval_tasks.extraction import INVALID
+        from summeval_tasks.sports.answers import INVALID
 
         return {"acc": float(answer == doc["label"]), "invalid": float(answer == INVALID)}
 
     def reduce(self, answers):
-        from summeval_tasks.extraction import majority_answer
+        from summeval_tasks.sports.answers import majority_answer
 
         return majority_answer(list(answers))
 
@@ -213,7 +127,7 @@ class SportsUnderstanding(TaskFamily):
         """``disagreement``: distinct answers / k (``invalid`` counts as an answer); ``entropy``: of the
         answer distribution (natural log, ``invalid`` included); ``variance``: p(1 - p) with p the share of
         ``plausible`` among valid answers (0.25, the maximum, when none is valid)."""
-        from summeval_tasks.extraction import INVALID, PLAUSIBLE
+        from summeval_tasks.sports.answers import INVALID, PLAUSIBLE
 
         if not answers:
             raise FamilyError(f"{self.name}: the uncertainty of no answers is undefined")
@@ -231,7 +145,7 @@ class SportsUnderstanding(TaskFamily):
         return super().uncertainty(answers, metric)
 
     def describe(self, docs):
-        from summeval_tasks.extraction import LABELS
+        from summeval_tasks.sports.answers import LABELS
 
         lines = [f"{self.name}: {sum(len(items) for items in docs.values())} statements"]
         for split, items in docs.items():
@@ -244,9 +158,9 @@ def _normalise(text: Any) -> str:
     return " ".join(str(text).lower().split())
 
 
-BUILTIN_FAMILIES = (TweetSumm(), SportsUnderstanding())
+SPORTS_UNDERSTANDING = SportsUnderstanding()
 
 
 @hookimpl
 def summeval_task_families() -> Sequence[TaskFamily]:
-    return list(BUILTIN_FAMILIES)
+    return [SPORTS_UNDERSTANDING]

@@ -7,11 +7,10 @@ from collections import Counter
 
 import pytest
 
-from summeval_tasks import sports_generated
-from summeval_tasks.extraction import IMPLAUSIBLE, PLAUSIBLE
-from summeval_tasks.families import SportsUnderstanding
-from summeval_tasks.sports import SportsDataError, describe_source, load_statements, repeat_key
-from summeval_tasks.sports_generated import (
+from summeval_tasks.sports import generated
+from summeval_tasks.sports.answers import IMPLAUSIBLE, PLAUSIBLE
+from summeval_tasks.sports.family import SportsUnderstanding
+from summeval_tasks.sports.generated import (
     COUNT_RANGE,
     GeneratedDataError,
     Spec,
@@ -22,6 +21,7 @@ from summeval_tasks.sports_generated import (
     parse_spec,
     vocabulary,
 )
+from summeval_tasks.sports.source import SportsDataError, describe_source, load_statements, repeat_key
 
 PINNED = [
     ("Mohamed Salah curled a free kick over the wall in the World Series", IMPLAUSIBLE),
@@ -110,7 +110,7 @@ def test_the_vocabulary_covers_the_five_sports_each_phrase_in_one():
     ],
 )
 def test_a_vocabulary_that_reads_two_ways_is_refused(change, message):
-    tree = json.loads(sports_generated.VOCABULARY_PATH.read_text())["sports"]
+    tree = json.loads(generated.VOCABULARY_PATH.read_text())["sports"]
     lists = [{k: list(v) for k, v in words.items()} | {"name": n} for n, words in tree.items()]
     change(lists)
     sports = [Sport(d["name"], tuple(d["athletes"]), tuple(d["actions"]), tuple(d["events"])) for d in lists]

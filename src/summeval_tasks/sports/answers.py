@@ -3,7 +3,8 @@
 One shared, pure implementation used by every strategy's filter pipeline (see ``filters.py``). Its
 agreement with a careful human reader is measured on real model outputs in
 ``tests/data/sports_answers.jsonl`` and on answers written in other model families' styles in
-``tests/data/sports_answers_other_families.jsonl`` (``tests/test_answer_corpus.py``).
+``tests/data/sports_answers_other_families.jsonl``
+(``tests/summeval_tasks/sports/test_answer_corpus.py``).
 
 How a text is read (``extract_answer``). The rule behind every step: a text that holds no single clear
 verdict about the statement is ``invalid``; the reader never guesses.
