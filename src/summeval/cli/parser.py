@@ -17,6 +17,7 @@ from summeval.cli.handlers import (
     _study,
     _task_dir,
 )
+from summeval.study.selection import Selection
 from summeval_tasks.util import bounds
 from summeval_tasks.util.settings import SettingError, check_device, check_model_arg_string
 
@@ -249,8 +250,18 @@ def build_parser() -> argparse.ArgumentParser:
         '--metadata \'{"active_prompt_exemplars": "FILE"}\'.',
     )
     _add_model_arguments(p)
-    p.add_argument("--k", type=bounded(bounds.SAMPLES), default=5, help="samples per question (default 5)")
-    p.add_argument("--n", type=bounded(bounds.ITEMS), default=4, help="exemplars to keep (default 4)")
+    p.add_argument(
+        "--k",
+        type=bounded(bounds.SAMPLES),
+        default=Selection.k,
+        help=f"samples per question (default {Selection.k})",
+    )
+    p.add_argument(
+        "--n",
+        type=bounded(bounds.ITEMS),
+        default=Selection.n,
+        help=f"exemplars to keep (default {Selection.n})",
+    )
     p.add_argument(
         "--uncertainty",
         default=None,
@@ -266,7 +277,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--annotations", type=Path, default=None, help="JSON of hand-written rationales")
     p.add_argument(
-        "--temperature", type=positive_float, default=0.7, help="sampling temperature (default 0.7)"
+        "--temperature",
+        type=positive_float,
+        default=Selection.temperature,
+        help=f"sampling temperature (default {Selection.temperature})",
     )
     p.add_argument(
         "--max-gen-toks",
@@ -312,9 +326,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--active-prompt-exemplars", type=Path, default=None, help="exemplar file for active_prompt"
     )
     p.add_argument(
-        "--active-k", type=bounded(bounds.SAMPLES), default=5, help="selection: samples per question"
+        "--active-k",
+        type=bounded(bounds.SAMPLES),
+        default=Selection.k,
+        help="selection: samples per question",
     )
-    p.add_argument("--active-n", type=bounded(bounds.ITEMS), default=4, help="selection: exemplars to keep")
+    p.add_argument(
+        "--active-n", type=bounded(bounds.ITEMS), default=Selection.n, help="selection: exemplars to keep"
+    )
     p.add_argument(
         "--active-uncertainty",
         default=None,

@@ -27,6 +27,7 @@ from summeval.study.plan import (
     StudyConfig,
     StudyConfigError,
 )
+from summeval.study.selection import Selection
 from summeval_tasks.util import bounds
 from summeval_tasks.util.settings import SettingError, check_device, check_dtype
 
@@ -52,7 +53,8 @@ _TOP = {
 }
 _MODEL_KEYS = {"pretrained", "backend", "model_args", "adapter", "recipe", "recipe_set", "max_steps"}
 _EVALUATION_KEYS = {"model", "tasks", "family", "strategies", "limit", "sample"}
-_SELECTION = {"k": 5, "n": 4, "pool_size": None, "uncertainty": None, "temperature": 0.7}
+# A study config's active_prompt: keys, with the defaults of the one Selection dataclass.
+_SELECTION = {key: getattr(Selection, key) for key in ("k", "n", "pool_size", "uncertainty", "temperature")}
 
 
 class _Reader:
