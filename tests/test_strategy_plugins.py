@@ -242,6 +242,37 @@ def test_a_family_name_must_be_an_identifier(use_plugins, monkeypatch):
         registry.families()
 
 
+@pytest.mark.parametrize("attribute", registry.STRATEGY_NAMING_ATTRIBUTES)
+def test_a_family_that_names_strategies_is_left_out_naming_the_task_names_file(
+    use_plugins, monkeypatch, capsys, attribute
+):
+    family = _Riddles()
+    setattr(family, attribute, {})  # even empty: the attribute itself is the old contract
+    use_plugins(_plugin_module(monkeypatch, "naming_plugin", families=[family]))
+    assert "riddles" not in registry.families() and "tweetsumm" in registry.families()
+    message = (
+        f"its family riddles sets {attribute}: families name no strategy; task names, groups and "
+        "metadata keys belong in prompt_strategies/task_names.yaml"
+    )
+    assert registry.plugin_failures()["naming_plugin"] == message
+    assert f"summeval: plugin naming_plugin left out: {message}" in capsys.readouterr().err
+
+
+def test_task_names_of_the_builtin_families_come_from_the_data_file_and_a_plugin_family_has_none(
+    use_plugins, monkeypatch
+):
+    tweetsumm = registry.family_tasks(TWEETSUMM)
+    assert tweetsumm.aliases["tweetsumm_one"] == ("fewshot", {"k": 1})
+    assert tweetsumm.group == ("tweetsumm_zero", "tweetsumm_one", "tweetsumm_instruct")
+    assert tweetsumm.metadata_options == {"tweetsumm_seed": ("fewshot", "seed")}
+    assert "self_consistency" in registry.family_tasks(SPORTS_UNDERSTANDING).group_strategies
+    assert not any(
+        hasattr(f, a) for f in (TWEETSUMM, SPORTS_UNDERSTANDING) for a in registry.STRATEGY_NAMING_ATTRIBUTES
+    )
+    use_plugins(_plugin_module(monkeypatch, "riddles_plugin", families=[_Riddles()]))
+    assert registry.family_tasks(registry.get_family("riddles")) == registry.FamilyTasks()
+
+
 def test_a_plugin_filter_may_not_replace_an_lm_eval_filter(use_plugins, monkeypatch):
     import lm_eval.filters  # noqa: F401  (lm-eval's own filters are registered once a task is built)
     from strategy_plugin_example import YesNoAnswerFilter

@@ -1,7 +1,8 @@
 """Finding families and strategies: the plugin manager and lookups by name.
 
 Every (family, strategy) pair the strategy ``applies_to`` is a task ``<family>_<strategy>``, plus each
-family's aliases (``tweetsumm_zero``) and its group (``task_table``, ``group_members``). What lm-eval
+family's aliases (``tweetsumm_zero``) and its group (``task_table``, ``group_members``), read from
+``task_names.yaml`` beside this module (``family_tasks``): families name no strategy. What lm-eval
 gets from them (generated task YAML, registered filters) is made in ``summeval.lm_eval.task_dir``: this
 module imports nothing of lm-eval.
 """
@@ -11,7 +12,9 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -157,10 +160,28 @@ def contributions(hook_name: str) -> Iterator[tuple[str, Any]]:
                     impl.plugin_name, f"its {hook_name} hook returned {result!r:.80}; expected {expected}"
                 )
                 continue
+            naming = _strategy_naming(items or [])
+            if naming:
+                _left_out(impl.plugin_name, naming)
+                continue
         elif hook_name == "summeval_filters" and result is not None and not isinstance(result, Mapping):
             _left_out(impl.plugin_name, f"its {hook_name} hook returned {result!r:.80}; expected a dict")
             continue
         yield impl.plugin_name, result
+
+
+def _strategy_naming(items: Sequence[Any]) -> str:
+    """Why a family among ``items`` is refused: it still sets an attribute that names strategies
+    (they moved to ``task_names.yaml``); '' when none does."""
+    for item in items:
+        named = [attribute for attribute in STRATEGY_NAMING_ATTRIBUTES if hasattr(item, attribute)]
+        if named:
+            return (
+                f"its family {getattr(item, 'name', '?')} sets {', '.join(named)}: families name no "
+                "strategy; task names, groups and metadata keys belong in "
+                f"prompt_strategies/{TASK_NAMES_FILE.name}"
+            )
+    return ""
 
 
 @functools.cache
@@ -224,7 +245,7 @@ def metadata_keys() -> set[str]:
     active-prompt exemplar file."""
     keys = set(strategies()) | {EXEMPLARS_KEY}
     for family in families().values():
-        keys |= {family.data_key, *family.metadata_options} - {""}
+        keys |= {family.data_key, *family_tasks(family).metadata_options} - {""}
     return keys
 
 
@@ -268,10 +289,11 @@ def task_table() -> dict[str, dict[str, Any]]:
                 "strategy": strategy,
                 "options": {},
             }
-        for alias, (strategy, options) in family.aliases.items():
+        for alias, (strategy, options) in family_tasks(family).aliases.items():
             if not get_strategy(strategy).applies_to(family):
                 raise StrategyError(
-                    f"family {family.name}: alias {alias} names inapplicable strategy {strategy}"
+                    f"{TASK_NAMES_FILE.name}: {family.name} alias {alias} names inapplicable strategy "
+                    f"{strategy}"
                 )
             table[alias] = {"family": family.name, "strategy": strategy, "options": dict(options)}
     return table
@@ -288,10 +310,70 @@ def unknown_task(task: str) -> str:
 
 def group_members(family: TaskFamily) -> list[str]:
     """The tasks of the group named after ``family``."""
-    if family.group_tasks is not None:
-        return list(family.group_tasks)
-    chosen = family.group_strategies
+    tasks = family_tasks(family)
+    if tasks.group is not None:
+        return list(tasks.group)
+    chosen = tasks.group_strategies
     names = applicable_strategies(family)
     if chosen is None:
         chosen = [n for n in names if not get_strategy(n).selects_exemplars]
     return [task_name(n, family.name) for n in chosen if n in names]
+
+
+TASK_NAMES_FILE = Path(__file__).with_name("task_names.yaml")
+# TaskFamily attributes that named strategies before they moved to TASK_NAMES_FILE.
+STRATEGY_NAMING_ATTRIBUTES = ("aliases", "group_tasks", "group_strategies", "metadata_options")
+
+
+@dataclass(frozen=True)
+class FamilyTasks:
+    """A family's tasks beyond its ``<family>_<strategy>`` pairs, from ``task_names.yaml``."""
+
+    aliases: Mapping[str, tuple[str, Mapping[str, Any]]] = field(default_factory=dict)
+    """Extra task names: ``{task: (strategy, fixed options)}``, e.g. ``tweetsumm_one``."""
+    group: tuple[str, ...] | None = None
+    """The tasks of the ``<family>`` group; None: ``<family>_<s>`` for ``group_strategies``."""
+    group_strategies: tuple[str, ...] | None = None
+    """Strategies in the group; None: every applicable one but those that select their exemplars on
+    the model first (active_prompt)."""
+    metadata_options: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    """``--metadata`` keys of the family that set a strategy option: ``{key: (strategy, option)}``."""
+
+
+def family_tasks(family: TaskFamily) -> FamilyTasks:
+    """``family``'s aliases, group and metadata keys (none for a family the file does not name)."""
+    return _task_names().get(family.name, FamilyTasks())
+
+
+@functools.cache
+def _task_names() -> dict[str, FamilyTasks]:
+    """``task_names.yaml`` read and checked; an error names the file and the entry."""
+    from summeval_tasks.util.yaml_files import load_yaml_file
+
+    where = TASK_NAMES_FILE.name
+    tree = load_yaml_file(TASK_NAMES_FILE, StrategyError, "task names file") or {}
+    allowed = {"aliases", "group", "group_strategies", "metadata_options"}
+    read = {}
+    for family_name, entry in tree.items():
+        unknown = set(entry) - allowed
+        if unknown:
+            raise StrategyError(
+                f"{where}: {family_name} has unknown keys {sorted(unknown)} (known: {sorted(allowed)})"
+            )
+        aliases = {
+            task: (str(spec["strategy"]), dict(spec.get("options") or {}))
+            for task, spec in (entry.get("aliases") or {}).items()
+        }
+        options = {
+            key: (str(spec["strategy"]), str(spec["option"]))
+            for key, spec in (entry.get("metadata_options") or {}).items()
+        }
+        group = entry.get("group")
+        chosen = entry.get("group_strategies")
+        read[family_name] = FamilyTasks(
+            aliases=aliases,
+            group=None if group is None else tuple(group),
+            group_strategies=None if chosen is None else tuple(chosen),
+            metadata_options=options,
+        )
+    return read

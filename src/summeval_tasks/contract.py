@@ -79,15 +79,6 @@ class TaskFamily:
     """A file of worked exemplars with rationales (for ``cot_fewshot``), relative to ``exemplar_dir``."""
     exemplar_fields: Sequence[str] = ("id",)
     """Doc fields an exemplar file entry must carry for ``exemplar`` to render it."""
-    group_strategies: Sequence[str] | None = None
-    """Strategies in the ``<name>`` group; None: every applicable one but those that select
-    their exemplars on the model first (active_prompt)."""
-    aliases: Mapping[str, tuple[str, Mapping[str, Any]]] = {}
-    """Extra task names: ``{task: (strategy, fixed options)}``, e.g. ``tweetsumm_one``."""
-    group_tasks: Sequence[str] | None = None
-    """The tasks of the ``<name>`` group, when not ``<name>_<s>`` for ``group_strategies``."""
-    metadata_options: Mapping[str, tuple[str, str]] = {}
-    """``--metadata`` keys of the family that set a strategy option: ``{key: (strategy, option)}``."""
     training_splits: tuple[str, str] = ("train", "validation")
     """The splits fine-tuning trains on and measures its evaluation loss on, in that order."""
 

@@ -35,6 +35,7 @@ def check_metadata(metadata: Mapping[str, Any] | None, *, lenient: bool = False)
         check_device(metadata["device"], "--model_args device")
     from prompt_strategies.registry import (
         families,
+        family_tasks,
         get_strategy,
         misspelled_key,
         misspelling_message,
@@ -55,7 +56,7 @@ def check_metadata(metadata: Mapping[str, Any] | None, *, lenient: bool = False)
             raise StrategyError(misspelling_message(*misspelled))
         print(f"summeval: warning: {misspelling_message(*misspelled)}", file=sys.stderr)
     for family in families().values():
-        for key, (strategy_name, option) in family.metadata_options.items():
+        for key, (strategy_name, option) in family_tasks(family).metadata_options.items():
             if metadata.get(key) is not None:
                 try:
                     get_strategy(strategy_name).given_options({strategy_name: {option: metadata[key]}})

@@ -16,7 +16,13 @@ from typing import Any
 
 from lm_eval.api.task import ConfigurableTask
 
-from prompt_strategies.registry import get_family, get_strategy, misspelled_key, misspelling_message
+from prompt_strategies.registry import (
+    family_tasks,
+    get_family,
+    get_strategy,
+    misspelled_key,
+    misspelling_message,
+)
 from prompt_strategies.strategy import PromptStrategy, StrategyError, TaskContext
 from summeval.lm_eval.task_dir import register_lm_eval_filters
 from summeval_tasks.contract import TaskFamily
@@ -36,7 +42,7 @@ def strategy_options(
     Setting a fixed option to another value is an error naming the task that fixes it."""
     user = strategy.given_options(metadata)
     merged = dict(user)
-    for key, (strategy_name, option) in family.metadata_options.items():
+    for key, (strategy_name, option) in family_tasks(family).metadata_options.items():
         if strategy_name == strategy.name and metadata.get(key) is not None:
             merged[option] = metadata[key]
     fixed = metadata.get("strategy_options") or {}

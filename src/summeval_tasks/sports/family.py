@@ -32,7 +32,6 @@ class SportsUnderstanding(TaskFamily):
     data_key = "sports_data"
     cot_exemplars_file = "cot_fewshot_exemplars.json"
     exemplar_fields = ("id", "input", "label")
-    group_strategies = ("answer_only", "answer_only_mc", "fewshot", "cot", "cot_fewshot", "self_consistency")
 
     @property
     def choices(self):

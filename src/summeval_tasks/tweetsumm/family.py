@@ -27,14 +27,6 @@ class TweetSumm(TaskFamily):
     uncertainty_metrics = ("disagreement",)
     data_key = "tweetsumm_data"
     exemplar_fields = ("id", "conversation", "summary")
-    aliases = {
-        "tweetsumm_zero": ("answer_only", {}),
-        "tweetsumm_one": ("fewshot", {"k": 1}),
-        "tweetsumm_instruct": ("instruct", {}),
-    }
-    group_tasks = ("tweetsumm_zero", "tweetsumm_one", "tweetsumm_instruct")
-    # The user's key for the one-shot exemplar seed: {"tweetsumm_seed": N} sets fewshot's seed.
-    metadata_options = {"tweetsumm_seed": ("fewshot", "seed")}
 
     def load(self, metadata):
         from summeval_tasks.tweetsumm.source import load_dialogs
