@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import lm_eval_command, offline_env
+from support import lm_eval_command, offline_env
 
 from summeval import cli
 from summeval.lm_eval.checks import check_metadata

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import offline_env
+from support import offline_env
 
 from summeval import cli
 from summeval.training import embedded_model

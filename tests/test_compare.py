@@ -652,7 +652,7 @@ SPORTS_EXEMPLARS = "task_yamls/sports_understanding/cot_fewshot_exemplars.json"
 def test_compare_bad_input_is_exit_2_before_the_model_loads(
     tmp_path, offline, capsys, monkeypatch, strategies, extra, message
 ):
-    from conftest import REPO
+    from support import REPO
 
     def no_model(*args, **kwargs):
         raise AssertionError("the model was loaded for a command that cannot run")

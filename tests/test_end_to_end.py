@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import read_results, run_lm_eval
+from support import read_results, run_lm_eval
 
 from summeval_tasks.tweetsumm.prompts import zero_shot_block
 from summeval_tasks.tweetsumm.source import load_dialogs

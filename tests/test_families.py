@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import offline_env, read_results, run_lm_eval
+from support import offline_env, read_results, run_lm_eval
 
 from prompt_strategies.registry import families, get_family, group_members, task_table
 from summeval_tasks.tweetsumm.rouge import (

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import offline_env, read_results, run_lm_eval
+from support import offline_env, read_results, run_lm_eval
 
 from prompt_strategies.registry import get_family
 from summeval.training.encoding import PadToLongest, encode_example

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO, offline_env
+from support import REPO, offline_env
 from test_bad_inputs import _write_files
 
 from summeval import cli

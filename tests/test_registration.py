@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import lm_eval_command, offline_env
+from support import lm_eval_command, offline_env
 
 import summeval
 from prompt_strategies.registry import task_table

@@ -13,8 +13,8 @@ import sys
 
 import lm_eval.models.huggingface as hf
 import pytest
-from conftest import offline_env
 from lm_eval.api.instance import Instance
+from support import offline_env
 
 from summeval.lm_eval import shared_prefix
 from summeval.lm_eval import task as lm_eval_task

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO, offline_env, read_results, run_lm_eval
+from support import REPO, offline_env, read_results, run_lm_eval
 
 from prompt_strategies.builtin import BUILTIN_STRATEGIES
 from prompt_strategies.registry import get_family, task_name

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import offline_env, read_results, run_lm_eval
+from support import offline_env, read_results, run_lm_eval
 
 import summeval
 from prompt_strategies import PromptStrategy, StrategyError, hookimpl, registry

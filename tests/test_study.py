@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO, offline_env
-from test_report_page import assert_no_network, measure
+from support import REPO, offline_env
+from support_report import assert_no_network, measure
 
 SPORTS = "sports_understanding"
 

@@ -9,7 +9,7 @@ import math
 from pathlib import Path
 
 import pytest
-from conftest import offline_env, read_results, run_lm_eval
+from support import offline_env, read_results, run_lm_eval
 
 from prompt_strategies.registry import get_family
 from summeval.lm_eval.filters import FamilyAnswerFilter, FamilyReduceFilter

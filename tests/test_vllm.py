@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import offline_env, read_results, run_lm_eval
+from support import offline_env, read_results, run_lm_eval
 
 from summeval.study.inputs import (
     VLLM_CPU_DEFAULTS,
