@@ -16,13 +16,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from support import lm_eval_command, offline_env
+from support import REPO, lm_eval_command, offline_env
 
 from summeval import cli
 from summeval.lm_eval.checks import check_metadata
 from summeval_tasks.util.errors import SummevalError
 
-REPO = Path(__file__).resolve().parents[1]
 RECIPE = str(REPO / "adapters" / "tweetsumm-r16.yaml")
 
 

@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 import pytest
+from support import REPO
 from test_bad_inputs import COMPARE, FINETUNE, TEMPERATURE_ARGS, _write_files, example, task_json
 
 from summeval import cli
@@ -975,7 +976,7 @@ def test_the_library_finetune_bounds_max_steps_as_the_command_line_does(steps, t
     from summeval.training.finetune import FinetuneError, finetune
     from summeval.training.recipe import load_recipe
 
-    recipe = load_recipe(Path(__file__).parents[1] / "adapters" / "tweetsumm-r16.yaml")
+    recipe = load_recipe(REPO / "adapters" / "tweetsumm-r16.yaml")
     with pytest.raises(FinetuneError, match=rf"^finetune: --max-steps is {steps!r}; it must be"):
         finetune(recipe, tmp_path / "adapter", max_steps=steps)
     assert not list(tmp_path.iterdir())  # nothing written, no lock left
@@ -992,7 +993,7 @@ def test_the_example_study_configs_and_recipes_still_load():
     from summeval.study.config import load_study
     from summeval.training.recipe import load_recipe
 
-    repo = Path(__file__).resolve().parents[1]
+    repo = REPO
     for config in sorted((repo / "studies").glob("*.yaml")):
         load_study(config)
     for recipe in sorted((repo / "adapters").glob("*.yaml")):

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 import pytest
-from support import offline_env, read_results, run_lm_eval
+from support import TESTS, offline_env, read_results, run_lm_eval
 
 from prompt_strategies.registry import families, get_family, group_members, task_table
 from summeval_tasks.tweetsumm.rouge import (
@@ -19,9 +19,6 @@ from summeval_tasks.tweetsumm.rouge import (
     pairwise_rouge_l,
     summary_disagreement,
 )
-
-TESTS = Path(__file__).resolve().parent
-
 
 # ----------------------------------------------------------------------------- consensus of summaries
 

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from support import REPO
 
 
 def test_import_linter_contracts_are_kept():

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from support import REPO
 
 from summeval.training.recipe import Recipe, RecipeError, load_recipe
 
-ADAPTERS = Path(__file__).resolve().parents[1] / "adapters"
+ADAPTERS = REPO / "adapters"
 
 
 @pytest.mark.parametrize(("name", "rank"), [("tweetsumm-r16", 16), ("tweetsumm-r32", 32)])

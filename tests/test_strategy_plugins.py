@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from support import offline_env, read_results, run_lm_eval
+from support import TESTS, offline_env, read_results, run_lm_eval
 
 import summeval
 from prompt_strategies import PromptStrategy, StrategyError, hookimpl, registry
@@ -27,7 +27,6 @@ from summeval_tasks.contract import TaskFamily
 from summeval_tasks.sports.family import SPORTS_UNDERSTANDING
 from summeval_tasks.tweetsumm.family import TWEETSUMM
 
-TESTS = Path(__file__).resolve().parent
 PLUGIN = "strategy_plugin_example"
 TASK = "sports_understanding_yes_no"
 

@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 import yaml
+from support import REPO
 
 from prompt_strategies.registry import applicable_strategies, get_family, task_table
 from summeval.study import adapter_rank, backend_settings
 from summeval.study.config import load_study
 from summeval.study.plan import ModelSpec, StudyConfigError
 
-REPO = Path(__file__).resolve().parents[1]
 STUDIES = REPO / "studies"
 
 
