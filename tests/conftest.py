@@ -6,6 +6,7 @@ Plain helpers (paths, the offline environment, model builders) are in support.py
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -40,3 +41,17 @@ def embedded_model() -> Path:
 def tiny_t5(tmp_path_factory) -> Path:
     """A tiny random T5 (see ``build_tiny_t5``), built once per test session."""
     return build_tiny_t5(tmp_path_factory.mktemp("tiny-t5"))
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real tmpfs of 1 MiB (root only; skipped elsewhere)."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if (
+        os.geteuid() != 0
+        or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)]).returncode
+    ):
+        pytest.skip("mounting a tmpfs needs root")
+    yield disk
+    subprocess.run(["umount", "--lazy", str(disk)], check=True)
