@@ -443,3 +443,17 @@ def test_nothing_is_reachable_when_every_smallest_p_is_above_alpha_over_m():
 
     assert [r for r, _ in holm_reachable([0.0078] * 11)] == [False] * 11
     assert holm_reachable([0.0078] * 11)[0][1] == pytest.approx(0.05 / 11)
+
+
+# ----------------------------------------------------------------------------- intervals
+
+
+def test_metric_summary_uses_clopper_pearson_for_rates_and_t_otherwise():
+    rate = metric_summary([1.0, 0.0, 1.0, 1.0], binary=True)
+    assert rate["mean"] == 0.75 and rate["n"] == 4
+    assert (rate["ci_low"], rate["ci_high"]) == rate_interval(3, 4)
+    scores = [0.2, 0.5, 0.45, 0.7]
+    summary = metric_summary(scores, binary=False, seed=3)
+    assert summary["mean"] == pytest.approx(sum(scores) / 4)
+    assert (summary["ci_low"], summary["ci_high"]) == mean_interval(scores)
+    assert metric_summary([], binary=True) == {"mean": None, "ci_low": None, "ci_high": None, "n": 0}
