@@ -1,4 +1,5 @@
-"""Answer extraction and the vote (model text → plausible, implausible or invalid), and the family filters."""
+"""Answer extraction and the vote (model text → plausible, implausible or invalid), and the sports family
+reading and voting with them."""
 
 from __future__ import annotations
 
@@ -290,52 +291,6 @@ def test_invalid_votes_are_ignored_unless_every_vote_is_invalid():
     assert majority_answer([]) == INVALID
 
 
-@pytest.fixture(scope="module")
-def lm_eval_filter():
-    """Build a registered lm-eval filter by name for a family, as lm-eval's filter pipeline does."""
-    from lm_eval.api.registry import get_filter
-
-    from summeval.lm_eval.task_dir import register_lm_eval_filters
-
-    registered = register_lm_eval_filters()
-    assert {"summeval_answer", "summeval_reduce"} <= set(registered)
-    return lambda name, family="sports_understanding": get_filter(name)(family=family)
-
-
-def test_answer_filter_maps_every_response_of_every_doc(lm_eval_filter):
-    responses = [
-        ["So the answer is implausible.", "Plausible.", ""],
-        ["not implausible"],
-        ["plausible or implausible?", "Yes\nB: No"],
-    ]
-    assert lm_eval_filter("summeval_answer").apply(responses, [{}, {}, {}]) == [
-        [IMPLAUSIBLE, PLAUSIBLE, INVALID],
-        [PLAUSIBLE],
-        [INVALID, PLAUSIBLE],
-    ]
-
-
-def test_reduce_filter_leaves_one_vote_per_doc(lm_eval_filter):
-    answers = [
-        [PLAUSIBLE, IMPLAUSIBLE, IMPLAUSIBLE],
-        [INVALID, INVALID],
-        [IMPLAUSIBLE, PLAUSIBLE],
-        [INVALID, PLAUSIBLE, INVALID],
-    ]
-    assert lm_eval_filter("summeval_reduce").apply(answers, [{}] * 4) == [
-        [IMPLAUSIBLE],
-        [INVALID],
-        [IMPLAUSIBLE],
-        [PLAUSIBLE],
-    ]
-
-
-def test_filters_chain_like_the_self_consistency_pipeline(lm_eval_filter):
-    samples = [["So the answer is plausible.", "The answer is implausible.", "Implausible.", "hmm"]]
-    answers = lm_eval_filter("summeval_answer").apply(samples, [{}])
-    assert lm_eval_filter("summeval_reduce").apply(answers, [{}]) == [[IMPLAUSIBLE]]
-
-
 def test_the_sports_family_reads_and_votes_with_extraction():
     from prompt_strategies.registry import get_family
 
@@ -345,25 +300,3 @@ def test_the_sports_family_reads_and_votes_with_extraction():
         assert family.read_answer(family.read_answer(text)) == expected  # reading is idempotent
     votes = [INVALID, IMPLAUSIBLE, PLAUSIBLE, IMPLAUSIBLE]
     assert family.reduce(votes) == majority_answer(votes)
-
-
-@pytest.mark.parametrize("name", ["summeval_answer", "summeval_reduce"])
-def test_a_filter_without_a_family_is_a_clear_error(name):
-    from lm_eval.api.registry import get_filter
-
-    from summeval.lm_eval.task_dir import register_lm_eval_filters
-
-    register_lm_eval_filters()
-    with pytest.raises(ValueError, match=f"the {name} filter needs a family"):
-        get_filter(name)()
-
-
-def test_a_filter_naming_an_unknown_family_is_a_clear_error():
-    from lm_eval.api.registry import get_filter
-
-    from prompt_strategies.strategy import StrategyError
-    from summeval.lm_eval.task_dir import register_lm_eval_filters
-
-    register_lm_eval_filters()
-    with pytest.raises(StrategyError, match="unknown task family 'nonsense'; known families: "):
-        get_filter("summeval_answer")(family="nonsense")
