@@ -32,7 +32,7 @@ CLASSES = {"c1": "data loss", "c6": "the cache root", "c7": "cached cells", "c10
 
 @pytest.fixture
 def case_dir(tmp_path, offline):
-    """The case folder of ``test_bad_inputs`` (its ``FILES``: ``tinybase``, ``a_file``, ...)."""
+    """A case folder holding ``support_inputs.FILES`` (``tinybase``, ``a_file``, ...)."""
     _write_files(tmp_path)
     return tmp_path
 
