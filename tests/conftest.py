@@ -1,34 +1,16 @@
-"""Shared fixtures: small local data, a tiny random llama, the embedded SmolLM2, offline env."""
+"""Shared fixtures: small local data, a tiny random llama, the embedded SmolLM2, offline env.
+
+Plain helpers (paths, the offline environment, model builders) are in support.py.
+"""
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-def offline_env(**extra: str) -> dict[str, str]:
-    """The environment for subprocesses: no hub, no telemetry, quiet tokenizers."""
-    env = dict(os.environ)
-    env.update(
-        HF_HUB_OFFLINE="1",
-        HF_DATASETS_OFFLINE="1",
-        TRANSFORMERS_OFFLINE="1",
-        TOKENIZERS_PARALLELISM="false",
-        HF_HUB_DISABLE_TELEMETRY="1",
-    )
-    env.pop(  # a developer's own switch must not change what the tests see
-        "SUMMEVAL_NO_AUTOREGISTER", None
-    )
-    env.update(extra)
-    return env
+from support import build_tiny_llama, build_tiny_t5, offline_env
 
 
 @pytest.fixture
@@ -39,82 +21,6 @@ def offline(monkeypatch):
         monkeypatch.delenv(key)
     for key, value in environment.items():
         monkeypatch.setenv(key, value)
-
-
-def lm_eval_command() -> list[str]:
-    """The installed ``lm_eval`` console script beside this interpreter."""
-    return [str(Path(sys.executable).with_name("lm_eval"))]
-
-
-def run_lm_eval(args: list[str], env: dict[str, str] | None = None, timeout: int = 900):
-    """Run the real ``lm_eval`` command; fail with its output when it fails."""
-    proc = subprocess.run(
-        lm_eval_command() + args,
-        capture_output=True,
-        text=True,
-        env=env or offline_env(),
-        timeout=timeout,
-        cwd=REPO,
-    )
-    assert proc.returncode == 0, f"lm_eval failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
-    return proc
-
-
-def read_results(output_dir: Path) -> dict:
-    """The ``results`` dict of the one results JSON that lm_eval wrote under ``output_dir``."""
-    found = sorted(output_dir.rglob("results_*.json"))
-    assert found, f"lm_eval wrote no results file under {output_dir}"
-    return json.loads(found[-1].read_text())["results"]
-
-
-def word_level_tokenizer(specials: list[str]):
-    """A whitespace word-level tokenizer over the TweetSumm sample's words, ``specials`` first."""
-    from tokenizers import Tokenizer, models, pre_tokenizers
-
-    from summeval_tasks.tweetsumm.source import SAMPLE_PATH
-
-    words = sorted(set(re.findall(r"\w+|[^\w\s]", SAMPLE_PATH.read_text(encoding="utf-8"))))
-    vocab = {token: i for i, token in enumerate(specials + words)}
-    tokenizer = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
-    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
-    return tokenizer
-
-
-def save_random_model(model_class, config, tokenizer, out: Path) -> Path:
-    """Initialise ``model_class(config)`` with a fixed seed and save it with ``tokenizer`` to ``out``."""
-    import torch
-
-    torch.manual_seed(0)
-    model_class(config).save_pretrained(out)
-    tokenizer.save_pretrained(out)
-    return out
-
-
-def build_tiny_llama(out: Path) -> Path:
-    """Save a randomly initialised 2-layer llama with a word-level tokenizer (sample-data words)."""
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
-
-    tokenizer = word_level_tokenizer(["<unk>", "<s>", "</s>", "<pad>"])
-    fast = PreTrainedTokenizerFast(
-        tokenizer_object=tokenizer,
-        unk_token="<unk>",
-        bos_token="<s>",
-        eos_token="</s>",
-        pad_token="<pad>",
-    )
-    config = LlamaConfig(
-        vocab_size=tokenizer.get_vocab_size(),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=4096,
-        bos_token_id=1,
-        eos_token_id=2,
-        pad_token_id=3,
-    )
-    return save_random_model(LlamaForCausalLM, config, fast, out)
 
 
 @pytest.fixture(scope="session")
@@ -131,36 +37,21 @@ def embedded_model() -> Path:
     return embedded_model_path()
 
 
-def build_tiny_t5(out: Path) -> Path:
-    """Save a randomly initialised 2-layer T5 with a word-level tokenizer (sample-data words).
-
-    T5's own sentencepiece tokenizer cannot be downloaded here; like T5's, this one appends ``</s>``.
-    """
-    from tokenizers import processors
-    from transformers import PreTrainedTokenizerFast, T5Config, T5ForConditionalGeneration
-
-    # T5's ids: pad 0 (also the decoder start), eos 1
-    tokenizer = word_level_tokenizer(["<pad>", "</s>", "<unk>"])
-    tokenizer.post_processor = processors.TemplateProcessing(single="$A </s>", special_tokens=[("</s>", 1)])
-    fast = PreTrainedTokenizerFast(
-        tokenizer_object=tokenizer, unk_token="<unk>", eos_token="</s>", pad_token="<pad>"
-    )
-    config = T5Config(
-        vocab_size=tokenizer.get_vocab_size(),
-        d_model=32,
-        d_kv=8,
-        d_ff=64,
-        num_layers=2,
-        num_decoder_layers=2,
-        num_heads=4,
-        pad_token_id=0,
-        eos_token_id=1,
-        decoder_start_token_id=0,
-    )
-    return save_random_model(T5ForConditionalGeneration, config, fast, out)
-
-
 @pytest.fixture(scope="session")
 def tiny_t5(tmp_path_factory) -> Path:
     """A tiny random T5 (see ``build_tiny_t5``), built once per test session."""
     return build_tiny_t5(tmp_path_factory.mktemp("tiny-t5"))
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real tmpfs of 1 MiB (root only; skipped elsewhere)."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if (
+        os.geteuid() != 0
+        or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)]).returncode
+    ):
+        pytest.skip("mounting a tmpfs needs root")
+    yield disk
+    subprocess.run(["umount", "--lazy", str(disk)], check=True)

@@ -16,10 +16,10 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from support import DATA  # tests/data/, beside the other shared fixtures
 
 from summeval_tasks.sports.answers import IMPLAUSIBLE, INVALID, PLAUSIBLE, extract_answer
 
-DATA = Path(__file__).resolve().parents[2] / "data"  # tests/data/, beside the other shared fixtures
 CORPUS = DATA / "sports_answers.jsonl"
 OTHER_FAMILIES = DATA / "sports_answers_other_families.jsonl"
 HUMAN = {"plausible": PLAUSIBLE, "implausible": IMPLAUSIBLE, "none": INVALID}

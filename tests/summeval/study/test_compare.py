@@ -1,0 +1,290 @@
+"""``summeval compare`` (a one-model plan, ``summeval.study.compare``): the strategies it resolves from
+``--strategies``, and the command on tiny models (a llama, a T5, tweetsumm's ROUGE, active-prompt's
+exemplars chosen first), its bad input exit 2 before the model loads, a seeded sample of items."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+
+import pytest
+
+from prompt_strategies import StrategyError
+from prompt_strategies.builtin import BUILTIN_STRATEGIES
+from prompt_strategies.exemplars import read_exemplar_file
+from prompt_strategies.registry import get_family, task_name
+from summeval import cli
+from summeval.lm_eval.runner import sampled_items
+from summeval.stats import rate_interval
+from summeval.study import compare as study_compare
+from summeval.study.compare import resolve_strategy_names
+
+SPORTS = get_family("sports_understanding")
+TWEETSUMM = get_family("tweetsumm")
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+# ----------------------------------------------------------------------------- strategy names
+
+
+def test_all_lists_every_strategy_that_applies_to_the_family():
+    names = resolve_strategy_names("all", "sports_understanding")
+    sports = [s.name for s in BUILTIN_STRATEGIES if s.applies_to(SPORTS)]
+    assert "instruct" not in sports  # sports_understanding has no instruction format
+    assert sports == names[: len(sports)]
+    assert resolve_strategy_names(" all ", "sports_understanding") == names
+    tweetsumm = resolve_strategy_names("all", "tweetsumm")
+    assert tweetsumm[:5] == ["answer_only", "fewshot", "self_consistency", "active_prompt", "instruct"]
+
+
+def test_a_comma_separated_list_is_kept_in_order():
+    names = resolve_strategy_names("cot, answer_only,,fewshot", "sports_understanding")
+    assert names == ["cot", "answer_only", "fewshot"]
+    assert resolve_strategy_names("instruct,fewshot", "tweetsumm") == ["instruct", "fewshot"]
+
+
+def test_an_unknown_strategy_is_an_error_naming_the_known_ones():
+    with pytest.raises(StrategyError, match="unknown strategy 'nope'") as raised:
+        resolve_strategy_names("answer_only,nope", "sports_understanding")
+    for strategy in BUILTIN_STRATEGIES:
+        assert strategy.name in str(raised.value)
+    with pytest.raises(StrategyError, match="no strategies given"):
+        resolve_strategy_names(" , ", "sports_understanding")
+
+
+def test_a_strategy_that_does_not_apply_to_the_family_is_an_error_naming_those_that_do():
+    with pytest.raises(
+        StrategyError, match="strategy 'cot' does not apply to the tweetsumm family"
+    ) as raised:
+        resolve_strategy_names("answer_only,cot", "tweetsumm")
+    assert "answer_only, fewshot, self_consistency, active_prompt, instruct" in str(raised.value)
+    with pytest.raises(StrategyError, match="'instruct' does not apply to the sports_understanding family"):
+        resolve_strategy_names("instruct", "sports_understanding")
+    with pytest.raises(StrategyError, match="unknown task family 'nope'"):
+        resolve_strategy_names("all", "nope")
+
+
+def _leftovers(folder) -> list[str]:
+    """Staging files and folders left behind (the ownership marker is meant to stay)."""
+    return [
+        p.name
+        for p in folder.rglob("*")
+        if (p.name.startswith(".") and p.name != ".summeval-compare") or p.name.endswith(".partial")
+    ]
+
+
+# ----------------------------------------------------------------------------- the command end to end
+
+
+def _compare_command(
+    model_args: str, out, strategies: str, options: str | None = None, task: str | None = None
+) -> list[str]:
+    command = ["compare", "--model-args", model_args, "--device", "cpu", "--data", "sample", "--limit", "2"]
+    command += ["--strategies", strategies, "--out", str(out)]
+    command += ["--task", task] if task is not None else []
+    return command + (["--options", options] if options is not None else [])
+
+
+def _check_report(
+    out, names: list[str], filters: list[str], family=SPORTS
+) -> dict[str, list[dict[str, str]]]:
+    """The report in ``out`` is complete and agrees with itself and with lm-eval's own results."""
+    lines = (out / "results.md").read_text(encoding="utf-8").splitlines()
+    assert f"Task family: {family.name}" in lines
+    table = [line for line in lines if line.startswith("| ")]
+    assert [line.split(" | ")[0] for line in table[1:]] == [f"| {name}" for name in names]
+    report = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert (report["family"], report["complete"]) == (family.name, True)
+    results = report["results"]
+    expected = [(name, filter_name, 2) for name, filter_name in zip(names, filters, strict=True)]
+    assert [(r["strategy"], r["filter"], r["n"]) for r in results] == expected
+    assert (out / f"{family.primary_metric}.png").read_bytes().startswith(PNG_MAGIC)
+    assert not (out / "accuracy.png").exists()
+    assert _leftovers(out) == []
+    rows_by_strategy = {}
+    for result in results:
+        name = result["strategy"]
+        assert result["task"] == task_name(name, family.name)
+        text = (out / f"{name}.csv").read_text(encoding="utf-8")
+        reader = csv.DictReader(io.StringIO(text))
+        two_stage = ["two_stage_answer"] if family.two_stage else []
+        assert reader.fieldnames == [
+            "id",
+            "prompt",
+            "target",
+            "model_output",
+            "answer",
+            *two_stage,
+            *family.reported_metrics,
+        ]
+        rows = list(reader)
+        assert len(rows) == 2
+        assert list(result["metrics"]) == list(family.reported_metrics)
+        for metric in family.reported_metrics:
+            values = [float(row[metric]) for row in rows]
+            # the CSV has 6 decimals
+            assert result["metrics"][metric]["mean"] == pytest.approx(sum(values) / 2, abs=1e-6)
+        if family is SPORTS:
+            for row in rows:
+                assert row["target"] in ("plausible", "implausible")
+                assert row["answer"] in ("plausible", "implausible", "invalid")
+                assert row["acc"] == str(int(row["answer"] == row["target"]))
+                assert row["invalid"] == str(int(row["answer"] == "invalid"))
+            correct = sum(int(row["acc"]) for row in rows)
+            acc = result["metrics"]["acc"]
+            assert (acc["ci_low"], acc["ci_high"]) == pytest.approx(rate_interval(correct, 2))
+        lm_eval = json.loads((out / "lm_eval" / f"{name}.json").read_text(encoding="utf-8"))["results"]
+        for metric in family.metrics:
+            reported = lm_eval[task_name(name, family.name)][f"{metric},{result['filter']}"]
+            assert reported == pytest.approx(result["metrics"][metric]["mean"])
+        rows_by_strategy[name] = rows
+    ids = {tuple(row["id"] for row in rows) for rows in rows_by_strategy.values()}
+    assert len(ids) == 1  # every strategy saw the same items
+    return rows_by_strategy
+
+
+def test_compare_on_a_tiny_llama(tiny_llama, tmp_path, offline, capsys):
+    out = tmp_path / "report"
+    names = ["answer_only", "answer_only_mc", "self_consistency"]
+    options = '{"self_consistency": {"samples": 2, "max_gen_toks": 8}}'
+    assert cli.main(_compare_command(f"pretrained={tiny_llama}", out, ",".join(names), options)) == 0
+    rows = _check_report(out, names, ["answer", "none", "maj@2"])
+    assert all(row["prompt"].endswith("Answer plausible or implausible.\nA:") for row in rows["answer_only"])
+    assert all(
+        re.fullmatch(r"plausible: -?\d+\.\d{3}; implausible: -?\d+\.\d{3}", row["model_output"])
+        for row in rows["answer_only_mc"]
+    )
+    for row in rows["self_consistency"]:
+        assert len(json.loads(row["model_output"])) == 2
+        assert row["prompt"].count("So the answer is") == 3  # the three shipped exemplars
+    printed = capsys.readouterr().out
+    assert "| self_consistency | maj@2 | 2 |" in printed and f"written to {out}/" in printed
+
+
+def test_compare_on_a_tiny_t5(tiny_t5, tmp_path, offline):
+    out = tmp_path / "report"
+    options = '{"cot": {"max_gen_toks": 4}, "fewshot": {"max_gen_toks": 4, "k": 2}}'
+    model_args = f"pretrained={tiny_t5},backend=seq2seq"
+    assert cli.main(_compare_command(model_args, out, "cot,fewshot", options)) == 0
+    rows = _check_report(out, ["cot", "fewshot"], ["answer", "answer"])
+    assert all(row["prompt"].endswith("A: Let's think step by step.") for row in rows["cot"])
+    assert all(row["prompt"].count("\nA: ") == 2 for row in rows["fewshot"])  # k=2 labelled exemplars
+    assert json.loads((out / "results.json").read_text(encoding="utf-8"))["model"] == f"hf {model_args}"
+
+
+def test_compare_on_tweetsumm_reports_rouge(tiny_llama, tmp_path, offline, capsys):
+    from summeval_tasks.tweetsumm.rouge import consensus_summary
+
+    out = tmp_path / "report"
+    names = ["answer_only", "self_consistency"]
+    options = '{"answer_only": {"max_gen_toks": 6}, "self_consistency": {"samples": 3, "max_gen_toks": 6}}'
+    command = _compare_command(f"pretrained={tiny_llama}", out, ",".join(names), options, task="tweetsumm")
+    assert cli.main(command) == 0
+    rows = _check_report(out, names, ["none", "consensus@3"], TWEETSUMM)
+    for row in rows["answer_only"]:
+        assert row["prompt"].endswith("\n\nSummary:")
+        assert row["answer"] == TWEETSUMM.read_answer(row["model_output"])
+    for row in rows["self_consistency"]:
+        outputs = json.loads(row["model_output"])
+        assert len(outputs) == 3
+        assert row["answer"] == consensus_summary([TWEETSUMM.read_answer(o) for o in outputs])
+    assert "corrected for skewness" in (out / "results.md").read_text(encoding="utf-8")
+    printed = capsys.readouterr().out
+    assert "Task family: tweetsumm" in printed and "| self_consistency | consensus@3 | 2 |" in printed
+
+
+SPORTS_EXEMPLARS = "task_yamls/sports_understanding/cot_fewshot_exemplars.json"
+
+
+@pytest.mark.parametrize(
+    ("strategies", "extra", "message"),
+    [
+        ("nope", [], "unknown strategy 'nope'; known strategies: "),
+        ("answer_only", ["--options", "not json"], "--options is not valid JSON"),
+        ("answer_only", ["--options", "[1]"], "--options must be a JSON object"),
+        (
+            "answer_only",
+            ["--options", '{"answer_only": {"bogus": 1}}'],
+            "answer_only: unknown option 'bogus'",
+        ),
+        (
+            "answer_only",
+            ["--options", '{"answer_only": {"max_gen_toks": "8"}}'],
+            "option 'max_gen_toks' must be a positive integer, got '8'",
+        ),
+        ("fewshot", ["--options", '{"fewshot": {"k": "2"}}'], "option 'k' must be int"),
+        ("cot", ["--task", "tweetsumm"], "strategy 'cot' does not apply to the tweetsumm family"),
+        ("instruct", [], "strategy 'instruct' does not apply to the sports_understanding family"),
+        ("answer_only", ["--task", "nope"], "unknown task family 'nope'"),
+        (
+            "active_prompt",
+            ["--task", "tweetsumm", "--active-uncertainty", "entropy"],
+            "tweetsumm: unknown uncertainty metric 'entropy'; choose one of disagreement",
+        ),
+        (
+            "active_prompt",
+            ["--active-uncertainty", "spread"],
+            "sports_understanding: unknown uncertainty metric 'spread'",
+        ),
+        (
+            "active_prompt",
+            ["--task", "tweetsumm", "--active-prompt-exemplars", SPORTS_EXEMPLARS],
+            "holds sports_understanding exemplars; the task is a tweetsumm task",
+        ),
+    ],
+)
+def test_compare_bad_input_is_exit_2_before_the_model_loads(
+    tmp_path, offline, capsys, monkeypatch, strategies, extra, message
+):
+    from support import REPO
+
+    def no_model(*args, **kwargs):
+        raise AssertionError("the model was loaded for a command that cannot run")
+
+    monkeypatch.setattr(study_compare, "load_lm", no_model)
+    monkeypatch.chdir(REPO)
+    out = tmp_path / "report"
+    assert cli.main(_compare_command("pretrained=unused", out, strategies) + extra) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and message in errors[0], errors
+    assert not out.exists()
+
+
+def test_compare_with_active_prompt_selects_exemplars_first(tiny_llama, tmp_path, offline, capsys):
+    out = tmp_path / "report"
+    command = _compare_command(
+        f"pretrained={tiny_llama}", out, "active_prompt", '{"active_prompt": {"max_gen_toks": 8}}'
+    )
+    command += ["--active-k", "2", "--active-n", "2", "--active-pool-size", "3", "--seed", "5"]
+    assert cli.main(command) == 0
+    selected = out / "active_prompt_exemplars.json"
+    exemplars = read_exemplar_file(selected, SPORTS)
+    content = json.loads(selected.read_text(encoding="utf-8"))
+    assert (content["k"], content["n"], content["pool_size"], content["seed"]) == (2, 2, 3, 5)
+    assert content["family"] == "sports_understanding"
+    assert f"selecting active-prompt exemplars first → {selected}" in capsys.readouterr().out
+    rows = _check_report(out, ["active_prompt"], ["answer"])
+    for row in rows["active_prompt"]:
+        # the selected exemplars, in order, before the item
+        shown = [row["prompt"].index(f"{e['statement']}\nA: {e['rationale']}") for e in exemplars]
+        assert shown == sorted(shown)
+        assert row["prompt"].endswith("\nA:")
+
+
+def test_a_seeded_sample_of_items_is_fixed_by_its_seed_and_not_the_first_n():
+    from prompt_strategies.registry import get_family
+    from summeval.paths import UsageError
+
+    family = get_family("sports_understanding")
+    metadata = {"sports_data": "sample"}
+    size = len(family.load(metadata)["validation"])
+    chosen = sampled_items(size, 6, seed=1234)
+    assert chosen == sampled_items(size, 6, seed=1234)
+    assert chosen == sorted(set(chosen)) and len(chosen) == 6 and chosen[-1] < size
+    assert chosen != list(range(6))
+    assert sampled_items(size, 6, seed=7) != chosen
+    assert sampled_items(size, size, seed=7) == list(range(size))
+    with pytest.raises(UsageError, match=f"sample {size + 1} is larger than its validation split"):
+        sampled_items(size, size + 1, seed=7, split="validation")
