@@ -160,7 +160,7 @@ def contributions(hook_name: str) -> Iterator[tuple[str, Any]]:
                     impl.plugin_name, f"its {hook_name} hook returned {result!r:.80}; expected {expected}"
                 )
                 continue
-            naming = _strategy_naming(items or [])
+            naming = _strategy_naming(items or []) if hook_name == "summeval_task_families" else ""
             if naming:
                 _left_out(impl.plugin_name, naming)
                 continue

@@ -257,6 +257,13 @@ def test_a_family_that_names_strategies_is_left_out_naming_the_task_names_file(
     assert f"summeval: plugin naming_plugin left out: {message}" in capsys.readouterr().err
 
 
+def test_a_strategy_may_have_an_attribute_a_family_may_not(use_plugins, monkeypatch):
+    strategy = _Renamed("aliased")
+    strategy.aliases = {}  # only families name no strategy; a strategy's own attributes are its business
+    use_plugins(_plugin_module(monkeypatch, "aliased_plugin", [strategy]))
+    assert "aliased" in registry.strategies() and "aliased_plugin" not in registry.plugin_failures()
+
+
 def test_task_names_of_the_builtin_families_come_from_the_data_file_and_a_plugin_family_has_none(
     use_plugins, monkeypatch
 ):
