@@ -212,11 +212,10 @@ def read_cell(out: Path, cell: Cell) -> dict[str, Any] | None:
 
 def read_cell_samples(out: Path, cell: Cell, record: Mapping[str, Any]) -> list[dict[str, Any]]:
     """lm-eval's logged samples of a finished cell under the filter its record reports (its one scored
-    answer per item), in doc order."""
+    answer per item), as logged (``sample_rows`` puts them in doc order)."""
     lines = (cell_dir(out, cell) / SAMPLES_FILE).read_text(encoding="utf-8").splitlines()
     samples = [json.loads(line) for line in lines if line.strip()]
-    primary = [s for s in samples if s.get("filter") == record["filter"]]
-    return sorted(primary, key=lambda s: s.get("doc_id", 0))
+    return [s for s in samples if s.get("filter") == record["filter"]]
 
 
 def cell_states(config: StudyConfig, out: Path, keys: Mapping[str, str | None] | None) -> dict[str, str]:
