@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -107,6 +108,21 @@ def _one_sigterm_line(stderr: str) -> None:
     assert "Traceback" not in stderr, stderr[-3000:]
     ours = [line for line in stderr.splitlines() if "SIGTERM" in line]
     assert len(ours) == 1 and "finished work is kept, run the same command again to resume" in ours[0], stderr
+
+
+def _sigterm_at_first_checkpoint(proc: subprocess.Popen, work: Path) -> None:
+    """Once the training in ``proc`` has a complete checkpoint in ``work``, SIGTERM it: it exits 143 with
+    one line and no traceback."""
+    from summeval.training.finetune import last_complete_checkpoint
+
+    deadline = time.monotonic() + 300
+    while (not work.is_dir() or last_complete_checkpoint(work) is None) and time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 143, stderr[-3000:]
+    _one_sigterm_line(stderr)
 
 
 def _fill(disk: Path, leave: int) -> Path:

@@ -21,6 +21,7 @@ from support_runs import (
     _fill,
     _nothing_looks_complete_but_whole_cells,
     _one_sigterm_line,
+    _sigterm_at_first_checkpoint,
     _summeval,
     _wait_for,
     one_line_failure,
@@ -101,14 +102,7 @@ def test_c10_sigterm_while_a_study_trains_its_adapter_and_the_rerun_resumes_trai
     proc = subprocess.Popen(
         command, env=offline_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
-    deadline = time.monotonic() + 300
-    while (not work.is_dir() or last_complete_checkpoint(work) is None) and time.monotonic() < deadline:
-        assert proc.poll() is None, proc.communicate()
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGTERM)
-    _, stderr = proc.communicate(timeout=120)
-    assert proc.returncode == 143, stderr[-3000:]
-    _one_sigterm_line(stderr)
+    _sigterm_at_first_checkpoint(proc, work)
     assert not (out / "adapters" / "llama").exists() and not (out / "adapters" / "llama.lock").exists()
     stopped_at = last_complete_checkpoint(work).name
     rerun = subprocess.run(command, env=offline_env(), capture_output=True, text=True, timeout=600)

@@ -8,13 +8,12 @@ import json
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 from support import offline_env
 from support_inputs import RECIPE
-from support_runs import _fill, _one_sigterm_line, _summeval, _wait_for, one_line_failure
+from support_runs import _fill, _sigterm_at_first_checkpoint, _summeval, _wait_for, one_line_failure
 
 from summeval import cli
 
@@ -57,14 +56,7 @@ def test_c10_sigterm_mid_training_keeps_the_last_checkpoint_and_resume_continues
         _finetune_command(tiny_llama, adapter), env=offline_env(), stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    deadline = time.monotonic() + 300
-    while (not work.is_dir() or last_complete_checkpoint(work) is None) and time.monotonic() < deadline:
-        assert proc.poll() is None, proc.communicate()
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGTERM)
-    _, stderr = proc.communicate(timeout=120)
-    assert proc.returncode == 143, stderr[-3000:]
-    _one_sigterm_line(stderr)
+    _sigterm_at_first_checkpoint(proc, work)
     assert not adapter.exists() and not (tmp_path / "adapter.lock").exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no half-saved adapter
     stopped_at = last_complete_checkpoint(work).name
