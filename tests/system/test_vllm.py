@@ -341,3 +341,24 @@ def test_study_on_vllm_caches_and_resumes(tmp_path):
     after = _cells(out)
     assert after["smol/tweetsumm_zero"] == cells["smol/tweetsumm_zero"]
     assert after["smol/sports_understanding_answer_only"] != cells["smol/sports_understanding_answer_only"]
+
+
+@needs_vllm
+def test_release_lm_stops_the_engine_before_exit(embedded_model, monkeypatch):
+    """A study or compare stops its vLLM engine when it is done with the model: the engine's process is
+    gone before the interpreter exits (vLLM's stored import traceback would keep it to exit otherwise)."""
+    import multiprocessing
+
+    from summeval.lm_eval.runner import load_lm, release_lm
+
+    for key, value in offline_env(**{**VLLM_ENV, "VLLM_ENABLE_V1_MULTIPROCESSING": "1"}).items():
+        monkeypatch.setenv(key, value)
+    args = {"pretrained": str(embedded_model), "dtype": DTYPE, "enforce_eager": True, "max_model_len": 2048}
+    lm = load_lm("vllm", args, {"batch_size": 1})
+    engines = multiprocessing.active_children()
+    assert engines, "vLLM started no engine process"
+    release_lm(lm)
+    for engine in engines:  # stopped (SIGTERM, at most 5 s, then SIGKILL): reaped at once
+        engine.join(timeout=2)
+    assert not any(engine.is_alive() for engine in engines), engines
+    release_lm(object())  # any other model: nothing to stop

@@ -110,6 +110,7 @@ def _selection(args: argparse.Namespace, prefix: str = "", **more: object):
 
 
 def _active_prompt_select(args: argparse.Namespace) -> int:
+    from summeval.lm_eval.runner import release_lm
     from summeval.paths import input_file, output_file
     from summeval.study.compare import load_lm
     from summeval.study.selection import check_selection, select_to_file
@@ -137,6 +138,7 @@ def _active_prompt_select(args: argparse.Namespace) -> int:
         apply_chat_template=args.apply_chat_template,
         model_description=f"{args.model} {args.model_args}",
     )
+    release_lm(lm)
     metric = content["uncertainty"]
     for exemplar in content["exemplars"]:
         about = exemplar.get("statement") or exemplar.get("summary") or ""

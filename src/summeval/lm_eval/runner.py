@@ -35,6 +35,25 @@ def load_lm(model: str, model_args: str | Mapping[str, Any], extra: Mapping[str,
     return get_model(model).create_from_arg_obj(dict(model_args), extra)
 
 
+def release_lm(lm: Any) -> None:
+    """Stop a vLLM engine now (lm-eval's ``vllm`` model holds a ``vllm.LLM`` in ``.model``), not at
+    interpreter exit: vLLM 0.32 keeps the traceback of an optional import it could not make (torchcodec
+    where it is not installed), and its frames can hold the model alive however it is deleted, so the
+    engine's processes and threads would otherwise be shut down during the exit. Any other model: nothing.
+    Raises ``RuntimeError`` naming what is missing when vLLM no longer has the shutdown this calls."""
+    llm = getattr(lm, "model", None)
+    if not type(llm).__module__.startswith("vllm."):
+        return
+    engine = getattr(getattr(llm, "llm_engine", None), "engine_core", None)
+    shutdown = getattr(engine, "shutdown", None)
+    if not callable(shutdown):
+        raise RuntimeError(
+            "summeval: cannot stop the vLLM engine: vllm.LLM has no llm_engine.engine_core.shutdown() in "
+            "this vLLM; install the vLLM version the README names"
+        )
+    shutdown()
+
+
 def evaluate_task(
     lm: Any,
     *,

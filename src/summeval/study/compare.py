@@ -163,4 +163,5 @@ def run_compare(
                 out / "lm_eval" / f"{name}.json", json.dumps(lm_eval_results, indent=2, default=str) + "\n"
             )
             write_report(rows, out, fam, model_description=description, planned=strategy_names)
+        runner.release_lm(lm)
         return rows

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from summeval.lm_eval.runner import release_lm
 from summeval.study.adapters import ensure_adapter
 from summeval.study.cells import (
     CELL_FILE,
@@ -146,6 +147,7 @@ def _run_cells(config: StudyConfig, out: Path, inputs: Any, progress: bool) -> d
             write_cell(out, cell, record, samples, csv_text)
             bar.update(1)
             bar.write(f"summeval study: {cell.id} done in {record['seconds'] + selection_seconds:.0f} s")
+        release_lm(lm)
         del lm
         gc.collect()
         _empty_cuda_cache()
