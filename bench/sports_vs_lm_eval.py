@@ -17,9 +17,9 @@ Per pair it prints: accuracy and unreadable rate of each system as scored by its
 system's share of its most common answer (a readable system that answers one label scores the majority
 rate); our two-stage accuracy (``acc_two_stage``: the label the model finds most likely after its output
 and "So the answer is") and how often it agrees with our reader where the reader reads a verdict; the
-model time per item of each (the time inside ``generate_until`` and ``loglikelihood``: the model's work,
-our second stage included, without task building) and the ratio ours / lm-eval's, with the second
-stage's share of ours; and how often our reader (``extract_answer``) and
+model time per item of each (the time inside ``generate_until``, ``loglikelihood`` and our second
+stage's scoring, ``two_stage.loglikelihoods``: the model's work, without task building) and the ratio
+ours / lm-eval's, with the second stage's share of ours; and how often our reader (``extract_answer``) and
 lm-eval's reader (its primary filter, ``flexible-extract`` where it has one, then its exact_match
 normalisation) agree on each system's outputs. Each task runs once per round (rounds alternate which
 system goes first); times are medians over rounds.
@@ -164,20 +164,28 @@ def main(argv=None) -> None:
     from summeval.lm_eval.runner import load_lm
 
     model = load_lm("hf", model_args, {"batch_size": 1})
-    generating = [0.0, 0.0]  # seconds inside generate_until and loglikelihood: the model's time
+    from summeval.lm_eval import two_stage
+
+    generating = [0.0, 0.0]  # seconds generating and in the second stage (or loglikelihood): the model's time
+    busy = [False]
 
     def timed(method, slot):
-        def call(requests, *a, **kw):
-            start = time.perf_counter()
+        def call(*a, **kw):
+            if busy[0]:  # inside another timed call: counted there
+                return method(*a, **kw)
+            busy[0], start = True, time.perf_counter()
             try:
-                return method(requests, *a, **kw)
+                return method(*a, **kw)
             finally:
+                busy[0] = False
                 generating[slot] += time.perf_counter() - start
 
         return call
 
     model.generate_until = timed(model.generate_until, 0)
     model.loglikelihood = timed(model.loglikelihood, 1)
+    # our second stage, whichever way it scores (one prompt encoding per output, or model.loglikelihood)
+    two_stage.loglikelihoods = timed(two_stage.loglikelihoods, 1)
     chat = not args.no_chat_template
 
     work = Path(tempfile.mkdtemp(prefix="sports-vs-lm-eval."))

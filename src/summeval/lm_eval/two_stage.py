@@ -18,8 +18,9 @@ generated answer twice:
   again for an answer the model never wrote).
 
 ``StrategyTask.apply_filters`` runs the second stage once the model has answered every request, in one
-``loglikelihood`` call over all of a task's outputs (two short continuations of each: a small fraction of
-generating them), on whatever lm-eval model ran the task (``hf``, ``seq2seq``, ``vllm``, a cached one).
+call over all of a task's outputs, on whatever lm-eval model ran the task (``hf``, ``seq2seq``, ``vllm``, a
+cached one): ``label_scores.loglikelihoods``, which on a decoder-only ``hf`` model encodes each output's
+prompt once for all its label words, and elsewhere asks the model's ``loglikelihood``.
 lm-eval gives a task no handle on its model, so :func:`patch_evaluate` wraps ``lm_eval.evaluator.evaluate``
 to hand the model to *our* tasks for the duration of the call; lm-eval's own tasks see nothing of it.
 Each response is replaced by an :class:`Answered` string (the same text, so logged ``resps`` are the
@@ -35,6 +36,8 @@ import math
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
+
+from summeval.lm_eval.label_scores import loglikelihoods
 
 _PATCHED_FLAG = "_summeval_two_stage"
 # At most this many words after the output's own last trigger make it the output's conclusion.
@@ -138,19 +141,19 @@ def two_stage_labels(
     lm: Any, family: Any, answered: Sequence[tuple[Any, str, str, Sequence[str]]]
 ) -> list[list[Any]]:
     """The two-stage answer of every output: ``answered`` holds (the instance that asked, its context as
-    sent, its answer context, its outputs); one ``lm.loglikelihood`` call scores every label's words
-    after every output."""
+    sent, its answer context, its outputs); every label's words after every output are scored in one
+    call (``label_scores.loglikelihoods``: one encoding of each prompt where the model allows it)."""
     choices = list(family.choices)
     flat = [(choice, word) for choice in choices for word in family.answer_words[choice]]
     requests = label_requests(answered, [word for _, word in flat], family.answer_trigger)
-    scores = iter(lm.loglikelihood(requests)) if requests else iter(())
+    scores = iter(loglikelihoods(lm, requests))
     labels = []
     for *_, outputs in answered:
         chosen = []
         for _ in outputs:
             likelihoods: dict[str, list[float]] = {choice: [] for choice in choices}
             for choice, _ in flat:
-                likelihoods[choice].append(float(next(scores)[0]))
+                likelihoods[choice].append(next(scores))
             chosen.append(family.choice_answer(choices.index(best_label(likelihoods, choices))))
         labels.append(chosen)
     return labels

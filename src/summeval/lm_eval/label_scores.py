@@ -1,0 +1,110 @@
+"""The second stage's label words scored from one encoding of the prompt they share.
+
+Each generated output's second stage asks for the log-likelihood of every label word (sports_understanding:
+`` plausible``, `` yes``, `` implausible``, `` no``) after one and the same prompt. lm-eval's
+``HFLM.loglikelihood`` runs a forward pass over prompt and word for each of them (it shares one only
+between words of a single token), so on a few-shot prompt the second stage cost about as much as
+generating the answer. For lm-eval's decoder-only ``HFLM`` (``hf`` with a causal model, adapters
+included), :func:`loglikelihoods` encodes each distinct prompt once (filling its KV cache), reads every
+word's first token off the prompt's last position, and runs the words' remaining tokens as one small
+batch on copies of that cache. The tokens are HFLM's own (``_encode_pair``: a prompt's trailing spaces
+move to the word) and the model is the one lm-eval holds, so the scores are lm-eval's up to float rounding
+(tests/summeval/lm_eval/test_label_scores.py compares them). Every other model (``seq2seq``, ``vllm``,
+which shares the prompt through its prefix cache, a request cache wrapper), a prompt too long to score a
+word without lm-eval's left truncation, and ``SUMMEVAL_SHARED_PREFIX=0`` go through ``lm.loglikelihood``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+
+def loglikelihoods(lm: Any, requests: Sequence[Any]) -> list[float]:
+    """The log-likelihood of each ``loglikelihood`` request (``arguments``: context, continuation), in
+    order: prompts shared by several requests are encoded once where ``lm`` allows it."""
+    scores: list[float | None] = [None] * len(requests)
+    rest = list(range(len(requests)))
+    if requests and _shares_prompts(lm):
+        by_context: dict[str, list[int]] = {}
+        for index, request in enumerate(requests):
+            by_context.setdefault(request.arguments[0], []).append(index)
+        rest = []
+        for context, indices in by_context.items():
+            shared = shared_prompt_scores(lm, context, [requests[i].arguments[1] for i in indices])
+            if shared is None:
+                rest.extend(indices)
+                continue
+            for index, score in zip(indices, shared, strict=True):
+                scores[index] = score
+    if rest:
+        answers = lm.loglikelihood([requests[i] for i in sorted(rest)])
+        for index, answer in zip(sorted(rest), answers, strict=True):
+            scores[index] = float(answer[0])
+    return [float(score) for score in scores]  # type: ignore[arg-type]
+
+
+def _shares_prompts(lm: Any) -> bool:
+    from lm_eval.models.huggingface import HFLM
+
+    from summeval.lm_eval.shared_prefix import enabled
+
+    # exactly lm-eval's HFLM: a subclass may score differently (its own _model_call or tokens)
+    return type(lm) is HFLM and lm.backend == "causal" and enabled()
+
+
+def shared_prompt_scores(lm: Any, context: str, continuations: Sequence[str]) -> list[float] | None:
+    """The log-likelihood of each continuation after ``context`` under ``lm`` (a causal ``HFLM``), from
+    one forward pass over the context's tokens; None where lm-eval would score them otherwise (an empty
+    context, a context that tokenises differently with some continuation, an empty continuation, or one
+    that does not fit ``max_length`` without truncation)."""
+    import torch
+    import torch.nn.functional as F
+
+    from summeval.lm_eval.shared_prefix import _forward_parameters
+
+    if not context or not continuations:
+        return None
+    pairs = [lm._encode_pair(context, continuation) for continuation in continuations]
+    prompt = pairs[0][0]
+    if any(list(p) != list(prompt) or not c for p, c in pairs):
+        return None
+    if not prompt or len(prompt) + max(len(c) for _, c in pairs) - 1 > lm.max_length:
+        return None
+    model = lm.model
+    parameters = _forward_parameters(model)
+    cache_name = "cache" if "cache" in parameters else "past_key_values"
+    softmax_dtype = getattr(lm, "softmax_dtype", None)
+    autocast = torch.autocast(
+        device_type=lm.device.type,
+        dtype=lm.mixed_precision_dtype,
+        enabled=lm.mixed_precision_dtype is not None,
+    )
+    with torch.no_grad(), autocast:
+        prefill_kwargs: dict[str, Any] = {"use_cache": True}
+        if "logits_to_keep" in parameters:
+            prefill_kwargs["logits_to_keep"] = 1
+        prefill = model(input_ids=torch.tensor([prompt], device=lm.device), **prefill_kwargs)
+        first = F.log_softmax(prefill.logits[0, -1], dim=-1, dtype=softmax_dtype)
+        scores = [float(first[continuation[0]]) for _, continuation in pairs]
+        tails = [(index, c) for index, (_, c) in enumerate(pairs) if len(c) > 1]
+        if not tails:
+            return scores
+        # a PeftModel's forward takes **kwargs, so the cache's name may be guessed wrong: read either
+        cache = getattr(prefill, "cache", None) or getattr(prefill, "past_key_values", None)
+        if cache is None or not hasattr(cache, "batch_repeat_interleave"):
+            return None
+        cache.batch_repeat_interleave(len(tails))
+        width = max(len(c) for _, c in tails) - 1
+        ids = torch.zeros((len(tails), width), dtype=torch.long, device=lm.device)
+        mask = torch.zeros((len(tails), len(prompt) + width), dtype=torch.long, device=lm.device)
+        mask[:, : len(prompt)] = 1
+        for row, (_, continuation) in enumerate(tails):  # right-padded: positions stay those of lm-eval
+            ids[row, : len(continuation) - 1] = torch.tensor(continuation[:-1], device=lm.device)
+            mask[row, len(prompt) : len(prompt) + len(continuation) - 1] = 1
+        rest = model(input_ids=ids, attention_mask=mask, use_cache=True, **{cache_name: cache})
+        later = F.log_softmax(rest.logits, dim=-1, dtype=softmax_dtype)
+        for row, (index, continuation) in enumerate(tails):
+            for position, token in enumerate(continuation[1:]):
+                scores[index] += float(later[row, position, token])
+    return scores
