@@ -5,13 +5,15 @@ Each generated output's second stage asks for the log-likelihood of every label 
 ``HFLM.loglikelihood`` runs a forward pass over prompt and word for each of them (it shares one only
 between words of a single token), so on a few-shot prompt the second stage cost about as much as
 generating the answer. For lm-eval's decoder-only ``HFLM`` (``hf`` with a causal model, adapters
-included), :func:`loglikelihoods` encodes each distinct prompt once (filling its KV cache), reads every
-word's first token off the prompt's last position, and runs the words' remaining tokens as one small
-batch on copies of that cache. The tokens are HFLM's own (``_encode_pair``: a prompt's trailing spaces
-move to the word) and the model is the one lm-eval holds, so the scores are lm-eval's up to float rounding
-(tests/summeval/lm_eval/test_label_scores.py compares them). Every other model (``seq2seq``, ``vllm``,
-which shares the prompt through its prefix cache, a request cache wrapper), a prompt too long to score a
-word without lm-eval's left truncation, and ``SUMMEVAL_SHARED_PREFIX=0`` go through ``lm.loglikelihood``.
+included), :func:`loglikelihoods` encodes each distinct prompt once, with the later tokens of its first
+word of several tokens after it: that one pass reads every word's first token off the prompt's last
+position and that word's later tokens; any further word of several tokens runs its later tokens as one
+small batch on copies of the prompt's KV cache. The tokens are HFLM's own (``_encode_pair``: a prompt's
+trailing spaces move to the word) and the model is the one lm-eval holds, so the scores are lm-eval's up
+to float rounding (tests/summeval/lm_eval/test_label_scores.py compares them). Every other model
+(``seq2seq``, ``vllm``, which shares the prompt through its prefix cache, a request cache wrapper), a
+prompt too long to score a word without lm-eval's left truncation, and ``SUMMEVAL_SHARED_PREFIX=0`` go
+through ``lm.loglikelihood``.
 """
 
 from __future__ import annotations
@@ -55,9 +57,10 @@ def _shares_prompts(lm: Any) -> bool:
 
 def shared_prompt_scores(lm: Any, context: str, continuations: Sequence[str]) -> list[float] | None:
     """The log-likelihood of each continuation after ``context`` under ``lm`` (a causal ``HFLM``), from
-    one forward pass over the context's tokens; None where lm-eval would score them otherwise (an empty
-    context, a context that tokenises differently with some continuation, an empty continuation, or one
-    that does not fit ``max_length`` without truncation)."""
+    one forward pass over the context's tokens (and one more where two words have several tokens); None
+    where lm-eval would score them otherwise (an empty context, a context that tokenises differently with
+    some continuation, an empty continuation, or one that does not fit ``max_length`` without
+    truncation)."""
     import torch
     import torch.nn.functional as F
 
@@ -80,31 +83,39 @@ def shared_prompt_scores(lm: Any, context: str, continuations: Sequence[str]) ->
         dtype=lm.mixed_precision_dtype,
         enabled=lm.mixed_precision_dtype is not None,
     )
+    tails = [(index, c) for index, (_, c) in enumerate(pairs) if len(c) > 1]
+    # the first word of several tokens rides along with the prompt: one pass reads every word's first
+    # token (at the prompt's last position) and that word's later tokens
+    lead = tails[0][1][:-1] if tails else []
     with torch.no_grad(), autocast:
-        prefill_kwargs: dict[str, Any] = {"use_cache": True}
+        kwargs: dict[str, Any] = {"use_cache": len(tails) > 1}
         if "logits_to_keep" in parameters:
-            prefill_kwargs["logits_to_keep"] = 1
-        prefill = model(input_ids=torch.tensor([prompt], device=lm.device), **prefill_kwargs)
-        first = F.log_softmax(prefill.logits[0, -1], dim=-1, dtype=softmax_dtype)
-        scores = [float(first[continuation[0]]) for _, continuation in pairs]
-        tails = [(index, c) for index, (_, c) in enumerate(pairs) if len(c) > 1]
-        if not tails:
+            kwargs["logits_to_keep"] = len(lead) + 1
+        out = model(input_ids=torch.tensor([prompt + lead], device=lm.device), **kwargs)
+        logits = F.log_softmax(out.logits[0, -(len(lead) + 1) :], dim=-1, dtype=softmax_dtype)
+        scores = [float(logits[0, continuation[0]]) for _, continuation in pairs]
+        if tails:
+            index, continuation = tails[0]
+            scores[index] += sum(float(logits[j, token]) for j, token in enumerate(continuation[1:], 1))
+        if len(tails) < 2:
             return scores
         # a PeftModel's forward takes **kwargs, so the cache's name may be guessed wrong: read either
-        cache = getattr(prefill, "cache", None) or getattr(prefill, "past_key_values", None)
-        if cache is None or not hasattr(cache, "batch_repeat_interleave"):
+        cache = getattr(out, "cache", None) or getattr(out, "past_key_values", None)
+        if cache is None or not hasattr(cache, "batch_repeat_interleave") or not hasattr(cache, "crop"):
             return None
-        cache.batch_repeat_interleave(len(tails))
-        width = max(len(c) for _, c in tails) - 1
-        ids = torch.zeros((len(tails), width), dtype=torch.long, device=lm.device)
-        mask = torch.zeros((len(tails), len(prompt) + width), dtype=torch.long, device=lm.device)
+        cache.crop(-len(lead))  # the prompt's alone (a negative size removes that many tokens)
+        others = tails[1:]
+        cache.batch_repeat_interleave(len(others))
+        width = max(len(c) for _, c in others) - 1
+        ids = torch.zeros((len(others), width), dtype=torch.long, device=lm.device)
+        mask = torch.zeros((len(others), len(prompt) + width), dtype=torch.long, device=lm.device)
         mask[:, : len(prompt)] = 1
-        for row, (_, continuation) in enumerate(tails):  # right-padded: positions stay those of lm-eval
+        for row, (_, continuation) in enumerate(others):  # right-padded: positions stay those of lm-eval
             ids[row, : len(continuation) - 1] = torch.tensor(continuation[:-1], device=lm.device)
             mask[row, len(prompt) : len(prompt) + len(continuation) - 1] = 1
         rest = model(input_ids=ids, attention_mask=mask, use_cache=True, **{cache_name: cache})
         later = F.log_softmax(rest.logits, dim=-1, dtype=softmax_dtype)
-        for row, (index, continuation) in enumerate(tails):
+        for row, (index, continuation) in enumerate(others):
             for position, token in enumerate(continuation[1:]):
                 scores[index] += float(later[row, position, token])
     return scores
