@@ -29,7 +29,7 @@ from functools import cache
 from pathlib import Path
 
 from summeval_tasks.sports.answers import IMPLAUSIBLE, PLAUSIBLE
-from summeval_tasks.sports.source import SportsDataError, repeat_key
+from summeval_tasks.sports.statements import SportsDataError, repeat_key
 
 NAME = "generated"
 DEFAULT_COUNT = 1000

@@ -8,31 +8,17 @@ variable ``SUMMEVAL_SPORTS_DATA``; the metadata wins):
 * a local path: a BIG-bench ``task.json`` (an object whose ``examples`` are
   ``{"input": ..., "target_scores": {"plausible": 0|1, "implausible": 0|1}}``), or a folder holding one.
 * ``bigbench``: the real BIG-bench ``task.json`` (1,000 statements), fetched once from the BIG-bench
-  repository and cached (``summeval_tasks.sports.bigbench_file``); split by the hash rule below.
+  repository and cached (``summeval_tasks.sports.bigbench_file``); split by the hash rule.
 * ``generated[:COUNT[:SEED]]``: statements built the way BIG-bench built its own, from summeval's own
-  vocabulary (``summeval_tasks.sports.generated``; not BIG-bench's items), split by the hash rule below.
+  vocabulary (``summeval_tasks.sports.generated``; not BIG-bench's items), split by the hash rule.
 * ``sample``: 72 statements in BIG-bench's style written by the summeval authors (not BIG-bench data),
   shipped in the package as a task.json.
 
-Every source yields the splits ``train`` and ``validation``. A doc has ``id``, ``statement`` (the bare
-sentence), ``input`` (the task prefix, a newline, the statement) and ``label`` (``plausible`` or
-``implausible``).
+Every source yields the splits ``train`` and ``validation`` of ``Statement`` records
+(``summeval_tasks.sports.statements``: the doc, the text of a statement, the split rule). A task.json's ids
+are ``example-NNNN``, NNNN the 0-based position in ``examples``.
 
-Splitting a task.json: an example goes to ``validation`` when
-``int(sha256(normalised statement).hexdigest(), 16) % 5 == 0`` and to ``train`` otherwise, where the
-normalised statement is the UTF-8 encoding of the statement with runs of whitespace collapsed to one
-space, trimmed, and lower-cased. About one example in five lands in validation; the split of a statement
-does not depend on the order of the file or on the other examples. Ids are ``example-NNNN``, NNNN the
-0-based position in ``examples``.
-
-Scaffolding stripped from an input (task.json ``input`` or hub ``inputs``) to get the statement: a
-leading task prefix ("Determine whether the following statement or statements are plausible or
-implausible:"), a leading ``Statement:`` label, and a trailing ``Plausible/implausible?`` question;
-all three are matched ignoring case and spacing. Whitespace inside the statement is then collapsed.
-
-Invisible characters (Unicode format characters, category Cf: zero-width spaces and joiners, marks of
-direction) are removed from a statement. Repeats are found by the statement's ``repeat_key``: Unicode
-NFKC, case-folded, whitespace collapsed, so ``Messi`` and ``Ｍｅｓｓｉ`` are one statement. The same
+Repeats (one ``repeat_key``, so ``Messi`` and ``Ｍｅｓｓｉ`` are one statement): the same
 statement twice with contradicting labels is an error. With the same label, in a local task.json it is
 an error too, naming both records (as a TweetSumm dialog twice is: a repeat weighs one item twice); in
 the published data (BIG-bench's own task.json, recognised by its sha256 however it arrives: 14 repeats in
@@ -43,24 +29,25 @@ split; hub ids are ``<split>-NNNN``, NNNN the position in the split.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
-import re
-import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from summeval_tasks.contract import FamilyError
 from summeval_tasks.sports.answers import LABELS
+from summeval_tasks.sports.statements import (
+    SPLITS,
+    SportsDataError,
+    Statement,
+    repeat_key,
+    split_statements,
+    statement_text,
+)
 from summeval_tasks.util.hub import hub_offline, hub_unreachable_reason
 from summeval_tasks.util.source_files import read_utf8_text
 
-TASK_PREFIX = "Determine whether the following statement or statements are plausible or implausible:"
-SPLITS = ("train", "validation")
 SOURCE_KEY = "sports_data"
 SOURCE_ENV = "SUMMEVAL_SPORTS_DATA"
 HUB_REPO = "tasksource/bigbench"
@@ -72,70 +59,12 @@ SOURCE_CHOICES = (
     "(statements built in BIG-bench's way from summeval's vocabulary, offline), 'sample' (the small set "
     "shipped with summeval, offline), or a local path (a BIG-bench task.json, or a folder holding one)"
 )
-VALIDATION_RULE = (
-    "an example goes to validation when int(sha256(statement, whitespace-collapsed and lower-cased)"
-    ".hexdigest(), 16) % 5 == 0, else to train (about 1 in 5)"
-)
 
 _log = logging.getLogger(__name__)
 _REPEATS_WARNED: set[tuple[str, int]] = set()  # (origin, count) already warned of in this process
 
-_LEADING_PREFIX = re.compile(r"^\s*" + r"\s+".join(map(re.escape, TASK_PREFIX.split())) + r"\s*", re.I)
-_LEADING_STATEMENT_LABEL = re.compile(r"^\s*statements?\s*:\s*", re.I)
-_TRAILING_QUESTION = re.compile(r"\s*plausible\s*/\s*implausible\s*\?\s*$", re.I)
-
-
-class SportsDataError(FamilyError):
-    """A sports_understanding source or record is malformed; the message names the file and record."""
-
-
-@dataclass(frozen=True)
-class Statement:
-    """One labelled statement: ``label`` is ``plausible`` or ``implausible``."""
-
-    id: str
-    statement: str
-    label: str
-
-    def to_doc(self) -> dict[str, str]:
-        """The lm-eval doc: ``id``, ``statement``, ``input`` (prefix, newline, statement), ``label``."""
-        return {
-            "id": self.id,
-            "statement": self.statement,
-            "input": f"{TASK_PREFIX}\n{self.statement}",
-            "label": self.label,
-        }
-
 
 # ----------------------------------------------------------------------------- record parsing
-
-
-def statement_text(raw: str) -> str:
-    """The bare statement of an input: invisible characters and scaffolding stripped (see the module
-    docstring), spaces collapsed."""
-    text = "".join(c for c in raw if unicodedata.category(c) != "Cf")
-    text = _LEADING_PREFIX.sub("", text, count=1)
-    text = _LEADING_STATEMENT_LABEL.sub("", text, count=1)
-    text = _TRAILING_QUESTION.sub("", text, count=1)
-    return " ".join(text.split())
-
-
-def normalised(statement: str) -> str:
-    """The form hashed for the split: whitespace collapsed, lower-case (repeats: ``repeat_key``)."""
-    return " ".join(statement.split()).lower()
-
-
-def repeat_key(statement: str) -> str:
-    """The form compared for repeats: NFKC, format characters removed, case-folded, spaces collapsed."""
-    text = unicodedata.normalize("NFKC", statement)
-    text = "".join(c for c in text if unicodedata.category(c) != "Cf")
-    return " ".join(text.casefold().split())
-
-
-def split_of(statement: str) -> str:
-    """``validation`` or ``train`` for a task.json statement, by the hash rule of the module docstring."""
-    digest = hashlib.sha256(normalised(statement).encode("utf-8")).hexdigest()
-    return "validation" if int(digest, 16) % 5 == 0 else "train"
 
 
 def _snippet(text: str, width: int = 60) -> str:
@@ -308,21 +237,6 @@ def parse_task_json(path: str | os.PathLike) -> dict[str, list[Statement]]:
         label = _label_from_scores(example.get("target_scores"), origin, record, statement)
         parsed.append((Statement(f"example-{i:04d}", statement, label), record))
     return split_statements(_without_repeats(parsed, origin, drop_repeats=official), str(path))
-
-
-def split_statements(statements: Iterable[Statement], origin: str) -> dict[str, list[Statement]]:
-    """``{"train": [...], "validation": [...]}`` by the hash rule of the module docstring, in the given
-    order; a split left empty is an error naming ``origin``."""
-    out: dict[str, list[Statement]] = {split: [] for split in SPLITS}
-    for item in statements:
-        out[split_of(item.statement)].append(item)
-    for split in SPLITS:
-        if not out[split]:
-            raise SportsDataError(
-                f"sports: {origin} puts none of its {sum(len(v) for v in out.values())} distinct statements "
-                f"in the {split} split: {VALIDATION_RULE}. Add statements until both splits get some"
-            )
-    return out
 
 
 def generated_statements(text: str) -> dict[str, list[Statement]]:

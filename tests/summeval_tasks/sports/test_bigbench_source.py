@@ -14,7 +14,8 @@ import pytest
 
 from summeval_tasks.sports import bigbench_file
 from summeval_tasks.sports.bigbench_file import BigbenchSourceError, bigbench_task_json, cached_path
-from summeval_tasks.sports.source import TASK_PREFIX, load_statements, split_of
+from summeval_tasks.sports.source import load_statements
+from summeval_tasks.sports.statements import TASK_PREFIX, split_of
 
 STATEMENTS = [f"Player {n} made a play" for n in range(40)]
 

@@ -11,22 +11,18 @@ from pathlib import Path
 
 import pytest
 
-from summeval_tasks.sports import source
+from summeval_tasks.sports import source, statements
 from summeval_tasks.sports.family import SportsUnderstanding
 from summeval_tasks.sports.source import (
     LABELS,
     SAMPLE_PATH,
     SOURCE_ENV,
-    SPLITS,
-    TASK_PREFIX,
-    SportsDataError,
-    Statement,
     load_statements,
     parse_hub_records,
     parse_task_json,
     resolve_source,
-    split_of,
 )
+from summeval_tasks.sports.statements import SPLITS, TASK_PREFIX, SportsDataError, Statement, split_of
 
 PLAUSIBLE = {"plausible": 1, "implausible": 0}
 IMPLAUSIBLE = {"plausible": 0, "implausible": 1}
@@ -114,7 +110,7 @@ def test_split_rule_is_the_documented_hash():
     assert split_of("  Stephen   Curry HIT a step-back\njumper ") == split_of(
         "stephen curry hit a step-back jumper"
     )
-    assert "sha256" in source.__doc__ and "% 5 == 0" in source.__doc__
+    assert "sha256" in statements.__doc__ and "% 5 == 0" in statements.__doc__
 
 
 def test_split_does_not_depend_on_file_order(tmp_path):

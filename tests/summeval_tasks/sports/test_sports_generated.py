@@ -21,7 +21,8 @@ from summeval_tasks.sports.generated import (
     parse_spec,
     vocabulary,
 )
-from summeval_tasks.sports.source import SportsDataError, describe_source, load_statements, repeat_key
+from summeval_tasks.sports.source import describe_source, load_statements
+from summeval_tasks.sports.statements import SportsDataError, repeat_key
 
 PINNED = [
     ("Mohamed Salah curled a free kick over the wall in the World Series", IMPLAUSIBLE),
