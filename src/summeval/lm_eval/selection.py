@@ -79,7 +79,7 @@ def select_exemplars(
     check_selection_ranges(k=k, n=n, seed=seed, temperature=generation_kwargs.get("temperature"))
     if n > len(pool):
         raise StrategyError(f"n={n} exemplars requested from a pool of {len(pool)} questions")
-    from summeval.lm_eval.task import SHARED_PREFIX_TASKS
+    from summeval.lm_eval.shared_prefix import SHARED_PREFIX_TASKS
 
     SHARED_PREFIX_TASKS.add(SELECTION_TASK)  # our requests: their K samples may share one encoding
     prompts = [prompt(d) for d in pool]

@@ -4,7 +4,7 @@ Self-consistency asks for K samples of the same prompt: the task says ``repeats:
 ``do_sample: true``, and lm-eval's evaluator hands ``HFLM.generate_until`` K identical requests.
 Stock lm-eval encodes that prompt K times. :func:`patch_hflm_generate` wraps ``generate_until`` so
 that each group of identical sampling requests of summeval's own tasks
-(``summeval.lm_eval.task.SHARED_PREFIX_TASKS``; any task with ``SUMMEVAL_SHARED_PREFIX_ALL=1``)
+(:data:`SHARED_PREFIX_TASKS`; any task with ``SUMMEVAL_SHARED_PREFIX_ALL=1``)
 encodes its prompt once. Requests of other tasks go through lm-eval untouched, so installing summeval
 changes none of lm-eval's own results:
 
@@ -38,6 +38,11 @@ from typing import Any
 ENABLE_ENV = "SUMMEVAL_SHARED_PREFIX"
 ALL_TASKS_ENV = "SUMMEVAL_SHARED_PREFIX_ALL"
 CHUNK_ENV = "SUMMEVAL_SHARED_PREFIX_CHUNK"
+
+SHARED_PREFIX_TASKS: set[str] = set()
+"""Names of our tasks built in this process (``summeval.lm_eval.task.StrategyTask`` adds each) and of
+active-prompt selection's requests: their sampled repeats may share one prompt encoding; lm-eval's own
+tasks behave exactly as without us. Written and read only by ``summeval.lm_eval``."""
 # Rows sampled together from one prompt encoding; a model batch_size above it wins.
 DEFAULT_CHUNK_ROWS = 16
 _PATCHED_FLAG = "_summeval_shared_prefix"
@@ -110,7 +115,6 @@ def even_chunks(indices: Sequence[int], rows: int) -> list[list[int]]:
 
 def ours(request: Any) -> bool:
     """Whether ``request`` comes from one of summeval's tasks (or ``SUMMEVAL_SHARED_PREFIX_ALL`` is on)."""
-    from summeval.lm_eval.task import SHARED_PREFIX_TASKS
     from summeval_tasks.util.settings import env_flag
 
     return getattr(request, "task_name", None) in SHARED_PREFIX_TASKS or env_flag(ALL_TASKS_ENV)

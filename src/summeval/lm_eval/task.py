@@ -24,13 +24,9 @@ from prompt_strategies.registry import (
     misspelling_message,
 )
 from prompt_strategies.strategy import PromptStrategy, StrategyError, TaskContext
+from summeval.lm_eval.shared_prefix import SHARED_PREFIX_TASKS
 from summeval.lm_eval.task_dir import register_lm_eval_filters
 from summeval_tasks.contract import TaskFamily
-
-# Names of our tasks built in this process (and active-prompt selection's requests): their sampled
-# repeats may share one prompt encoding (shared_prefix); lm-eval's own tasks behave exactly as without us.
-# Written only by this package, read only by it.
-SHARED_PREFIX_TASKS: set[str] = set()
 
 
 def strategy_options(

@@ -21,7 +21,7 @@ from prompt_strategies.active_prompt import (
 )
 from prompt_strategies.exemplars import read_exemplar_file
 from prompt_strategies.registry import get_family
-from summeval.lm_eval import task as lm_eval_task
+from summeval.lm_eval import shared_prefix
 from summeval.lm_eval.selection import select_exemplars
 from summeval_tasks.sports.answers import IMPLAUSIBLE, INVALID, PLAUSIBLE, extract_answer
 from summeval_tasks.util.files import write_text_atomically
@@ -222,7 +222,7 @@ def test_every_question_is_asked_k_times_with_the_same_prompt_and_generation_kwa
             assert (request.doc_id, request.repeats) == (i, K)
             assert request.task_name == SELECTION_TASK  # summeval's own: its samples share a prompt
     assert model.asked == Counter({doc["id"]: K for doc in POOL})
-    assert SELECTION_TASK in lm_eval_task.SHARED_PREFIX_TASKS
+    assert SELECTION_TASK in shared_prefix.SHARED_PREFIX_TASKS
 
 
 def test_ties_are_broken_by_the_seed_reproducibly_and_not_by_pool_order():

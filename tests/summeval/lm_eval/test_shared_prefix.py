@@ -2,7 +2,7 @@
 
 Deterministic sampling (``do_sample: True, top_k: 1``) makes the shared path and lm-eval's own
 comparable string for string, on a tiny random llama (causal) and a tiny random T5 (seq2seq).
-Only requests of summeval's own tasks (``lm_eval_task.SHARED_PREFIX_TASKS``) share; the hand-made
+Only requests of summeval's own tasks (``shared_prefix.SHARED_PREFIX_TASKS``) share; the hand-made
 requests here belong to a task registered there by this module, unless a test says otherwise.
 """
 
@@ -17,7 +17,6 @@ from lm_eval.api.instance import Instance
 from support import offline_env
 
 from summeval.lm_eval import shared_prefix
-from summeval.lm_eval import task as lm_eval_task
 
 shared_prefix.patch_hflm_generate(hf)  # normally done by the start-up hook; a no-op then
 
@@ -38,11 +37,11 @@ PROMPT_C = "thank you for waiting"
 def our_task(monkeypatch):
     """OUR_TASK is one of summeval's tasks for the test; SUMMEVAL_SHARED_PREFIX_ALL is unset."""
     monkeypatch.delenv(shared_prefix.ALL_TASKS_ENV, raising=False)
-    added = OUR_TASK not in lm_eval_task.SHARED_PREFIX_TASKS
-    lm_eval_task.SHARED_PREFIX_TASKS.add(OUR_TASK)
+    added = OUR_TASK not in shared_prefix.SHARED_PREFIX_TASKS
+    shared_prefix.SHARED_PREFIX_TASKS.add(OUR_TASK)
     yield
     if added:
-        lm_eval_task.SHARED_PREFIX_TASKS.discard(OUR_TASK)
+        shared_prefix.SHARED_PREFIX_TASKS.discard(OUR_TASK)
 
 
 def requests_for(*pairs: tuple[str, dict], task: str | None = OUR_TASK) -> list[Instance]:
@@ -238,7 +237,7 @@ def test_a_failing_shared_path_falls_back_with_one_warning(llama_lm, monkeypatch
 
 
 def test_requests_of_a_task_not_ours_are_not_shared(llama_lm, monkeypatch):
-    assert OTHER_TASK not in lm_eval_task.SHARED_PREFIX_TASKS
+    assert OTHER_TASK not in shared_prefix.SHARED_PREFIX_TASKS
     requests = samples_of(PROMPT_A, SAMPLED, 4, task=OTHER_TASK)
     assert shared_prefix.shared_groups(requests, lambda kwargs: kwargs["do_sample"]) == []
     with PromptEncodings(llama_lm) as counted:
@@ -290,7 +289,7 @@ def test_building_one_of_our_tasks_registers_it_for_sharing():
     name = "sports_understanding_self_consistency"
     metadata = {"sports_data": "sample", "self_consistency": {"samples": 3}}
     task = summeval.task_manager(include_defaults=False, metadata=metadata).load([name])["tasks"][name]
-    assert name in lm_eval_task.SHARED_PREFIX_TASKS
+    assert name in shared_prefix.SHARED_PREFIX_TASKS
     task.build_all_requests(limit=1)
     (request,) = task.instances
     assert (request.task_name, request.repeats) == (name, 3)
