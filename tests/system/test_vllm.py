@@ -19,14 +19,13 @@ import pytest
 import yaml
 from support import offline_env, read_results, run_lm_eval
 
-from summeval.study.inputs import (
+from summeval.study.backends import (
     VLLM_CPU_DEFAULTS,
-    StudyConfigError,
     backend_settings,
     check_vllm_kv_cache,
     vllm_cpu_environment,
 )
-from summeval.study.plan import ModelSpec
+from summeval.study.plan import ModelSpec, StudyConfigError
 
 HAVE_VLLM = importlib.util.find_spec("vllm") is not None
 if not HAVE_VLLM and os.environ.get("SUMMEVAL_REQUIRE_VLLM") == "1":  # .ci/run: a missing vLLM fails
@@ -177,7 +176,7 @@ def rank32_adapter(embedded_model, tmp_path_factory):
 
 @needs_vllm
 def test_rank32_adapter_through_vllm_lora_matches_hf_peft(embedded_model, rank32_adapter, tmp_path):
-    from summeval.study.inputs import adapter_rank
+    from summeval.training.adapters import adapter_rank
 
     assert adapter_rank(rank32_adapter) == 32
     hf_out, vllm_out = tmp_path / "hf", tmp_path / "vllm"

@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from summeval.report.document import Table
-from summeval.study.inputs import adapter_fingerprint, adapter_rank, sha256_json, versions
+from summeval.study.inputs import adapter_fingerprint, sha256_json, versions
 from summeval.study.plan import StudyConfig
+from summeval.training.adapters import adapter_rank
 
 
 def provenance(config: StudyConfig, records: Mapping[str, Any], inputs: Any, timings: Mapping) -> dict:

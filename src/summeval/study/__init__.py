@@ -26,6 +26,7 @@ The package, one module per job (each imports only those before it):
 from __future__ import annotations
 
 from summeval.study.adapters import ensure_adapter
+from summeval.study.backends import backend_settings, load_model, resolve_device
 from summeval.study.cells import (
     CELL_FILE,
     CELL_FORMAT,
@@ -45,13 +46,9 @@ from summeval.study.inputs import (
     Inputs,
     adapter_current,
     adapter_fingerprint,
-    adapter_rank,
-    backend_settings,
     check_inputs,
     file_sha256,
-    load_model,
     model_fingerprint,
-    resolve_device,
     resolve_pretrained,
     sha256_json,
     versions,
@@ -67,7 +64,6 @@ __all__ = [
     "adapter_current",
     "adapter_fingerprint",
     "adapter_prints",
-    "adapter_rank",
     "backend_settings",
     "cached",
     "cell_dir",

@@ -11,6 +11,7 @@ from typing import Any
 
 from summeval.lm_eval.runner import release_lm
 from summeval.study.adapters import ensure_adapter
+from summeval.study.backends import load_model
 from summeval.study.cells import (
     CELL_FILE,
     adapter_prints,
@@ -25,7 +26,7 @@ from summeval.study.cells import (
     write_cell,
 )
 from summeval.study.exemplars import exemplars_for
-from summeval.study.inputs import adapter_fingerprint, check_inputs, load_model, versions
+from summeval.study.inputs import adapter_fingerprint, check_inputs, versions
 from summeval.study.plan import StudyConfig, StudyConfigError
 
 STUDY_MARKER = ".summeval-study"

@@ -90,6 +90,18 @@ def read_peft_config(folder: Path) -> dict[str, Any]:
     return config
 
 
+def adapter_rank(adapter: Path) -> int:
+    """The LoRA rank ``r`` of an adapter folder (vLLM's ``max_lora_rank`` must be at least this)."""
+    path = adapter / "adapter_config.json"
+    try:
+        rank = json.loads(path.read_text(encoding="utf-8"))["r"]
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as err:
+        raise AdapterError(f"adapter: {path} gives no LoRA rank r ({type(err).__name__}: {err})") from err
+    if isinstance(rank, bool) or not isinstance(rank, int) or rank < 1:
+        raise AdapterError(f"adapter: {path}: r = {rank!r} is not a LoRA rank (a positive integer)")
+    return rank
+
+
 def adapter_weights(folder: Path) -> dict[str, list[int]]:
     """The shapes of the tensors in ``adapter_model.safetensors`` (read from its header, no weights).
 

@@ -1,6 +1,7 @@
-"""What a study hands each backend for a model (``summeval.study.adapter_rank`` / ``backend_settings``): the
-adapter's rank, HF and vLLM settings with and without an adapter, vLLM's ``max_lora_rank``; and that
-lm-eval's own HF and vLLM model classes accept every setting we pass.
+"""What a study hands each backend for a model (``summeval.training.adapters.adapter_rank``,
+``summeval.study.backends.backend_settings``): the adapter's rank, HF and vLLM settings with and without an
+adapter, vLLM's ``max_lora_rank``; and that lm-eval's own HF and vLLM model classes accept every setting we
+pass.
 
 lm-eval's vLLM model cannot be imported here (vLLM is not installed), so the arguments our settings
 produce are checked against its source, parsed with ``ast``.
@@ -15,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from summeval.study import adapter_rank, backend_settings
+from summeval.study import backend_settings
 from summeval.study.plan import ModelSpec, StudyConfigError
+from summeval.training.adapters import adapter_rank
 
 # --- backend_settings -----------------------------------------------------------------------------------
 
