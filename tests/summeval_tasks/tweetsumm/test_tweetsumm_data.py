@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from prompt_strategies.registry import get_family
+from summeval_tasks.tweetsumm.dialogs import TweetSummDataError
 from summeval_tasks.tweetsumm.prompts import instruction_prompt
 from summeval_tasks.tweetsumm.source import (
     SPLITS,
-    TweetSummDataError,
     load_dialogs,
     parse_path,
     split_name,
