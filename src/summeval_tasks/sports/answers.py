@@ -19,16 +19,17 @@ verdict about the statement is ``invalid``; the reader never guesses.
    text (``... is implaus``: at least ``plaus`` / ``implaus``) is completed: the token limit cut it, not
    the model.
 2. **Other languages**: French, Spanish, German and Italian answers are glossed, phrase by phrase, into
-   the English the reader reads, one table per language (``FRENCH``, ``SPANISH``, ``GERMAN``,
-   ``ITALIAN``): labels (``invraisemblable``, ``inverosímil``, ``unplausibel``, ``implausibile`` are
-   ``implausible``; ``vraisemblable``, ``verosímil``, ``plausibel``, ``plausibile`` are ``plausible``),
-   negations (``pas``, ``no es``, ``nicht``, ``non è``: ``not``; ``peu``, ``poco``, ``kaum``: ``hardly``;
-   ``nada``, ``per niente``: ``not at all``), answer words (``Réponse``, ``Respuesta``, ``Antwort``,
-   ``Risposta``: ``answer``), ``or`` (``ou``, ``o``, ``oder``), ``whether`` (``si la``, ``ob der``, ``se
-   la``) and said uncertainty (``difficile à dire``, ``depende``, ``schwer zu sagen``, ``non saprei``).
-   ``oui`` / ``sí`` / ``ja`` / ``sì`` are ``yes`` only where they stand alone (``Ja.``, ``Sí, ...``; never
-   ``Ja Morant``); ``non`` / ``nein`` are ``no``. So ``Réponse : invraisemblable`` is ``implausible``,
-   ``No es inverosímil`` is ``plausible`` and ``plausible o inverosímil`` restates the question.
+   the English the reader reads, one table per language (``answer_languages``: ``FRENCH``, ``SPANISH``,
+   ``GERMAN``, ``ITALIAN``): labels (``invraisemblable``, ``inverosímil``, ``unplausibel``,
+   ``implausibile`` are ``implausible``; ``vraisemblable``, ``verosímil``, ``plausibel``, ``plausibile``
+   are ``plausible``), negations (``pas``, ``no es``, ``nicht``, ``non è``: ``not``; ``peu``, ``poco``,
+   ``kaum``: ``hardly``; ``nada``, ``per niente``: ``not at all``), answer words (``Réponse``,
+   ``Respuesta``, ``Antwort``, ``Risposta``: ``answer``), ``or`` (``ou``, ``o``, ``oder``), ``whether``
+   (``si la``, ``ob der``, ``se la``) and said uncertainty (``difficile à dire``, ``depende``, ``schwer zu
+   sagen``, ``non saprei``). ``oui`` / ``sí`` / ``ja`` / ``sì`` are ``yes`` only where they stand alone
+   (``Ja.``, ``Sí, ...``; never ``Ja Morant``); ``non`` / ``nein`` are ``no``. So ``Réponse :
+   invraisemblable`` is ``implausible``, ``No es inverosímil`` is ``plausible`` and ``plausible o
+   inverosímil`` restates the question.
 3. **Key-value verdicts**: a label used as a key (at a line start or after ``{`` / ``,``) with a yes/no
    value is the verdict the value gives: ``Plausible: No``, ``Plausible: false``, ``{"plausible":
    false}``, ``{"plausible": "false"}`` are ``not plausible``; ``{"is_plausible": true}`` is
@@ -110,7 +111,8 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+
+from summeval_tasks.sports.answer_languages import gloss
 
 PLAUSIBLE = "plausible"
 IMPLAUSIBLE = "implausible"
@@ -118,156 +120,6 @@ INVALID = "invalid"
 LABELS = (PLAUSIBLE, IMPLAUSIBLE)
 _UNCLEAR = "unclear"
 _OPPOSITE = {PLAUSIBLE: IMPLAUSIBLE, IMPLAUSIBLE: PLAUSIBLE}
-
-
-# --- Other languages -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Language:
-    """How one language words an answer, as phrases glossed into the English the reader reads."""
-
-    name: str
-    # Labels, negations, cue and uncertainty phrases: glossed wherever they stand.
-    phrases: Mapping[str, str]
-    # Yes / no: glossed only standing alone, before punctuation or the end ("Ja." but not "Ja Morant").
-    answers: Mapping[str, str]
-
-
-FRENCH = _Language(
-    name="French",
-    phrases={
-        "invraisemblable": IMPLAUSIBLE,
-        "vraisemblable": PLAUSIBLE,
-        "peu": "hardly",
-        "pas du tout": "not at all",
-        "pas": "not",
-        "non": "no",
-        "très": "very",
-        "est": "is",
-        "réponse": "answer",
-        "ou": "or",
-        "si la": "whether the",
-        "si le": "whether the",
-        "si c'est": "whether it is",
-        "donc": "so",
-        "difficile à dire": "hard to say",
-        "je ne sais pas": "i don't know",
-        "dépend": "depends",
-    },
-    answers={"oui": "yes"},
-)
-SPANISH = _Language(
-    name="Spanish",
-    phrases={
-        "inverosímil": IMPLAUSIBLE,
-        "inverosimil": IMPLAUSIBLE,
-        "verosímil": PLAUSIBLE,
-        "verosimil": PLAUSIBLE,
-        "poco": "hardly",
-        "nada": "not at all",
-        "para nada": "not at all",
-        "no es": "is not",
-        "es": "is",
-        "muy": "very",
-        "respuesta": "answer",
-        "o": "or",
-        "si la": "whether the",
-        "si el": "whether the",
-        "si es": "whether it is",
-        "por lo tanto": "therefore",
-        "así que": "so",
-        "difícil de decir": "hard to say",
-        "no sé": "i don't know",
-        "depende": "depends",
-    },
-    answers={"sí": "yes"},
-)
-GERMAN = _Language(
-    name="German",
-    phrases={
-        "unplausibel": IMPLAUSIBLE,
-        "plausibel": PLAUSIBLE,
-        "unwahrscheinlich": "unlikely",
-        "wahrscheinlich": "likely",
-        "nicht": "not",
-        "überhaupt nicht": "not at all",
-        "keineswegs": "by no means",
-        "kaum": "hardly",
-        "nein": "no",
-        "sehr": "very",
-        "ist": "is",
-        "antwort": "answer",
-        "oder": "or",
-        "ob der": "whether the",
-        "ob die": "whether the",
-        "ob das": "whether the",
-        "ob es": "whether it",
-        "daher": "therefore",
-        "schwer zu sagen": "hard to say",
-        "ich weiß es nicht": "i don't know",
-        "weiß nicht": "i don't know",
-        "hängt davon ab": "depends",
-    },
-    answers={"ja": "yes"},
-)
-ITALIAN = _Language(
-    name="Italian",
-    phrases={
-        "implausibile": IMPLAUSIBLE,
-        "plausibile": PLAUSIBLE,
-        "improbabile": "improbable",
-        "non è": "is not",
-        "non": "no",
-        "è": "is",
-        "poco": "hardly",
-        "per niente": "not at all",
-        "per nulla": "not at all",
-        "molto": "very",
-        "risposta": "answer",
-        "o": "or",
-        "oppure": "or",
-        "se la": "whether the",
-        "se il": "whether the",
-        "se è": "whether it is",
-        "quindi": "so",
-        "difficile da dire": "hard to say",
-        "non saprei": "i don't know",
-        "non lo so": "i don't know",
-        "dipende": "depends",
-    },
-    answers={"sì": "yes"},
-)
-LANGUAGES = (FRENCH, SPANISH, GERMAN, ITALIAN)
-
-
-def _merged(tables: Sequence[Mapping[str, str]]) -> dict[str, str]:
-    """One phrase table from several; a phrase two languages gloss differently is a mistake."""
-    merged: dict[str, str] = {}
-    for table in tables:
-        for phrase, gloss in table.items():
-            if merged.setdefault(phrase, gloss) != gloss:
-                raise ValueError(f"{phrase!r} is glossed both {merged[phrase]!r} and {gloss!r}")
-    return merged
-
-
-def _alternation(phrases: Mapping[str, str]) -> str:
-    """The phrases as one regex alternation, longest first, any whitespace between their words."""
-    ordered = sorted(phrases, key=len, reverse=True)
-    return "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in ordered)
-
-
-_GLOSSES = _merged([language.phrases for language in LANGUAGES])
-_ANSWER_GLOSSES = _merged([language.answers for language in LANGUAGES])
-_WORD_START, _WORD_END = r"(?<![\w'-])", r"(?![\w'-])"
-_GLOSS = re.compile(rf"{_WORD_START}(?:{_alternation(_GLOSSES)}){_WORD_END}")
-_ANSWER_GLOSS = re.compile(rf"{_WORD_START}(?:{_alternation(_ANSWER_GLOSSES)})(?=\s*(?:[^\w\s]|$))")
-
-
-def _gloss(text: str) -> str:
-    """``text`` (normalised) with every phrase of the language tables glossed into English."""
-    text = _GLOSS.sub(lambda m: _GLOSSES[" ".join(m.group(0).split())], text)
-    return _ANSWER_GLOSS.sub(lambda m: _ANSWER_GLOSSES[m.group(0)], text)
 
 
 # --- English: labels, negations and hedges -----------------------------------------------------------
@@ -434,7 +286,7 @@ def _normalise(text: str) -> str:
     text = re.sub(r"\*\*|__|`", "", text).rstrip()
     text = _LABEL_PREFIX.sub(lambda m: "im" if m.group("im") else "not ", text)
     text = _JSON_KEY.sub(lambda m: m.group("key").replace("_", " ") + ":", text)
-    text = _KEY_VALUE.sub(_key_value, _gloss(text))
+    text = _KEY_VALUE.sub(_key_value, gloss(text))
     cut = _CUT_LABEL.search(text)  # a label the token limit cut: "... is implaus"
     if cut:
         stem = cut.group("stem")
