@@ -96,9 +96,20 @@ def sharing_settings(batch_size: Any) -> dict[str, Any]:
     return {"enabled": True, "chunk_rows": chunk_rows(batch_size)}
 
 
-FALLBACKS: list[str] = []
-"""Why groups were generated without a shared prompt since the caller last cleared it (a study clears
-it before each cell and records it): such a group's samples differ from the shared path's at one seed."""
+FALLBACKS_ATTRIBUTE = "summeval_shared_prefix_fallbacks"
+"""The attribute of an ``HFLM`` instance that holds :func:`fallbacks`: the model is what lm-eval hands
+``generate_until``, so that is where its record goes (two models in one process keep their own)."""
+
+
+def fallbacks(lm: Any) -> list[str]:
+    """Why groups of ``lm``'s requests were generated without a shared prompt since the caller last
+    cleared this list (a study clears it before each cell and records it): such a group's samples differ
+    from the shared path's at one seed. The same list each call, made on first use."""
+    found = getattr(lm, FALLBACKS_ATTRIBUTE, None)
+    if found is None:
+        found = []
+        setattr(lm, FALLBACKS_ATTRIBUTE, found)
+    return found
 
 
 def even_chunks(indices: Sequence[int], rows: int) -> list[list[int]]:
@@ -244,7 +255,7 @@ def patch_hflm_generate(module: Any) -> None:
                 return original(lm, chunk, disable_tqdm=True)
         except Exception as err:  # never break lm-eval: the stock path for this group
             reason = f"{type(err).__name__}: {err}".splitlines()[0]
-            FALLBACKS.append(f"{len(chunk)} samples: {reason}")
+            fallbacks(lm).append(f"{len(chunk)} samples: {reason}")
             print(f"summeval: {len(chunk)} samples drawn without a shared prompt ({reason})", file=sys.stderr)
             return original(lm, chunk, disable_tqdm=True)
 
@@ -258,7 +269,7 @@ def patch_hflm_generate(module: Any) -> None:
             groups = shared_groups(requests, samples)
         except Exception as err:
             reason = f"{type(err).__name__}: {err}".splitlines()[0]
-            FALLBACKS.append(f"all requests: {reason}")
+            fallbacks(self).append(f"all requests: {reason}")
             print(f"summeval: shared-prefix sampling skipped ({reason})", file=sys.stderr)
             groups = []
         if not groups:

@@ -84,7 +84,7 @@ def _run_cells(config: StudyConfig, out: Path, inputs: Any, progress: bool) -> d
 
     from prompt_strategies.registry import get_strategy
     from summeval.lm_eval.runner import quiet_per_task_notice
-    from summeval.lm_eval.shared_prefix import FALLBACKS
+    from summeval.lm_eval.shared_prefix import fallbacks
     from summeval.report import write_study_report
 
     wall_started = time.time()
@@ -130,7 +130,7 @@ def _run_cells(config: StudyConfig, out: Path, inputs: Any, progress: bool) -> d
         timings["models"][model_name] = round(time.time() - started, 2)
         for cell in cells:
             bar.set_postfix_str(cell.id)
-            FALLBACKS.clear()
+            fallbacks(lm).clear()
             exemplars, selection_seconds = (None, 0.0)
             given_exemplars = (config.options.get(cell.strategy) or {}).get("exemplars_file")
             if get_strategy(cell.strategy).selects_exemplars and not given_exemplars:
@@ -144,7 +144,7 @@ def _run_cells(config: StudyConfig, out: Path, inputs: Any, progress: bool) -> d
             record["selection_seconds"] = round(selection_seconds, 2)
             record["environment"] = environment(lm)
             if "shared_prefix" in settings:
-                record["shared_prefix_fallbacks"] = list(FALLBACKS)
+                record["shared_prefix_fallbacks"] = list(fallbacks(lm))
             write_cell(out, cell, record, samples, csv_text)
             bar.update(1)
             bar.write(f"summeval study: {cell.id} done in {record['seconds'] + selection_seconds:.0f} s")

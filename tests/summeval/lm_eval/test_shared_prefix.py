@@ -310,3 +310,18 @@ def test_start_up_hook_installs_the_patch():
         [sys.executable, "-c", code], capture_output=True, text=True, env=offline_env(), timeout=300
     )
     assert proc.stdout.strip() == "True", proc.stderr
+
+
+def test_each_model_keeps_its_own_fallbacks():
+    """The record of groups drawn without a shared prompt lives on the model lm-eval hands
+    ``generate_until``, not in the module: two models in one process keep their own."""
+
+    class Model:
+        pass
+
+    first, second = Model(), Model()
+    shared_prefix.fallbacks(first).append("2 samples: RuntimeError: x")
+    assert shared_prefix.fallbacks(first) == ["2 samples: RuntimeError: x"]
+    assert shared_prefix.fallbacks(second) == []
+    shared_prefix.fallbacks(first).clear()
+    assert getattr(first, shared_prefix.FALLBACKS_ATTRIBUTE) == []
