@@ -39,9 +39,10 @@ def loglikelihoods(lm: Any, requests: Sequence[Any]) -> list[float]:
                 continue
             for index, score in zip(indices, shared, strict=True):
                 scores[index] = score
+    rest.sort()
     if rest:
-        answers = lm.loglikelihood([requests[i] for i in sorted(rest)])
-        for index, answer in zip(sorted(rest), answers, strict=True):
+        answers = lm.loglikelihood([requests[i] for i in rest])
+        for index, answer in zip(rest, answers, strict=True):
             scores[index] = float(answer[0])
     return [float(score) for score in scores]  # type: ignore[arg-type]
 
@@ -64,7 +65,12 @@ def shared_prompt_scores(lm: Any, context: str, continuations: Sequence[str]) ->
     import torch
     import torch.nn.functional as F
 
-    from summeval.lm_eval.shared_prefix import _forward_parameters
+    from summeval.lm_eval.shared_prefix import (
+        _autocast,
+        _cache_argument,
+        _forward_parameters,
+        _returned_cache,
+    )
 
     if not context or not continuations:
         return None
@@ -76,18 +82,12 @@ def shared_prompt_scores(lm: Any, context: str, continuations: Sequence[str]) ->
         return None
     model = lm.model
     parameters = _forward_parameters(model)
-    cache_name = "cache" if "cache" in parameters else "past_key_values"
     softmax_dtype = getattr(lm, "softmax_dtype", None)
-    autocast = torch.autocast(
-        device_type=lm.device.type,
-        dtype=lm.mixed_precision_dtype,
-        enabled=lm.mixed_precision_dtype is not None,
-    )
     tails = [(index, c) for index, (_, c) in enumerate(pairs) if len(c) > 1]
     # the first word of several tokens rides along with the prompt: one pass reads every word's first
     # token (at the prompt's last position) and that word's later tokens
     lead = tails[0][1][:-1] if tails else []
-    with torch.no_grad(), autocast:
+    with torch.no_grad(), _autocast(lm):
         kwargs: dict[str, Any] = {"use_cache": len(tails) > 1}
         if "logits_to_keep" in parameters:
             kwargs["logits_to_keep"] = len(lead) + 1
@@ -99,8 +99,7 @@ def shared_prompt_scores(lm: Any, context: str, continuations: Sequence[str]) ->
             scores[index] += sum(float(logits[j, token]) for j, token in enumerate(continuation[1:], 1))
         if len(tails) < 2:
             return scores
-        # a PeftModel's forward takes **kwargs, so the cache's name may be guessed wrong: read either
-        cache = getattr(out, "cache", None) or getattr(out, "past_key_values", None)
+        cache = _returned_cache(out)
         if cache is None or not hasattr(cache, "batch_repeat_interleave") or not hasattr(cache, "crop"):
             return None
         cache.crop(-len(lead))  # the prompt's alone (a negative size removes that many tokens)
@@ -113,8 +112,9 @@ def shared_prompt_scores(lm: Any, context: str, continuations: Sequence[str]) ->
         for row, (_, continuation) in enumerate(others):  # right-padded: positions stay those of lm-eval
             ids[row, : len(continuation) - 1] = torch.tensor(continuation[:-1], device=lm.device)
             mask[row, len(prompt) : len(prompt) + len(continuation) - 1] = 1
-        rest = model(input_ids=ids, attention_mask=mask, use_cache=True, **{cache_name: cache})
-        later = F.log_softmax(rest.logits, dim=-1, dtype=softmax_dtype)
+        cache_kwargs = {_cache_argument(parameters): cache}
+        tail_out = model(input_ids=ids, attention_mask=mask, use_cache=True, **cache_kwargs)
+        later = F.log_softmax(tail_out.logits, dim=-1, dtype=softmax_dtype)
         for row, (index, continuation) in enumerate(others):
             for position, token in enumerate(continuation[1:]):
                 scores[index] += float(later[row, position, token])

@@ -173,6 +173,28 @@ def _forward_parameters(model: Any) -> Any:
     return inspect.signature(base.forward).parameters
 
 
+def _cache_argument(parameters: Any) -> str:
+    """The KV cache argument of a forward: ``cache`` in recent transformers, ``past_key_values`` in older."""
+    return "cache" if "cache" in parameters else "past_key_values"
+
+
+def _returned_cache(output: Any) -> Any:
+    """The KV cache a forward returned, or None. A PeftModel's forward takes ``**kwargs``, so the
+    argument's name may have been guessed wrong: read either."""
+    return getattr(output, "cache", None) or getattr(output, "past_key_values", None)
+
+
+def _autocast(lm: Any) -> Any:
+    """HFLM's mixed precision around a forward of ours, as around its own."""
+    import torch
+
+    return torch.autocast(
+        device_type=lm.device.type,
+        dtype=lm.mixed_precision_dtype,
+        enabled=lm.mixed_precision_dtype is not None,
+    )
+
+
 def _shared_model_generate(
     lm: Any, model_generate: Any, context: Any, max_length: int, stop: list[str], **generation_kwargs: Any
 ) -> Any:
@@ -185,12 +207,7 @@ def _shared_model_generate(
     attention_mask = generation_kwargs.get("attention_mask")
     one_mask = attention_mask[:1] if attention_mask is not None else None
     model = lm.model
-    autocast = torch.autocast(
-        device_type=lm.device.type,
-        dtype=lm.mixed_precision_dtype,
-        enabled=lm.mixed_precision_dtype is not None,
-    )
-    with torch.no_grad(), autocast:
+    with torch.no_grad(), _autocast(lm):
         if lm.backend == "seq2seq":
             from transformers.modeling_outputs import BaseModelOutput
 
@@ -201,16 +218,14 @@ def _shared_model_generate(
         elif context.shape[1] > 1:
             # everything but the last prompt token; generate re-feeds that one to start each row
             parameters = _forward_parameters(model)
-            # the KV cache argument: ``cache`` in recent transformers, ``past_key_values`` in older ones
-            cache_name = "cache" if "cache" in parameters else "past_key_values"
+            cache_name = _cache_argument(parameters)
             prefill_kwargs: dict[str, Any] = {"use_cache": True}
             if "logits_to_keep" in parameters:
                 prefill_kwargs["logits_to_keep"] = 1  # the prefill's logits are not used
             if one_mask is not None:
                 prefill_kwargs["attention_mask"] = one_mask[:, :-1]
             prefill = model(input_ids=context[:1, :-1], **prefill_kwargs)
-            # a PeftModel's forward takes **kwargs, so the name may be guessed wrong: read either
-            cache = getattr(prefill, "cache", None) or getattr(prefill, "past_key_values", None)
+            cache = _returned_cache(prefill)
             if cache is None or not hasattr(cache, "batch_repeat_interleave"):
                 raise RuntimeError(f"{type(model).__name__} returned no Cache object to share")
             cache.batch_repeat_interleave(rows)
