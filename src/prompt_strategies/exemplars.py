@@ -104,6 +104,7 @@ def read_exemplar_file(path: str | Path, family: TaskFamily | None = None) -> li
     return entries
 
 
-def write_exemplar_file(path: str | Path, data: Mapping[str, Any]) -> Path:
-    """Write an exemplar file (JSON) through a temporary file and a rename: never half-written."""
-    return write_text_atomically(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+def write_exemplar_file(path: str | Path, data: Mapping[str, Any], *, within: Path | None = None) -> Path:
+    """Write an exemplar file (JSON) through a temporary file and a rename: never half-written (nor
+    through a link inside ``within``, the folder summeval writes that holds it)."""
+    return write_text_atomically(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n", within=within)

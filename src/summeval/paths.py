@@ -21,6 +21,15 @@ def _writable_parent(path: Path, what: str) -> None:
         raise UsageError(f"{what} {path}: {parent} is a file, not a folder; choose a path inside a folder")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise UsageError(f"{what} {path}: the folder {parent} is not writable; choose a path you can write")
+    import tempfile
+
+    try:  # looks writable but holds no folders (under /proc, a read-only or full mount): ask it
+        os.rmdir(tempfile.mkdtemp(prefix=".summeval-probe-", dir=parent))
+    except OSError as err:
+        raise UsageError(
+            f"{what} {path}: cannot create anything in {parent} ({err.strerror}); choose a path in a folder "
+            "you can write"
+        ) from None
 
 
 def output_file(path: str | os.PathLike, what: str) -> Path:
@@ -51,9 +60,12 @@ def output_folder(path: str | os.PathLike, what: str, *, new: bool = False) -> P
 
 def input_file(path: str | os.PathLike, what: str) -> Path:
     """``path`` as a file to read: it exists and is a file."""
+    from summeval_tasks.util.source_files import path_kind
+
     path = Path(path).expanduser()
-    if not path.exists():
+    kind = path_kind(path)
+    if kind == "missing":
         raise UsageError(f"{what} {path} does not exist")
-    if not path.is_file():
-        raise UsageError(f"{what} {path} is not a file")
+    if kind != "a file":
+        raise UsageError(f"{what} {path} is {kind}, not a file; give a regular file")
     return path

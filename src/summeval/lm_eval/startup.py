@@ -79,12 +79,13 @@ def summeval_task_dir():
     A broken plugin is named in one line and left out: the built-in tasks are still registered."""
     from prompt_strategies import registry
     from summeval.lm_eval import task_dir
+    from summeval_tasks.util.files import LinkInOwnedFolder
     from summeval_tasks.util.settings import SettingError
 
     try:
         task_dir.register_lm_eval_filters()
         return task_dir.generated_task_dir()
-    except SettingError:
+    except (SettingError, LinkInOwnedFolder):
         raise  # the cache root is wrong: a plugin is not to blame, and built-ins would fail the same way
     except Exception as err:
         _say_once(f"summeval: plugin tasks not registered, built-in tasks only ({err})")
@@ -114,6 +115,7 @@ def patch_task_manager(module: Any) -> None:
             try:
                 bound.arguments["include_path"] = with_summeval_path(bound.arguments.get("include_path"))
             except Exception as err:  # a broken summeval install must not break lm-eval
+                _REGISTRATION_FAILURES.append(err)
                 print(f"summeval: tasks not registered ({err})", file=sys.stderr)
             _check_metadata(bound.arguments.get("metadata"))
         original_init(*bound.args, **bound.kwargs)
@@ -153,6 +155,28 @@ def our_error(err: BaseException | None) -> BaseException | None:
     return None
 
 
+_REGISTRATION_FAILURES: list[BaseException] = []
+"""Why summeval's task folder could not be added to a ``TaskManager`` in this process (a bad cache
+root): lm-eval then runs without our tasks, and ``_unregistered_tasks`` explains its "Tasks not found"."""
+
+
+def _unregistered_tasks(value: BaseException) -> str | None:
+    """lm-eval's ``Tasks not found: ...`` naming one of our tasks while they could not be registered, as
+    the one line that says why; None for anything else (lm-eval's own tasks keep lm-eval's message)."""
+    text = str(value)
+    if not _REGISTRATION_FAILURES or not isinstance(value, ValueError) or "Tasks not found" not in text:
+        return None
+    try:
+        from prompt_strategies.registry import task_table
+
+        ours = [name for name in task_table() if name in text.replace(",", " ").split()]
+    except Exception:
+        return None
+    if not ours:
+        return None
+    return f"{', '.join(ours)}: summeval's tasks are not registered ({_REGISTRATION_FAILURES[-1]})"
+
+
 def install_excepthook(module: Any = None) -> None:
     """Under the ``lm_eval`` command: an uncaught summeval error prints one line, not a traceback.
 
@@ -162,7 +186,7 @@ def install_excepthook(module: Any = None) -> None:
         return
 
     def excepthook(kind, value, traceback):
-        ours = our_error(value)
+        ours = our_error(value) or _unregistered_tasks(value)
         if ours is None:
             return previous(kind, value, traceback)
         print(f"error: {' '.join(str(ours).split())}", file=sys.stderr)

@@ -10,6 +10,7 @@ options come from ``--metadata '{"<strategy>": {...}}'``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -156,12 +157,67 @@ class StrategyTask(ConfigurableTask):
             gen_prefix=gen_prefix,
         )
 
+    def set_config(self, key: str, value: Any, update: bool = False) -> None:
+        """lm-eval's, refusing the overrides of its command line that would contradict the strategy
+        silently: ``--num_fewshot N`` (the strategy chooses its exemplars; lm-eval would add its own) and
+        ``--gen_kwargs`` that make a sampling strategy's K samples greedy (``do_sample=false``,
+        ``temperature=0``: K identical outputs and a vote over one answer)."""
+        task = self.config.task
+        if key == "num_fewshot" and value not in (None, 0):
+            metadata = json.dumps({"fewshot": {"k": value}})
+            raise StrategyError(
+                f"{task}: --num_fewshot {value} does not apply to summeval's tasks: the {self.strategy.name} "
+                "strategy chooses its own exemplars. Drop it; for a number of exemplars use the fewshot "
+                f"strategy's k (--tasks {self.family.name}_fewshot --metadata '{metadata}')"
+            )
+        super().set_config(key, value, update=update)
+        if key == "generation_kwargs" and (self.config.repeats or 1) > 1:
+            generation = self.config.generation_kwargs or {}
+            greedy = str(generation.get("do_sample", True)).lower() == "false" or _is_zero(
+                generation.get("temperature")
+            )
+            if greedy:
+                raise StrategyError(
+                    f"{task}: --gen_kwargs {_shown_kwargs(value)} makes the {self.config.repeats} samples of "
+                    f"{self.strategy.name} greedy: identical outputs, and a vote over one answer. Drop it; "
+                    f"set the sampling temperature with --metadata "
+                    f"'{json.dumps({self.strategy.name: {'temperature': 0.7}})}'"
+                )
+
     def build_all_requests(self, **kwargs: Any) -> Any:
         """lm-eval's, remembering how it renders prompts (chat template, system instruction) for the
         second stage's contexts (``answer_context``), which it also needs when requests come from
         lm-eval's request cache."""
         self._rendering = {key: kwargs.get(key) for key in RENDERING}
+        self._check_items(kwargs.get("limit"), kwargs.get("samples"))
+        render = kwargs.get("chat_template")
+        if kwargs.get("apply_chat_template") and callable(render):
+            try:  # a model without a chat template fails here in one line, before any request runs
+                render([{"role": "user", "content": "?"}])
+            except Exception as err:
+                reason = f"{type(err).__name__}: {' '.join(str(err).split())[:160]}"
+                raise StrategyError(
+                    f"{self.config.task}: --apply_chat_template, but the model cannot apply a chat template "
+                    f"({reason}); drop --apply_chat_template, or use a model that has one"
+                ) from err
         return super().build_all_requests(**kwargs)
+
+    def _check_items(self, limit: Any, samples: Any) -> None:
+        """``--limit`` and ``--samples`` as lm-eval hands them to this task, in one line when they name no
+        item (lm-eval itself would fail later with a traceback)."""
+        task, size = self.config.task, len(self.eval_docs)
+        if limit is not None and limit < 1:
+            raise StrategyError(
+                f"{task}: --limit leaves {limit} items to evaluate; give a number of items (1 to {size}) "
+                "or a fraction of them between 0 and 1"
+            )
+        if samples is not None:
+            wrong = [i for i in samples if not isinstance(i, int) or not 0 <= i < size]
+            if wrong:
+                raise StrategyError(
+                    f"{task}: --samples names item {wrong[0]!r}, but its {self.family.eval_split} split has "
+                    f"{size} items (0 to {size - 1})"
+                )
 
     def answer_context(self, doc: Mapping[str, Any], context: str) -> str:
         """The second stage's context for ``doc``, whose prompt as sent was ``context``: the same prompt
@@ -215,6 +271,19 @@ class StrategyTask(ConfigurableTask):
                 )
             scores.update(self.family.score_two_stage(doc, answer, two))
         return scores
+
+
+def _is_zero(value: Any) -> bool:
+    try:
+        return value is not None and float(value) == 0
+    except (TypeError, ValueError):
+        return False
+
+
+def _shown_kwargs(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return ",".join(f"{k}={v}" for k, v in value.items())
+    return str(value)
 
 
 def _render_turns(turns: Any, system_instruction: str | None, chat_template: Any) -> str:

@@ -113,18 +113,22 @@ def generated_task_files() -> dict[str, str]:
 def generated_task_dir() -> Path:
     """The folder of generated task YAML (written once, keyed by its content, under the cache root),
     made again when the registered plugins change."""
-    from summeval_tasks.util.files import folder_written_atomically
+    from summeval_tasks.util.files import folder_written_atomically, refuse_links
     from summeval_tasks.util.settings import cache_root
 
     files = generated_task_files()
     digest = hashlib.sha256(f"format {GENERATED_FORMAT}".encode())
     for name in sorted(files):
         digest.update(f"\0{name}\0{files[name]}".encode())
-    target = cache_root() / "tasks" / digest.hexdigest()[:16]
+    root = cache_root()
+    target = root / "tasks" / digest.hexdigest()[:16]
+    refuse_links(target, root)  # a planted link is neither read as ours nor written through
     if _holds(target, files):
         return target
     # missing, or a file deleted or edited since: written again whole (never reused as is)
-    with folder_written_atomically(target, keep_existing=lambda t: _holds(t, files), replace=True) as staging:
+    with folder_written_atomically(
+        target, keep_existing=lambda t: _holds(t, files), replace=True, within=root
+    ) as staging:
         for name, text in files.items():
             (staging / name).write_text(text, encoding="utf-8")
     return target

@@ -10,6 +10,18 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+_REFERENCE_LINE = re.compile(r"^( {0,3})\[", re.MULTILINE)
+
+
+def md(text: str) -> str:
+    """``text`` safe in Markdown: no raw HTML (``<`` becomes ``&lt;``), no link or image (``](`` is
+    broken, as is a reference definition ``[x]: url`` at a line's start), so a study config's
+    description or labels cannot plant a script or a ``javascript:`` link in ``report.md``. Text with
+    none of these (all of summeval's own) is unchanged."""
+    text = text.replace("&", "&amp;") if "<" in text else text
+    text = text.replace("<", "&lt;").replace("](", "]\\(")
+    return _REFERENCE_LINE.sub(r"\1\\[", text)
+
 
 @dataclass
 class Table:
@@ -26,12 +38,15 @@ class Table:
     visible sign, not colour alone (``MARKS``)."""
 
     def markdown(self) -> str:
-        lines = [f"### {self.title}", "", "| " + " | ".join(self.header) + " |"]
+        lines = [f"### {md(self.title)}", "", "| " + " | ".join(md(h) for h in self.header) + " |"]
         lines.append(
             "|" + "|".join("---" if i < self.text_columns else "---:" for i in range(len(self.header))) + "|"
         )
-        lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in self.rows]
-        return "\n".join(lines + [""] + [f"{n}" for n in self.notes]) + "\n"
+        lines += [
+            "| " + " | ".join(md(cell).replace("|", "\\|").replace("\n", " ") for cell in row) + " |"
+            for row in self.rows
+        ]
+        return "\n".join(lines + [""] + [md(n) for n in self.notes]) + "\n"
 
     def html(self) -> str:
         def align(i: int) -> str:
@@ -147,7 +162,7 @@ class SampleView:
 
     def markdown(self) -> str:
         counts = ", ".join(f"{v} {k}" for k, v in self.counts().items())
-        return f"- [{self.title}]({self.href}): {len(self.items)} items ({counts or 'none'})\n"
+        return f"- [{md(self.title)}]({self.href}): {len(self.items)} items ({counts or 'none'})\n"
 
     def html(self, index: int) -> str:
         name = f"s{index}"
@@ -209,20 +224,20 @@ class Document:
 
 def to_markdown(document: Document, folder: Path) -> str:
     """Markdown; figure paths relative to ``folder`` (where the Markdown file is written)."""
-    parts = [f"# {document.title}", ""]
+    parts = [f"# {md(document.title)}", ""]
     for block in document.blocks:
         if isinstance(block, Heading):
-            parts += [f"{'#' * block.level} {block.text}", ""]
+            parts += [f"{'#' * block.level} {md(block.text)}", ""]
         elif isinstance(block, Paragraph):
             if block.text:
-                parts += [f"**{block.text}**" if block.strong else block.text, ""]
+                parts += [f"**{md(block.text)}**" if block.strong else md(block.text), ""]
         elif isinstance(block, Bullets):
-            parts += [f"- {item}" for item in block.items] + [""]
+            parts += [f"- {md(item)}" for item in block.items] + [""]
         elif isinstance(block, Links):
-            parts += [f"- [{label}]({href})" for label, href in block.items] + [""]
+            parts += [f"- [{md(label)}]({href})" for label, href in block.items] + [""]
         elif isinstance(block, Figures):
             parts += [
-                f"![{caption}]({path.relative_to(folder).as_posix()})\n" for caption, path in block.items
+                f"![{md(caption)}]({path.relative_to(folder).as_posix()})\n" for caption, path in block.items
             ]
         else:
             parts.append(block.markdown())

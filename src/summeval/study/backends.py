@@ -124,6 +124,24 @@ def resolve_device(spec: ModelSpec, config: StudyConfig) -> str | None:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+def chat_template_missing(pretrained: str) -> bool:
+    """Whether the local model folder ``pretrained`` has no chat template (none in
+    ``tokenizer_config.json``, no ``chat_template.jinja`` / ``.json``). False when it is not a local
+    folder: a hub model's tokenizer is checked when it loads."""
+    import json
+
+    folder = Path(pretrained).expanduser()
+    if not folder.is_dir():
+        return False
+    if any((folder / name).is_file() for name in ("chat_template.jinja", "chat_template.json")):
+        return False
+    try:
+        settings = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        settings = {}
+    return not (isinstance(settings, dict) and settings.get("chat_template"))
+
+
 def load_model(
     spec: ModelSpec, pretrained: str, adapter: Path | None, config: StudyConfig, device: str | None
 ) -> Any:

@@ -169,6 +169,13 @@ def base_model_config(base: str, revision: str | None = None, what: str = "base 
     from summeval_tasks.util.hub import hub_offline, hub_unreachable_reason
 
     local = Path(base).expanduser()
+    if local.exists() and not local.is_dir():
+        from summeval_tasks.util.source_files import path_kind
+
+        raise AdapterError(
+            f"{what} {base} is {path_kind(local)}, not a model folder (one holding config.json) or a hub "
+            "name like org/model"
+        )
     if not local.exists():
         looks_like_path = base.startswith((".", "/", "~")) or base.count("/") != 1
         if looks_like_path:

@@ -257,12 +257,23 @@ def _train(
         raise FinetuneError(f"finetune: {output} already exists; choose another --output or remove it")
     checkpoint = last_complete_checkpoint(work_dir) if work_dir.is_dir() else None
     if resume and checkpoint is None:
-        raise FinetuneError(f"finetune: nothing to resume: no complete checkpoint in {work_dir}")
-    if not resume and work_dir.exists():
         raise FinetuneError(
-            f"finetune: {work_dir} holds an interrupted run; pass --resume to continue it, "
-            "or remove that folder to start over"
+            f"finetune: nothing to resume: no complete checkpoint in {work_dir}; run without --resume to "
+            "start over"
         )
+    if not resume and work_dir.exists():
+        if checkpoint is not None:
+            raise FinetuneError(
+                f"finetune: {work_dir} holds an interrupted run; pass --resume to continue it, "
+                "or remove that folder to start over"
+            )
+        # stopped before its first complete checkpoint: nothing in it can be resumed, so start over
+        print(
+            f"summeval: {work_dir} holds an interrupted run with no complete checkpoint; starting over",
+            file=sys.stderr,
+            flush=True,
+        )
+        shutil.rmtree(work_dir)
 
     # Everything that can be wrong is checked before any weights load.
     check_scheduler(recipe)

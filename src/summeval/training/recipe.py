@@ -223,9 +223,14 @@ def load_recipe(path: str | Path | None = None, overrides: list[str] | None = No
 
     tree: dict[str, Any] = {}
     if path is not None:
+        from summeval_tasks.util.source_files import path_kind
+
         path = Path(path)
-        if not path.exists():
+        kind = path_kind(path)
+        if kind == "missing":
             raise RecipeError(f"recipe: cannot read {path}: it does not exist")
+        if kind != "a file":
+            raise RecipeError(f"recipe: cannot read {path}: it is {kind}; give a recipe YAML file")
         tree = load_yaml_file(path, RecipeError, "recipe") or {}
         if not isinstance(tree, dict):
             raise RecipeError(f"recipe: {path} must hold a mapping of fields")

@@ -88,9 +88,11 @@ def _download(url: str) -> bytes:
 
 def bigbench_task_json() -> Path:
     """The path of the verified BIG-bench sports_understanding task.json, fetched once (see module doc)."""
-    from summeval_tasks.util.files import write_bytes_atomically
+    from summeval_tasks.util.files import refuse_links, write_bytes_atomically
+    from summeval_tasks.util.settings import cache_root
 
     target = cached_path()
+    refuse_links(target.parent, cache_root())  # the file itself, if a link, is replaced, never followed
     if target.is_file() and not target.is_symlink():
         with open(target, "rb") as cached:
             if is_official(cached.read(MAX_BYTES + 1)):
@@ -98,7 +100,7 @@ def bigbench_task_json() -> Path:
         print(f"sports: {target} is not the BIG-bench file (sha256 differs); fetching again", file=sys.stderr)
     data = _download(source_url())
     try:
-        write_bytes_atomically(target, data)
+        write_bytes_atomically(target, data, within=cache_root())
     except OSError as err:
         raise BigbenchSourceError(f"sports: cannot write the cached task.json {target}: {err}") from err
     return target

@@ -310,6 +310,11 @@ def download_hub() -> dict[str, list[Statement]]:
 
 def resolve_source(value: str | None = None) -> str:
     """The chosen source: ``value`` if given, else ``$SUMMEVAL_SPORTS_DATA``, else ``hub``."""
+    if value is not None and not isinstance(value, (str, os.PathLike)):
+        raise SportsDataError(
+            f"sports: sports_data must be a string (a source name or a path), got {type(value).__name__} "
+            f"{value!r}; choose {SOURCE_CHOICES}"
+        )
     return str(value or os.environ.get(SOURCE_ENV) or "hub")
 
 
@@ -360,7 +365,7 @@ def load_statements(source: str | None = None) -> dict[str, list[Statement]]:
     if not path.exists():
         raise SportsDataError(f"sports: data path {path} does not exist; choose {SOURCE_CHOICES}")
     if path.is_dir():
-        if not (path / "task.json").is_file():
+        if not (path / "task.json").exists():
             raise SportsDataError(f"sports: folder {path} holds no task.json; choose {SOURCE_CHOICES}")
-        path = path / "task.json"
+        path = path / "task.json"  # not a regular file: read_utf8_text names what it is
     return parse_task_json(path)

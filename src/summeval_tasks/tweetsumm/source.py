@@ -266,6 +266,11 @@ def download_hub(cache_dir: str | None = None) -> list[Path]:
 
 def resolve_source(value: str | None = None) -> str:
     """The chosen source: ``value`` if given, else ``$SUMMEVAL_TWEETSUMM_DATA``, else ``hub``."""
+    if value is not None and not isinstance(value, (str, os.PathLike)):
+        raise TweetSummDataError(
+            f"tweetsumm: tweetsumm_data must be a string (a source name or a path), got "
+            f"{type(value).__name__} {value!r}; choose {SOURCE_CHOICES}"
+        )
     return str(value or os.environ.get(SOURCE_ENV) or "hub")
 
 

@@ -12,6 +12,11 @@ and an interrupted or starved write ends in one line with nothing half-written t
 * ``terminate_cleanly``: SIGTERM becomes an ordinary exit (code 143) that runs every cleanup
   (temporary folders removed, complete work kept), with one line saying so.
 * ``disk_full``: a write that ran out of space as one line naming the file and what to do.
+* ``refuse_links``: nothing is written through a symbolic link inside a folder summeval writes (a study's
+  ``--out``, the cache): a planted link would send the write wherever it points. The writers above take
+  that folder as ``within`` and refuse a link on the way, in one line naming it and its target (a file
+  that is itself a link is replaced by the rename, never followed); lock files are opened without
+  following a link at all.
 """
 
 from __future__ import annotations
@@ -46,6 +51,59 @@ class DiskFull(SummevalError):
     """A write ran out of space (or hit the file-size limit); nothing half-written was left."""
 
 
+class LinkInOwnedFolder(SummevalError):
+    """A symbolic link where summeval would write inside a folder it writes; nothing went through it."""
+
+
+# ----------------------------------------------------------------------------- links
+
+
+def link_message(link: Path, within: Path | None = None) -> str:
+    try:
+        points_to = os.readlink(link)
+    except OSError:
+        points_to = "?"
+    inside = f" inside {within}" if within is not None else ""
+    return (
+        f"{link} is a symbolic link (to {points_to}); summeval writes nothing through a link{inside}, "
+        "where it writes its own files: remove the link (or choose another folder) and run again"
+    )
+
+
+def refuse_links(target: str | os.PathLike, within: str | os.PathLike) -> None:
+    """Raise ``LinkInOwnedFolder`` when ``target`` or a folder between ``within`` and it is a symbolic
+    link. ``within`` itself may be one (the user chose it); what summeval makes inside it may not."""
+    target, within = Path(target), Path(within)
+    try:
+        parts = target.relative_to(within).parts
+    except ValueError:
+        raise ValueError(f"{target} is not inside {within}") from None
+    current = within
+    for part in parts:
+        current = current / part
+        if current.is_symlink():
+            raise LinkInOwnedFolder(link_message(current, within))
+        if not current.exists():
+            return
+
+
+def first_link(folder: Path) -> Path | None:
+    """The first symbolic link found inside ``folder`` (walked without following links), or None."""
+    for root, dirs, files in os.walk(folder, followlinks=False):
+        for name in sorted(dirs) + sorted(files):
+            if os.path.islink(os.path.join(root, name)):
+                return Path(root) / name
+    return None
+
+
+def _make_parents(target: Path, within: Path | None) -> None:
+    """``target``'s parent folders made, none of them through a link inside ``within``. (A file that
+    is itself a link is replaced by the rename, never followed.)"""
+    if within is not None and target.parent != within:
+        refuse_links(target.parent, within)
+    target.parent.mkdir(parents=True, exist_ok=True)
+
+
 # ----------------------------------------------------------------------------- owned folders
 
 
@@ -54,9 +112,13 @@ def check_owned_folder(
 ) -> None:
     """Refuse ``path`` as an output folder unless it does not exist, is empty, holds ``marker`` written
     for the same ``owner`` (e.g. ``{"study": name}``), or ``adopt(path)`` says it is ours from before
-    the marker existed. Writes nothing."""
+    the marker existed; and refuse it when anything inside is a symbolic link (summeval makes none, and
+    a planted one would send a write out of the folder: ``first_link``). Writes nothing."""
     if not path.is_dir():
         return
+    link = first_link(path)
+    if link is not None:
+        raise LinkInOwnedFolder(f"{what} {path}: {link_message(link, path)}")
     marker_path = path / marker
     if marker_path.is_file():
         try:
@@ -90,7 +152,9 @@ def mark_owned_folder(path: Path, marker: str, owner: dict[str, Any]) -> None:
     """Create ``path`` (if needed) and write its ``marker`` (after ``check_owned_folder`` passed)."""
     path.mkdir(parents=True, exist_ok=True)
     if not (path / marker).is_file():
-        write_text_atomically(path / marker, json.dumps({"written_by": "summeval", **owner}) + "\n")
+        write_text_atomically(
+            path / marker, json.dumps({"written_by": "summeval", **owner}) + "\n", within=path
+        )
 
 
 def check_output_folder(
@@ -164,7 +228,12 @@ def exclusive_lock(lock: Path, what: str, advice: str) -> Iterator[None]:
 
     lock.parent.mkdir(parents=True, exist_ok=True)
     while True:
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        try:  # a link planted as the lock file is not followed: the file behind it is never written
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        except OSError as err:
+            if err.errno == errno.ELOOP or lock.is_symlink():
+                raise LinkInOwnedFolder(link_message(lock)) from None
+            raise
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -208,11 +277,14 @@ def disk_full(err: BaseException, target: Path | str) -> DiskFull:
 
 def ran_out_of_space(err: BaseException, where: Path) -> bool:
     """Whether ``err`` is a write that ran out of space: an ``OSError`` of ``DISK_FULL_ERRNOS`` (itself or
-    its cause), or a ``RuntimeError`` (torch's serialiser reports a short write so, without the errno)
-    while the disk of ``where`` has under 1 MiB free."""
+    its cause), an error of a library that reports the system's message without the errno
+    (safetensors' ``SafetensorError: ... No space left on device``), or a ``RuntimeError`` (torch's
+    serialiser reports a short write so) while the disk of ``where`` has under 1 MiB free."""
     seen: BaseException | None = err
     while seen is not None:
         if isinstance(seen, OSError) and seen.errno in DISK_FULL_ERRNOS:
+            return True
+        if not isinstance(seen, OSError) and any(os.strerror(e) in str(seen) for e in DISK_FULL_ERRNOS):
             return True
         seen = seen.__cause__ or seen.__context__
     if isinstance(err, RuntimeError):
@@ -261,7 +333,11 @@ def terminate_cleanly(what: str) -> Iterator[None]:
 
 @contextmanager
 def folder_written_atomically(
-    target: Path, *, keep_existing: Callable[[Path], bool] | None = None, replace: bool = False
+    target: Path,
+    *,
+    keep_existing: Callable[[Path], bool] | None = None,
+    replace: bool = False,
+    within: Path | None = None,
 ) -> Iterator[Path]:
     """Yield a private temporary folder beside ``target``; rename it to ``target`` when the block ends.
 
@@ -269,9 +345,12 @@ def folder_written_atomically(
     space is a one-line ``DiskFull`` naming ``target``. If the rename fails because
     another process wrote ``target`` first and ``keep_existing(target)`` says that copy is good, ours
     is discarded instead. With ``replace``, an existing ``target`` is moved aside (to a hidden name)
-    only once the new folder is complete, then removed.
+    only once the new folder is complete, then removed. ``within``: the folder summeval writes that
+    holds ``target``; a link on the way (or ``target`` a link) is refused (``refuse_links``).
     """
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if within is not None:
+        refuse_links(target, within)  # a folder that is a link would be read (keep_existing) through it
+    _make_parents(target, within)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         yield staging
@@ -291,19 +370,19 @@ def folder_written_atomically(
             shutil.rmtree(staging, ignore_errors=True)
     except BaseException as err:
         shutil.rmtree(staging, ignore_errors=True)
-        if isinstance(err, OSError) and err.errno in DISK_FULL_ERRNOS:
+        if isinstance(err, Exception) and ran_out_of_space(err, target.parent):
             raise disk_full(err, target) from err
         raise
 
 
-def write_bytes_atomically(target: str | os.PathLike, data: bytes) -> Path:
+def write_bytes_atomically(target: str | os.PathLike, data: bytes, *, within: Path | None = None) -> Path:
     """Write ``data`` to ``target`` through a private temporary file and a rename.
 
     The file gets the permissions a plain ``open()`` would give it (0666 less the umask), not
-    ``mkstemp``'s private 0600.
+    ``mkstemp``'s private 0600. ``within``: as ``folder_written_atomically``'s.
     """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    _make_parents(target, within)
     handle, staging = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     try:
         with os.fdopen(handle, "wb") as out:
@@ -318,9 +397,9 @@ def write_bytes_atomically(target: str | os.PathLike, data: bytes) -> Path:
     return target
 
 
-def write_text_atomically(target: str | os.PathLike, text: str) -> Path:
+def write_text_atomically(target: str | os.PathLike, text: str, *, within: Path | None = None) -> Path:
     """Write ``text`` (UTF-8) to ``target`` as ``write_bytes_atomically`` does."""
-    return write_bytes_atomically(target, text.encode("utf-8"))
+    return write_bytes_atomically(target, text.encode("utf-8"), within=within)
 
 
 def _umask() -> int:

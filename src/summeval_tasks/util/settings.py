@@ -69,6 +69,13 @@ def cache_root():
             f"{where}: {existing} is not writable; point {name} at a folder you can write "
             f"(summeval's cache: {root})"
         )
+    try:  # a place that looks writable but holds no folders (under /proc, a full or read-only mount)
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise SettingError(
+            f"{where}: cannot create the cache folder {root} ({err.strerror}); point {name} at a folder "
+            "you can write"
+        ) from None
     return root
 
 

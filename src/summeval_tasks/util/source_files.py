@@ -25,6 +25,20 @@ _KINDS = (
 )
 
 
+def path_kind(path: str | os.PathLike) -> str:
+    """What ``path`` is, in words: ``"a file"``, ``"a folder"``, ``"a FIFO (named pipe)"``, ``"a
+    character device"``..., or ``"missing"`` (by its ``stat``, never opened)."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return "missing"
+    except OSError as err:
+        return f"unreadable ({err.strerror})"
+    if stat.S_ISREG(mode):
+        return "a file"
+    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+
+
 def check_regular_file(path: Path, error: type[Exception], task: str, limit: int = DATA_FILE_LIMIT) -> int:
     """The size of ``path``, a regular file of at most ``limit`` bytes; else ``error`` starting ``task:``
     and naming the file and what it is."""

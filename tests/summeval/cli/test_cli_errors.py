@@ -258,12 +258,38 @@ CLI_CASES = [
     ),
     ("merge-hub-base-offline", ["merge", "{tmp}/adapter_hub", "--out", "{tmp}/m"], "org/not-local-model"),
     ("merge-out-exists", ["merge", "{tmp}/adapter_hub", "--out", "{tmp}/existing_out"], "already exists"),
+    # round three: what an input is, said as it is (a FIFO, a device), not as "missing" or a bad hub id
+    (
+        "sports-task-json-fifo",
+        ["data", "{tmp}/sportsfifo", "--task", "sports"],
+        "task.json is a FIFO (named pipe); give a regular file",
+    ),
+    (
+        "finetune-base-dev-null",
+        [*FINETUNE, "--base", "/dev/null", "--output", "{tmp}/a"],
+        "/dev/null is a character device, not a model folder",
+    ),
+    (
+        "finetune-base-fifo",
+        [*FINETUNE, "--base", "{tmp}/recipe.fifo", "--output", "{tmp}/a"],
+        "recipe.fifo is a FIFO (named pipe), not a model folder",
+    ),
+    (
+        "compare-out-under-proc",
+        [*COMPARE, "--strategies", "answer_only", "--task", "sports", "--out", "/proc/summeval-out"],
+        "cannot create anything in /proc",
+    ),
 ]
 
 
 @pytest.fixture
 def case_dir(tmp_path, offline):
+    import os
+
     _write_files(tmp_path)
+    (tmp_path / "sportsfifo").mkdir()
+    os.mkfifo(tmp_path / "sportsfifo" / "task.json")
+    os.mkfifo(tmp_path / "recipe.fifo")
     return tmp_path
 
 
@@ -309,6 +335,13 @@ METADATA_CASES = [
     ("tweetsumm-data-missing", {"tweetsumm_data": "/no/such/file.json"}, "/no/such/file.json does not exist"),
     ("sports-data-missing", {"sports_data": "/no/such/task.json"}, "/no/such/task.json does not exist"),
     ("exemplars-missing", {"active_prompt_exemplars": "/no/such.json"}, "'/no/such.json': no such file"),
+    # round three: a value of the wrong type is named as such, not read as a path
+    ("tweetsumm-data-list", {"tweetsumm_data": ["sample"]}, "tweetsumm_data must be a string"),
+    (
+        "sports-data-number",
+        {"sports_data": 5},
+        "sports_data must be a string (a source name or a path), got int 5",
+    ),
 ]
 
 

@@ -401,7 +401,7 @@ ROUND_TWO_CLI = [
         "sports-task-json-folder",
         5,
         ["data", "{tmp}/sportsdir_taskjson_folder", "--task", "sports"],
-        "holds no task.json",
+        "task.json is a folder; give a regular file",
     ),
     (
         "compare-data-fifo",
@@ -413,13 +413,13 @@ ROUND_TWO_CLI = [
         "select-annotations-fifo",
         5,
         [*TEMPERATURE_ARGS, "--annotations", "{tmp}/fifo.json", "--out", "{tmp}/e.json"],
-        "fifo.json is not a file",
+        "fifo.json is a FIFO (named pipe), not a file",
     ),
     (
         "compare-exemplars-fifo",
         5,
         [*COMPARE, "--active-prompt-exemplars", "{tmp}/fifo.json", "--out", "{tmp}/c"],
-        "fifo.json is not a file",
+        "fifo.json is a FIFO (named pipe), not a file",
     ),
     ("study-config-fifo", 5, [*STUDY, "{tmp}/fifo.yaml"], "study config: {tmp}/fifo.yaml is a FIFO"),
     ("study-config-dev-zero", 5, [*STUDY, "/dev/zero"], "study config: /dev/zero is a character device"),
@@ -427,7 +427,7 @@ ROUND_TWO_CLI = [
         "recipe-fifo",
         5,
         ["finetune", "--recipe", "{tmp}/fifo.yaml", "--output", "{tmp}/a"],
-        "fifo.yaml is not a file",
+        "fifo.yaml is a FIFO (named pipe), not a file",
     ),
     (
         "finetune-data-fifo",

@@ -216,12 +216,18 @@ def test_mismatched_adapter_is_refused_by_lm_eval(tiny_llama, embedded_model, tm
     assert "hidden_size 32 vs 576" in proc.stderr and "SUMMEVAL_ALLOW_BASE_MISMATCH=1" in proc.stderr
 
 
-def test_resume_without_a_run_and_a_leftover_run_are_clear_errors(tiny_llama, tmp_path):
+def test_resume_without_a_run_is_an_error_and_a_run_stopped_before_any_checkpoint_starts_over(
+    tiny_llama, tmp_path
+):
     proc = finetune(tiny_llama, tmp_path / "a", "--resume", check=False)
     assert proc.returncode == 2 and "nothing to resume" in proc.stderr
-    (tmp_path / "b.work").mkdir()
-    proc = finetune(tiny_llama, tmp_path / "b", check=False)
-    assert proc.returncode == 2 and "pass --resume" in proc.stderr
+    assert "run without --resume to start over" in proc.stderr
+    leftover = tmp_path / "b.work"
+    leftover.mkdir()
+    (leftover / "summeval_run.json").write_text("{}")  # killed before its first checkpoint
+    proc = finetune(tiny_llama, tmp_path / "b", "--max-steps", "1")
+    assert "no complete checkpoint; starting over" in proc.stderr
+    assert (tmp_path / "b" / "adapter_config.json").is_file() and not leftover.exists()
 
 
 def test_killed_run_resumes_from_its_last_checkpoint(tiny_llama, tmp_path):
@@ -247,6 +253,8 @@ def test_killed_run_resumes_from_its_last_checkpoint(tiny_llama, tmp_path):
     assert not adapter.exists(), "a killed run must not leave an adapter folder"
     killed_at = int(last_complete_checkpoint(work).name.split("-")[1])
     assert killed_at < 400
+    proc = finetune(tiny_llama, adapter, "--max-steps", "400", check=False)  # refused before any weights load
+    assert proc.returncode == 2 and "holds an interrupted run; pass --resume" in proc.stderr
 
     finetune(tiny_llama, adapter, "--resume", "--max-steps", "400", "--set", "training.save_steps=2",
              "--set", "training.batch_size=2")  # fmt: skip

@@ -1,3 +1,5 @@
+import pytest
+
 from summeval_tasks.tweetsumm.cleaning import clean_text
 
 
@@ -37,3 +39,31 @@ def test_html_entities_and_acute_apostrophe():
 
 def test_lone_caret_removes_only_itself():
     assert clean_text("call at 9^30 or I'm ^ at home") == "call at 9 30 or I'm at home"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "नमस्ते दुनिया",  # Devanagari: virama and vowel signs (Mn, Mc)
+        "নমস্কার",  # Bengali
+        "வணக்கம்",  # Tamil
+        "สวัสดีครับ",  # Thai vowels and tone marks (Mn)
+        "שָׁלוֹם",  # Hebrew points
+        "مَرْحَبًا",  # Arabic harakat
+        "你好，世界",  # CJK (the full-width comma folds to ",")
+        "Ελληνικά ı̇",  # Greek, a dotted i NFKC leaves decomposed
+    ],
+)
+def test_every_scripts_combining_marks_survive(text):
+    import unicodedata
+
+    cleaned = clean_text(text)
+    marks = [c for c in unicodedata.normalize("NFKC", text) if unicodedata.category(c).startswith("M")]
+    assert [c for c in cleaned if unicodedata.category(c).startswith("M")] == marks
+    assert cleaned.replace(" ", "") == unicodedata.normalize("NFKC", text).replace(" ", "").replace("，", ",")
+
+
+def test_a_mark_on_no_letter_goes_with_its_symbol():
+    assert clean_text("ok ❤️ thanks") == "ok thanks"  # the heart and its variation selector (Mn)
+    assert clean_text("\u0301start") == "start"  # a mark at the very start has no letter to sit on
+    assert clean_text("★\u0301 x") == "x"
