@@ -88,8 +88,8 @@ def _cells_done(out: Path) -> list[Path]:
 
 def _nothing_looks_complete_but_whole_cells(out: Path, config_path: Path) -> int:
     """Every visible cell is intact, nothing hidden (staging) is left, no report claims a finished study."""
-    from summeval.study.cells import cell_problem
     from summeval.study.config import load_study
+    from summeval.study.store import cell_problem
 
     config = load_study(config_path)
     done = 0

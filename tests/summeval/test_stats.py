@@ -390,10 +390,11 @@ def test_a_nan_is_an_error_not_a_figure(compute):
 
 
 def test_a_nan_score_names_the_cell_and_metric():
+    from prompt_strategies.registry import get_family, get_strategy
     from summeval.report.analysis import summaries
     from summeval.study.plan import Cell
 
-    cell = Cell("m", "tweetsumm_zero", "tweetsumm", "answer_only", None)
+    cell = Cell("m", "tweetsumm_zero", get_family("tweetsumm"), get_strategy("answer_only"), None)
     scores = {
         "rouge1": [0.1, float("nan")],
         "rouge2": [0.0, 0.1],

@@ -5,10 +5,18 @@ from __future__ import annotations
 
 import sys
 
-from summeval.cli.handlers import family_name
+from summeval.cli.handlers import resolve_family
 from summeval.cli.parser import batch_size, build_parser, positive_float, positive_int
 
-__all__ = ["batch_size", "build_parser", "family_name", "main", "one_line", "positive_float", "positive_int"]
+__all__ = [
+    "batch_size",
+    "build_parser",
+    "main",
+    "one_line",
+    "positive_float",
+    "positive_int",
+    "resolve_family",
+]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,12 +6,16 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from summeval_tasks.contract import TaskFamily
 
 
 def _embedded_model(args: argparse.Namespace) -> int:
     from summeval.training.embedded_model import embedded_model_path
 
-    print(embedded_model_path(args.cache_dir))
+    print(embedded_model_path(args.cache_dir, verify=True))  # every file's sha256 checked
     return 0
 
 
@@ -44,17 +48,15 @@ def _task_dir(args: argparse.Namespace) -> int:
 FAMILY_SHORT_NAMES = {"sports": "sports_understanding"}
 
 
-def family_name(value: str) -> str:
-    """A family name as the user typed it (``sports`` is short for ``sports_understanding``)."""
+def resolve_family(value: str) -> TaskFamily:
+    """The family the user named (``sports`` is short for ``sports_understanding``), read once."""
     from prompt_strategies.registry import get_family
 
-    return get_family(FAMILY_SHORT_NAMES.get(value, value)).name
+    return get_family(FAMILY_SHORT_NAMES.get(value, value))
 
 
 def _data(args: argparse.Namespace) -> int:
-    from prompt_strategies.registry import get_family
-
-    family = get_family(family_name(args.task))
+    family = resolve_family(args.task)
     metadata = {family.data_key: args.source} if family.data_key and args.source else {}
     docs = family.load(metadata)
     if args.show is None:
@@ -115,7 +117,7 @@ def _active_prompt_select(args: argparse.Namespace) -> int:
     from summeval.study.compare import load_lm
     from summeval.study.selection import check_selection, select_to_file
 
-    family = family_name(args.task)
+    family = resolve_family(args.task)
     output_file(args.out, "--out")
     if args.annotations:
         input_file(args.annotations, "--annotations")
@@ -130,7 +132,7 @@ def _active_prompt_select(args: argparse.Namespace) -> int:
     lm = load_lm(args.model, args.model_args, args.batch_size, args.device)
     content = select_to_file(
         lm,
-        family_name=family,
+        family=family,
         data=args.data,
         selection=selection,
         seed=args.seed,
@@ -151,12 +153,11 @@ def _active_prompt_select(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from prompt_strategies.registry import get_family
     from summeval.paths import input_file, output_folder
     from summeval.report.compare import results_markdown
-    from summeval.study.compare import resolve_strategy_names, run_compare
+    from summeval.study.compare import resolve_strategies, run_compare
 
-    family = family_name(args.task)
+    family = resolve_family(args.task)
     output_folder(args.out, "--out")
     if args.active_prompt_exemplars:
         input_file(args.active_prompt_exemplars, "--active-prompt-exemplars")
@@ -164,7 +165,7 @@ def _compare(args: argparse.Namespace) -> int:
     rows = run_compare(
         model=args.model,
         model_args=args.model_args,
-        strategy_names=resolve_strategy_names(args.strategies, family),
+        strategies_to_run=resolve_strategies(args.strategies, family),
         out=args.out,
         family=family,
         data=args.data,
@@ -177,7 +178,7 @@ def _compare(args: argparse.Namespace) -> int:
         selection=_selection(args, "active_"),
         seed=args.seed,
     )
-    print(results_markdown(rows, get_family(family), f"{args.model} {args.model_args}"))
+    print(results_markdown(rows, family, f"{args.model} {args.model_args}"))
     print(f"written to {args.out}/ (results.md, results.json, a chart, one CSV per strategy)")
     return 0
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from prompt_strategies.registry import get_strategy
+from prompt_strategies.strategy import PromptStrategy
 from summeval_tasks.contract import TaskFamily
 
 
@@ -59,7 +59,7 @@ def evaluate_task(
     *,
     task: str,
     family: TaskFamily,
-    strategy_name: str,
+    strategy: PromptStrategy,
     metadata: Mapping[str, Any],
     manager: Any,
     limit: int | None,
@@ -91,10 +91,9 @@ def evaluate_task(
         torch_random_seed=seed,
         fewshot_random_seed=seed,
     )
-    strategy = get_strategy(strategy_name)
     options = dict(metadata)
     if fixed_options:
-        options[strategy_name] = {**dict(options.get(strategy_name) or {}), **fixed_options}
+        options[strategy.name] = {**dict(options.get(strategy.name) or {}), **fixed_options}
     primary = strategy.primary_filter(family, strategy.options(options))
     samples = [s for s in evaluation["samples"][task] if s.get("filter", primary) == primary]
     return evaluation, samples, primary

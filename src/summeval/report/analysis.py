@@ -8,7 +8,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from prompt_strategies.registry import get_family
 from summeval.lm_eval.samples import item_scores, sample_rows
 from summeval.stats import (
     ALPHA,
@@ -93,7 +92,7 @@ def difference_text(result: Mapping[str, Any]) -> str:
 def summaries(cell: Cell, record: Mapping[str, Any], seed: int) -> dict[str, dict[str, float]]:
     """Each metric's mean and 95% interval over the cell's saved per-item scores."""
     try:
-        return score_summaries(get_family(cell.family), record["scores"], seed)
+        return score_summaries(cell.family, record["scores"], seed)
     except StatisticsError as err:
         raise StatisticsError(f"cell {cell.id}: {err}") from err
 
@@ -112,7 +111,7 @@ def comparison_results(config: StudyConfig, records: Mapping[str, Any]) -> list[
         if comparison.a not in records or comparison.b not in records:
             continue
         cell = config.cell(comparison.a)
-        family = get_family(cell.family)
+        family = cell.family
         a, b = records[comparison.a], records[comparison.b]
         for metric in compared_metrics(family):
             by_item_b = dict(zip(b["items"], b["scores"][metric], strict=True))

@@ -14,7 +14,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from prompt_strategies.registry import get_family
 from summeval.report.analysis import StrategyResult
 from summeval.study.plan import StudyConfig
 from summeval_tasks.contract import TaskFamily
@@ -25,7 +24,14 @@ def chart_name(family: TaskFamily) -> str:
     return f"{family.primary_metric}.png"
 
 
-def write_chart(rows: Sequence[StrategyResult], path: Path, family: TaskFamily, title: str = "") -> Path:
+def write_chart(
+    rows: Sequence[StrategyResult],
+    path: Path,
+    family: TaskFamily,
+    title: str = "",
+    *,
+    within: Path | None = None,
+) -> Path:
     """A bar chart of the family's headline metric per strategy with its 95% interval as error bars (PNG)."""
     import matplotlib
 
@@ -72,7 +78,7 @@ def write_chart(rows: Sequence[StrategyResult], path: Path, family: TaskFamily, 
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", bbox_inches="tight")
     plt.close(fig)
-    return write_bytes_atomically(path, buffer.getvalue())
+    return write_bytes_atomically(path, buffer.getvalue(), within=within)
 
 
 def data_limits(lows: Sequence[float], highs: Sequence[float]) -> tuple[float, float]:
@@ -86,7 +92,9 @@ def data_limits(lows: Sequence[float], highs: Sequence[float]) -> tuple[float, f
     return max(0.0, low - margin), min(1.0, high + margin)
 
 
-def write_forest(comparisons: Sequence[Mapping[str, Any]], path: Path) -> Path | None:
+def write_forest(
+    comparisons: Sequence[Mapping[str, Any]], path: Path, *, within: Path | None = None
+) -> Path | None:
     """One forest plot: a row per comparison, its B − A with the 95% interval (unadjusted), a zero line;
     significant ones (after Holm) filled and starred. Comparisons without an interval (n too small) are
     left out; None when none is left."""
@@ -124,7 +132,7 @@ def write_forest(comparisons: Sequence[Mapping[str, Any]], path: Path) -> Path |
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", bbox_inches="tight")
     plt.close(fig)
-    return write_bytes_atomically(path, buffer.getvalue())
+    return write_bytes_atomically(path, buffer.getvalue(), within=within)
 
 
 def charts(
@@ -135,8 +143,7 @@ def charts(
 ) -> dict[str, Path]:
     """A bar chart per family of its headline metric per cell, with the 95% intervals (PNG)."""
     written = {}
-    for family_name in dict.fromkeys(c.family for c in config.cells):
-        family = get_family(family_name)
+    for family in config.families():
         rows = [
             StrategyResult(
                 cell.id,
@@ -146,9 +153,9 @@ def charts(
                 cell_summaries[cell.id],
             )
             for cell in config.cells
-            if cell.family == family_name and cell.id in records
+            if cell.family is family and cell.id in records
         ]
         if rows:
-            path = out / "charts" / f"{family_name}_{family.primary_metric}.png"
-            written[family_name] = write_chart(rows, path, family, title=config.name)
+            path = out / "charts" / f"{family.name}_{family.primary_metric}.png"
+            written[family.name] = write_chart(rows, path, family, title=config.name, within=out)
     return written

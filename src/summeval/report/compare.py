@@ -56,7 +56,9 @@ def write_report(
     incomplete and ``results.json`` has ``"complete": false``.
     """
     complete = planned is None or len(rows) >= len(planned)
-    write_text_atomically(out / "results.md", results_markdown(rows, family, model_description, planned))
+    write_text_atomically(
+        out / "results.md", results_markdown(rows, family, model_description, planned), within=out
+    )
     write_text_atomically(
         out / "results.json",
         json.dumps(
@@ -69,5 +71,6 @@ def write_report(
             indent=2,
         )
         + "\n",
+        within=out,
     )
-    write_chart(rows, out / chart_name(family), family, title=model_description.strip())
+    write_chart(rows, out / chart_name(family), family, title=model_description.strip(), within=out)

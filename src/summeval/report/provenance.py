@@ -232,11 +232,9 @@ def _exemplar_source_notes(cells: Mapping[str, Mapping[str, Any]]) -> list[str]:
 
 def data_sources(config: StudyConfig) -> dict[str, str]:
     """Family → its data source in words (what the data are: BIG-bench's items, generated, a sample...)."""
-    from prompt_strategies.registry import get_family
-
     return {
-        name: get_family(name).describe_source(config.metadata(name))
-        for name in sorted({c.family for c in config.cells})
+        family.name: family.describe_source(config.metadata(family))
+        for family in sorted(config.families(), key=lambda f: f.name)
     }
 
 

@@ -24,7 +24,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from prompt_strategies.registry import get_family
 from summeval.lm_eval.samples import SampleRow, sample_rows
 from summeval.report.analysis import comparison_results, comparisons_not_run, summaries, unreachable_banner
 from summeval.report.charts import charts, write_forest
@@ -41,17 +40,9 @@ from summeval.report.document import (
 )
 from summeval.report.provenance import provenance, provenance_tables
 from summeval.report.tables import baseline_tables, comparisons_table, results_table
-from summeval.study.cells import (
-    CSV_FILE,
-    all_cells,
-    cell_dir,
-    cell_states,
-    read_cell,
-    read_cell_samples,
-    replicate_cells,
-    sampled_cells,
-)
+from summeval.study.keys import all_cells, replicate_cells, sampled_cells
 from summeval.study.plan import StudyConfig
+from summeval.study.store import CSV_FILE, cell_dir, cell_states, read_cell, read_cell_samples
 from summeval_tasks.contract import TaskFamily
 from summeval_tasks.util.files import write_text_atomically
 
@@ -77,8 +68,6 @@ def seed_spreads(config: StudyConfig, records: Mapping[str, Any]) -> dict[str, s
     the standard deviation and range of the per-seed means, over the seeds that have run."""
     import statistics
 
-    from prompt_strategies.registry import get_family
-
     if len(config.seeds) < 2:
         return {}
     replicates: dict[str, list[str]] = {}
@@ -86,7 +75,7 @@ def seed_spreads(config: StudyConfig, records: Mapping[str, Any]) -> dict[str, s
         replicates.setdefault(f"{replicate.model}/{replicate.task}", []).append(replicate.id)
     spreads = {}
     for cell_id, ids in replicates.items():
-        metric = get_family(config.cell(cell_id).family).primary_metric
+        metric = config.cell(cell_id).family.primary_metric
         means = [
             sum(records[i]["scores"][metric]) / len(records[i]["scores"][metric])
             for i in [cell_id, *ids]
@@ -115,7 +104,7 @@ def write_study_report(
     every_record, stale = load_records(config, out, keys)
     records = {c.id: every_record[c.id] for c in config.cells if c.id in every_record}
     cell_summaries = {c.id: summaries(c, records[c.id], config.seed) for c in config.cells if c.id in records}
-    families = list(dict.fromkeys(c.family for c in config.cells))
+    families = config.families()
     sizes = dict(inputs.eval_sizes) if inputs is not None else {}
     sampled = sampled_cells(config)
     result_tables = [
@@ -125,26 +114,29 @@ def write_study_report(
             records,
             cell_summaries,
             stale,
-            sizes.get(f),
+            sizes.get(f.name),
             sampled,
             seed_spreads(config, every_record),
         )
         for f in families
     ]
-    baselines = [t for f in families for t in baseline_tables(config, f, records, sizes.get(f))]
+    baselines = [t for f in families for t in baseline_tables(config, f, records, sizes.get(f.name))]
     compared = comparison_results(config, records)
     facts = provenance(config, every_record, inputs, timings or {})
     chart_paths = charts(config, records, cell_summaries, out)
-    forest = write_forest(compared, out / "charts" / "comparisons_forest.png") if compared else None
+    forest = (
+        write_forest(compared, out / "charts" / "comparisons_forest.png", within=out) if compared else None
+    )
     views = []
     for cell in config.cells:
         if cell.id in records:
             csv_text = (cell_dir(out, cell) / CSV_FILE).read_text(encoding="utf-8")
             href = f"samples/{cell.model}__{cell.task}.csv"
-            write_text_atomically(out / href, csv_text)  # the cell's CSV, copied beside the report
-            family = get_family(cell.family)
-            rows = sample_rows(read_cell_samples(out, cell, records[cell.id]), family)
-            views.append(sample_view(cell.id, family, rows, href))
+            write_text_atomically(
+                out / href, csv_text, within=out
+            )  # the cell's CSV, copied beside the report
+            rows = sample_rows(read_cell_samples(out, cell, records[cell.id]), cell.family)
+            views.append(sample_view(cell.id, cell.family, rows, href))
 
     finished = len(records)
     status = (
@@ -182,8 +174,8 @@ def write_study_report(
         Heading("Provenance"),
         *provenance_tables(facts),
     )
-    write_text_atomically(out / "report.md", to_markdown(document, out))
-    write_text_atomically(out / "report.html", to_html(document, _CSS))
+    write_text_atomically(out / "report.md", to_markdown(document, out), within=out)
+    write_text_atomically(out / "report.html", to_html(document, _CSS), within=out)
     write_text_atomically(
         out / "report.json",
         json.dumps(

@@ -7,11 +7,11 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from prompt_strategies.registry import get_family
 from summeval.report.analysis import difference_text, interval_text
 from summeval.report.document import Table
 from summeval.stats import ALPHA, chance_range, holm, paired_test, rate_interval
 from summeval.study.plan import Cell, StudyConfig
+from summeval_tasks.contract import TaskFamily
 
 
 def items_text(cell: Cell, n: int, split: str, split_size: int | None) -> str:
@@ -26,7 +26,7 @@ def items_text(cell: Cell, n: int, split: str, split_size: int | None) -> str:
 
 def results_table(
     config: StudyConfig,
-    family_name: str,
+    family: TaskFamily,
     records: Mapping[str, Any],
     cell_summaries: Mapping[str, dict[str, dict[str, float]]],
     stale: Mapping[str, str] | None = None,
@@ -34,11 +34,10 @@ def results_table(
     sampled: Mapping[str, bool] | None = None,
     spreads: Mapping[str, str] | None = None,
 ) -> Table:
-    """One row per cell of ``family_name``: each metric's mean and interval, the items it scored (split,
+    """One row per cell of ``family``: each metric's mean and interval, the items it scored (split,
     its size, how they were chosen) and the seed of a sampled cell, beside the published figures."""
-    family = get_family(family_name)
     metrics = list(family.reported_metrics)
-    cells = [c for c in config.cells if c.family == family_name]
+    cells = [c for c in config.cells if c.family is family]
     published_metrics = [m for m in metrics if any(m in config.published.get(c.id, {}) for c in cells)]
     header = ["model", "task", "filter", "items", "seed", *(f"{m} [95%]" for m in metrics)]
     with_spread = len(config.seeds) > 1 and any((sampled or {}).get(c.id) for c in cells)
@@ -96,7 +95,7 @@ def results_table(
             f"{config.published_label}: the figures the original study reported, shown beside the cell that "
             "reproduces them (they have no interval: the study reported none)."
         )
-    return Table(f"{family_name}: results", header, rows, notes, text_columns=5)
+    return Table(f"{family.name}: results", header, rows, notes, text_columns=5)
 
 
 def two_stage_note(family: Any) -> str:
@@ -114,20 +113,19 @@ def two_stage_note(family: Any) -> str:
 
 def baseline_tables(
     config: StudyConfig,
-    family_name: str,
+    family: TaskFamily,
     records: Mapping[str, Any],
     split_size: int | None = None,
 ) -> list[Table]:
     """For a family with fixed labels: each cell tested against always answering the majority label
     (the pool split's most common one) on the same items, paired (exact McNemar, Holm over the cells);
     and the range random guessing reaches, a prediction range in a table of its own."""
-    family = get_family(family_name)
     if not family.choices:
         return []
-    cells = [c for c in config.cells if c.family == family_name and c.id in records]
+    cells = [c for c in config.cells if c.family is family and c.id in records]
     if not cells:
         return []
-    docs = family.load(config.metadata(family_name))
+    docs = family.load(config.metadata(family))
     majority_text, _ = Counter(family.answer_text(d) for d in docs[family.pool_split]).most_common(1)[0]
     majority = family.read_answer(majority_text)
     evaluated = {str(d.get("id")): d for d in docs[family.eval_split]}
@@ -168,7 +166,7 @@ def baseline_tables(
             ]
         )
     against_majority = Table(
-        f"{family_name}: baselines",
+        f"{family.name}: baselines",
         [
             "model",
             "task",
@@ -204,7 +202,7 @@ def baseline_tables(
             ]
         )
     guessing = Table(
-        f"{family_name}: random guessing (a prediction range, not a confidence interval)",
+        f"{family.name}: random guessing (a prediction range, not a confidence interval)",
         ["baseline", "n", f"expected {metric}", "95% of guessing runs score in"],
         ranges,
         [

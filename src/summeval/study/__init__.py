@@ -14,8 +14,9 @@ The package, one module per job (each imports only those before it):
 * ``plan``: a study's models, cells (models x tasks), comparisons and published figures;
 * ``config``: a study config file (YAML) read into a plan, every field checked;
 * ``inputs``: versions, fingerprints, data hashes, backends and devices, checked before any model loads;
-* ``cells``: a cell's settings and key, the cell store, evaluating one cell (``evaluate_cell``, through
-  ``summeval.lm_eval``);
+* ``keys``: what a cell's outputs depend on (its settings) and their sha256, the cell's cache key;
+* ``store``: the cell store (``OUT/cells/``), written atomically, trusted by each file's sha256;
+* ``evaluation``: evaluating one cell (``evaluate_cell``, through ``summeval.lm_eval``) and its record;
 * ``adapters``: adapters trained from their recipe; ``exemplars``: a study's active-prompt exemplars,
   selected once per model and family;
 * ``run``: the loop over cells, then the report (``summeval.report``);
@@ -27,20 +28,7 @@ from __future__ import annotations
 
 from summeval.study.adapters import ensure_adapter
 from summeval.study.backends import backend_settings, load_model, resolve_device
-from summeval.study.cells import (
-    CELL_FILE,
-    CELL_FORMAT,
-    CSV_FILE,
-    SAMPLES_FILE,
-    adapter_prints,
-    cached,
-    cell_dir,
-    cell_settings,
-    read_cell,
-    run_cell,
-    study_keys,
-    write_cell,
-)
+from summeval.study.evaluation import run_cell
 from summeval.study.exemplars import exemplars_for
 from summeval.study.inputs import (
     Inputs,
@@ -53,7 +41,9 @@ from summeval.study.inputs import (
     sha256_json,
     versions,
 )
+from summeval.study.keys import CELL_FORMAT, adapter_prints, cell_settings, study_keys
 from summeval.study.run import rebuild_report, run_study
+from summeval.study.store import CELL_FILE, CSV_FILE, SAMPLES_FILE, cached, cell_dir, read_cell, write_cell
 
 __all__ = [
     "CELL_FILE",

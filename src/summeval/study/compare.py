@@ -3,7 +3,7 @@
 It runs on the study's evaluation path: the same pre-flight check of the family's options and data
 (``inputs.check_family_inputs``), the same model builder (``summeval.lm_eval.runner.load_lm``), the same
 active-prompt selection (``selection.select_to_file``), the same evaluation of one cell
-(``cells.evaluate_cell``) and the same summaries (``summeval.report.analysis``). What differs is the
+(``evaluation.evaluate_cell``) and the same summaries (``summeval.report.analysis``). What differs is the
 output, written into ``--out`` after every strategy:
 
 * ``results.md`` / ``results.json``: per strategy, n and each of the family's metrics with a 95%
@@ -25,19 +25,19 @@ from typing import Any
 from prompt_strategies.registry import (
     EXEMPLARS_KEY,
     applicable_strategies,
-    get_family,
     get_strategy,
     strategies,
     task_name,
 )
-from prompt_strategies.strategy import StrategyError
+from prompt_strategies.strategy import PromptStrategy, StrategyError
 from summeval.lm_eval import runner
 from summeval.report.analysis import StrategyResult, score_summaries
 from summeval.report.compare import write_report
-from summeval.study.cells import evaluate_cell
+from summeval.study.evaluation import evaluate_cell
 from summeval.study.inputs import check_family_inputs
 from summeval.study.plan import Cell
 from summeval.study.selection import Selection, check_selection, select_to_file
+from summeval_tasks.contract import TaskFamily
 from summeval_tasks.util.bounds import DEFAULT_SEED
 from summeval_tasks.util.files import check_output_folder, output_folder_held, write_text_atomically
 
@@ -58,21 +58,22 @@ def _earlier_compare_folder(path: Path) -> bool:
     )
 
 
-def resolve_strategy_names(spec: str, family: str) -> list[str]:
-    """``all`` (every strategy that applies to ``family``) or a comma-separated list of applicable names."""
-    fam = get_family(family)
+def resolve_strategies(spec: str, family: TaskFamily) -> list[PromptStrategy]:
+    """``--strategies``, read once: ``all`` (every strategy that applies to ``family``) or a
+    comma-separated list of applicable names, as the registered strategies."""
     if spec.strip() == "all":
-        return applicable_strategies(fam)
+        return [strategies()[name] for name in applicable_strategies(family)]
     names = [s.strip() for s in spec.split(",") if s.strip()]
     if not names:
         raise StrategyError("no strategies given; use --strategies all or a comma-separated list")
-    for name in names:
-        if not get_strategy(name).applies_to(fam):
+    chosen = [get_strategy(name) for name in names]
+    for strategy in chosen:
+        if not strategy.applies_to(family):
             raise StrategyError(
-                f"strategy {name!r} does not apply to the {family} family; those that do: "
-                f"{', '.join(applicable_strategies(fam))}"
+                f"strategy {strategy.name!r} does not apply to the {family.name} family; those that do: "
+                f"{', '.join(applicable_strategies(family))}"
             )
-    return names
+    return chosen
 
 
 def load_lm(model: str, model_args: str, batch_size: int | str = 1, device: str | None = None):
@@ -84,9 +85,9 @@ def run_compare(
     *,
     model: str,
     model_args: str,
-    strategy_names: Sequence[str],
+    strategies_to_run: Sequence[PromptStrategy],
     out: Path,
-    family: str,
+    family: TaskFamily,
     data: str | None = None,
     limit: int | None = None,
     batch_size: int | str = 1,
@@ -97,12 +98,13 @@ def run_compare(
     selection: Selection | None = None,
     seed: int = DEFAULT_SEED,
 ) -> list[StrategyResult]:
-    """Run ``strategy_names`` on one model and ``family``; write the report files into ``out``."""
+    """Run ``strategies_to_run`` on one model and ``family``; write the report files into ``out``."""
     from tqdm import tqdm
 
     from summeval.lm_eval import task_manager
 
-    fam = get_family(family)
+    fam = family
+    strategy_names = [s.name for s in strategies_to_run]
     selection = selection or Selection()
     metadata: dict[str, Any] = {**(options or {})}
     if data:
@@ -113,18 +115,18 @@ def run_compare(
             f"--options names no strategy: {', '.join(unknown)}; known: {', '.join(sorted(strategies()))}"
         )
     # Unknown options, wrong types, a bad source and a folder not ours fail now, not after the model loads.
-    check_family_inputs(family, strategy_names, metadata)
+    check_family_inputs(fam, strategies_to_run, metadata)
     check_output_folder(
-        out, COMPARE_MARKER, {"compare": family}, "summeval compare: --out", adopt=_earlier_compare_folder
+        out, COMPARE_MARKER, {"compare": fam.name}, "summeval compare: --out", adopt=_earlier_compare_folder
     )
     if exemplars_file is not None:
         from prompt_strategies.exemplars import read_exemplar_file
 
         read_exemplar_file(exemplars_file, fam)
-    selecting = [n for n in strategy_names if get_strategy(n).selects_exemplars]
+    selecting = [s for s in strategies_to_run if s.selects_exemplars]
     if exemplars_file is None and selecting:
-        check_selection(family, data, selection, seed)
-    with output_folder_held(out, COMPARE_MARKER, {"compare": family}, "summeval compare: --out"):
+        check_selection(fam, data, selection, seed)
+    with output_folder_held(out, COMPARE_MARKER, {"compare": fam.name}, "summeval compare: --out"):
         description = f"{model} {model_args}"
         lm = load_lm(model, model_args, batch_size, device)
         if selecting:
@@ -133,11 +135,12 @@ def run_compare(
                 print(f"summeval: selecting active-prompt exemplars first → {exemplars_file}", flush=True)
                 select_to_file(
                     lm,
-                    family_name=family,
+                    family=fam,
                     data=data,
                     selection=selection,
                     seed=seed,
                     out=exemplars_file,
+                    within=out,
                     apply_chat_template=apply_chat_template,
                     model_description=description,
                 )
@@ -145,22 +148,25 @@ def run_compare(
         # Only our tasks: indexing lm-eval's own thousands of tasks costs seconds.
         manager = task_manager(include_defaults=False, metadata=metadata)
         rows: list[StrategyResult] = []
-        bar = tqdm(strategy_names, desc="strategies", unit="strategy")
-        for name in bar:
+        bar = tqdm(strategies_to_run, desc="strategies", unit="strategy")
+        for strategy in bar:
+            name = strategy.name
             bar.set_postfix_str(name)
-            cell = Cell(MODEL, task_name(name, family), family, name, limit)
+            cell = Cell(MODEL, task_name(name, fam.name), fam, strategy, limit)
             run = evaluate_cell(
                 lm, cell, metadata, apply_chat_template=apply_chat_template, seed=seed, manager=manager
             )
             summaries = score_summaries(fam, run.scores, seed)
             rows.append(StrategyResult(name, cell.task, run.primary, len(run.samples), summaries))
-            write_text_atomically(out / f"{name}.csv", run.csv_text)
+            write_text_atomically(out / f"{name}.csv", run.csv_text, within=out)
             lm_eval_results = {
                 "results": run.evaluation["results"],
                 "configs": run.evaluation.get("configs", {}),
             }
             write_text_atomically(
-                out / "lm_eval" / f"{name}.json", json.dumps(lm_eval_results, indent=2, default=str) + "\n"
+                out / "lm_eval" / f"{name}.json",
+                json.dumps(lm_eval_results, indent=2, default=str) + "\n",
+                within=out,
             )
             write_report(rows, out, fam, model_description=description, planned=strategy_names)
         runner.release_lm(lm)

@@ -336,7 +336,6 @@ def _cells(
     from prompt_strategies.registry import (
         applicable_strategies,
         families,
-        get_strategy,
         strategies,
         task_name,
         task_table,
@@ -371,7 +370,7 @@ def _cells(
             for task in tasks:
                 if task not in table:
                     raise where.fail(f"{at}.tasks", unknown_task(task))
-            pairs = [(t, table[t]["family"], table[t]["strategy"]) for t in tasks]
+            pairs = [(t, families()[table[t]["family"]], strategies()[table[t]["strategy"]]) for t in tasks]
         else:
             family_name = entry["family"]
             known = families()
@@ -391,17 +390,15 @@ def _cells(
                         f"{at}.strategies",
                         f"{strategy!r} is not a strategy; known: {', '.join(strategies())}",
                     )
-                if not get_strategy(strategy).applies_to(family):
+                if not strategies()[strategy].applies_to(family):
                     raise where.fail(
                         f"{at}.strategies",
                         f"{strategy!r} does not apply to {family_name}; those that do: "
                         f"{', '.join(applicable_strategies(family))}",
                     )
-            pairs = [(task_name(s, family_name), family_name, s) for s in names]
-        for task, family_name, strategy in pairs:
-            cell = Cell(
-                model=model, task=task, family=family_name, strategy=strategy, limit=limit, sample=sample
-            )
+            pairs = [(task_name(s, family_name), family, strategies()[s]) for s in names]
+        for task, family, strategy in pairs:
+            cell = Cell(model=model, task=task, family=family, strategy=strategy, limit=limit, sample=sample)
             if any(c.id == cell.id for c in cells):
                 raise where.fail(at, f"cell {cell.id} is listed twice")
             cells.append(cell)
@@ -437,8 +434,6 @@ def _comparisons(where: _Reader, value: Any, cells: list[Cell]) -> list[Comparis
 
 
 def _published(where: _Reader, value: Any, cells: list[Cell]) -> tuple[str, dict[str, dict[str, float]]]:
-    from prompt_strategies.registry import get_family
-
     tree = where.mapping(value, "published")
     where.keys(tree, {"label", "cells"}, "published")
     by_id = {c.id: c for c in cells}
@@ -447,7 +442,7 @@ def _published(where: _Reader, value: Any, cells: list[Cell]) -> tuple[str, dict
         at = f"published.cells.{cell_id}"
         if cell_id not in by_id:
             raise where.fail(at, "is not a cell of this study (cells are <model>/<task>)")
-        metrics = get_family(by_id[cell_id].family).reported_metrics
+        metrics = by_id[cell_id].family.reported_metrics
         figures = where.mapping(figures, at)
         for metric, number in figures.items():
             if metric not in metrics:

@@ -22,24 +22,25 @@ def exemplars_for(
             "format": FILE_FORMAT,
             "model": inputs.model_fingerprints[cell.model],
             "adapter": adapter_print,
-            "family": cell.family,
-            "data": inputs.data_hashes[cell.family],
+            "family": cell.family.name,
+            "data": inputs.data_hashes[cell.family.name],
             "selection": config.selection,
             "seed": config.seed,
             "apply_chat_template": config.apply_chat_template,
         }
     )[:12]
-    path = out / "exemplars" / f"{cell.model}__{cell.family}__{key}.json"
+    path = out / "exemplars" / f"{cell.model}__{cell.family.name}__{key}.json"
     if path.is_file():
         return path, 0.0
     started = time.time()
     select_to_file(
         lm,
-        family_name=cell.family,
-        data=config.data.get(cell.family),
+        family=cell.family,
+        data=config.data.get(cell.family.name),
         selection=Selection.of(config.selection),
         seed=config.seed,
         out=path,
+        within=out,
         apply_chat_template=config.apply_chat_template,
         model_description=f"{cell.model} ({inputs.pretrained[cell.model]})",
     )

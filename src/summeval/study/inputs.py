@@ -10,10 +10,20 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from summeval.study.backends import backend_settings, check_vllm_kv_cache, resolve_device, vllm_cpu_build
+from summeval.study.backends import (
+    backend_settings,
+    chat_template_missing,
+    check_vllm_kv_cache,
+    resolve_device,
+    vllm_cpu_build,
+)
 from summeval.study.plan import EMBEDDED, ModelSpec, StudyConfig, StudyConfigError
+
+if TYPE_CHECKING:
+    from prompt_strategies.strategy import PromptStrategy
+    from summeval_tasks.contract import TaskFamily
 
 
 @dataclass
@@ -101,16 +111,14 @@ def resolve_pretrained(spec: ModelSpec) -> str:
 
 
 def check_family_inputs(
-    family_name: str, strategy_names: Sequence[str], metadata: Mapping[str, Any]
+    family: TaskFamily, strategies: Sequence[PromptStrategy], metadata: Mapping[str, Any]
 ) -> dict[str, Any]:
     """What ``summeval study`` and ``summeval compare`` both check of a family before any model loads:
     each strategy's options in ``metadata`` (unknown names, types, ranges) and the family's data source
     (loaded). Returns the loaded docs by split."""
-    from prompt_strategies.registry import get_family, get_strategy
-
-    for name in strategy_names:
-        get_strategy(name).options(metadata)
-    return get_family(family_name).load(metadata)
+    for strategy in strategies:
+        strategy.options(metadata)
+    return family.load(metadata)
 
 
 def check_inputs(config: StudyConfig, out: Path) -> Inputs:
@@ -118,7 +126,6 @@ def check_inputs(config: StudyConfig, out: Path) -> Inputs:
     readable, strategy options valid, data loadable, adapters present or trainable."""
     import importlib.util
 
-    from prompt_strategies.registry import get_family, get_strategy
     from prompt_strategies.strategy import StrategyError
     from summeval.training.recipe import load_recipe
 
@@ -134,6 +141,12 @@ def check_inputs(config: StudyConfig, out: Path) -> Inputs:
     from summeval.training.adapters import base_model_config
 
     for name, path in pretrained.items():  # a missing folder, or a hub name offline, fails now
+        if config.apply_chat_template and chat_template_missing(path):
+            raise StudyConfigError(
+                f"study config {config.path}: apply_chat_template: true, but models.{name} ({path}) has no "
+                "chat template (tokenizer_config.json sets none); set apply_chat_template: false, or use "
+                "a model with one"
+            )
         model_config = base_model_config(
             path,
             revision=config.models[name].model_args.get("revision"),
@@ -147,40 +160,41 @@ def check_inputs(config: StudyConfig, out: Path) -> Inputs:
             )
     data_hashes: dict[str, str] = {}
     eval_sizes: dict[str, int] = {}
-    for family_name in sorted({c.family for c in config.cells}):
-        family = get_family(family_name)
-        metadata = config.metadata(family_name)
+    for family in sorted(config.families(), key=lambda f: f.name):
+        family_name = family.name
+        metadata = config.metadata(family)
         try:
             check_metadata(metadata)
-            docs = check_family_inputs(
-                family_name, [c.strategy for c in config.cells if c.family == family_name], metadata
-            )
+            strategies = [c.strategy for c in config.cells if c.family is family]
+            docs = check_family_inputs(family, strategies, metadata)
         except StrategyError as err:
             raise StudyConfigError(f"study config {config.path}: options: {err}") from err
         data_hashes[family_name] = sha256_json({split: list(items) for split, items in docs.items()})
         available = eval_sizes[family_name] = len(docs.get(family.eval_split, []))
         for cell in config.cells:
-            if cell.family == family_name and cell.sample is not None and cell.sample > available:
+            if cell.family is family and cell.sample is not None and cell.sample > available:
                 raise StudyConfigError(
                     f"study config {config.path}: {cell.id}: sample {cell.sample} is larger than the "
                     f"{family.eval_split} split of {family_name} ({available} items)"
                 )
-    selecting = {c.family for c in config.cells if get_strategy(c.strategy).selects_exemplars}
+    selecting = {c.family for c in config.cells if c.strategy.selects_exemplars}
     if selecting:
         from summeval.study.selection import Selection, check_selection
 
-        for family_name in sorted(selecting):
-            check_selection(
-                family_name, config.data.get(family_name), Selection.of(config.selection), config.seed
-            )
+        for family in sorted(selecting, key=lambda f: f.name):
+            check_selection(family, config.data.get(family.name), Selection.of(config.selection), config.seed)
     recipes: dict[str, Any] = {}
     adapters: dict[str, Path] = {}
     for name in used:
         spec = config.models[name]
         if spec.recipe is not None:
             if not spec.recipe.is_file():
+                from summeval_tasks.util.source_files import path_kind
+
+                kind = path_kind(spec.recipe)
                 raise StudyConfigError(
-                    f"study config {config.path}: models.{name}.recipe: {spec.recipe} does not exist"
+                    f"study config {config.path}: models.{name}.recipe: {spec.recipe} "
+                    + ("does not exist" if kind == "missing" else f"is {kind}; give a recipe YAML file")
                 )
             overrides = [f"base_model={pretrained[name]}", f"training.seed={config.seed}"]
             if "tweetsumm" in config.data:

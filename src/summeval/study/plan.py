@@ -7,9 +7,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from summeval_tasks.util.errors import SummevalError
+
+if TYPE_CHECKING:
+    from prompt_strategies.strategy import PromptStrategy
+    from summeval_tasks.contract import TaskFamily
 
 BACKENDS = ("hf", "vllm")
 EMBEDDED = "embedded"
@@ -41,12 +45,15 @@ class ModelSpec:
 
 @dataclass(frozen=True)
 class Cell:
-    """One evaluation: a model on one task. Its id ``<model>/<task>`` names it in comparisons and on disk."""
+    """One evaluation: a model on one task. Its id ``<model>/<task>`` names it in comparisons and on disk.
+
+    ``family`` and ``strategy`` are the registered objects, resolved once where the plan is read (the
+    study config, ``summeval compare``'s arguments): nothing below the plan looks them up by name."""
 
     model: str
     task: str
-    family: str
-    strategy: str
+    family: TaskFamily
+    strategy: PromptStrategy
     limit: int | None
     sample: int | None = None
     """A seeded sample of this many items of the evaluation split (the study's seed), instead of all."""
@@ -102,18 +109,21 @@ class StudyConfig:
     def cell(self, cell_id: str) -> Cell:
         return next(c for c in self.cells if c.id == cell_id)
 
-    def metadata(self, family: str) -> dict[str, Any]:
+    def families(self) -> list[TaskFamily]:
+        """The families of the study's cells, in the order they first appear."""
+        return list(dict.fromkeys(c.family for c in self.cells))
+
+    def metadata(self, family: TaskFamily) -> dict[str, Any]:
         """The ``--metadata`` of a cell of ``family``: every strategy option and the family's data source.
 
         A strategy with a ``seed`` option (fewshot's exemplar choice) gets the study's seed unless the
         config's options give it one."""
-        from prompt_strategies.registry import get_family, strategies
+        from prompt_strategies.registry import strategies
 
-        fam = get_family(family)
         metadata: dict[str, Any] = {name: dict(opts) for name, opts in self.options.items()}
         for name, strategy in strategies().items():
             if "seed" in strategy.defaults:
                 metadata.setdefault(name, {}).setdefault("seed", self.seed)
-        if fam.data_key and family in self.data:
-            metadata[fam.data_key] = self.data[family]
+        if family.data_key and family.name in self.data:
+            metadata[family.data_key] = self.data[family.name]
         return metadata

@@ -12,22 +12,12 @@ from typing import Any
 from summeval.lm_eval.runner import release_lm
 from summeval.study.adapters import ensure_adapter
 from summeval.study.backends import load_model
-from summeval.study.cells import (
-    CELL_FILE,
-    adapter_prints,
-    all_cells,
-    cached,
-    cell_settings,
-    cell_states,
-    clean_interrupted,
-    rerun_reason,
-    run_cell,
-    study_keys,
-    write_cell,
-)
+from summeval.study.evaluation import run_cell
 from summeval.study.exemplars import exemplars_for
 from summeval.study.inputs import adapter_fingerprint, check_inputs, versions
+from summeval.study.keys import adapter_prints, all_cells, cell_settings, study_keys
 from summeval.study.plan import StudyConfig, StudyConfigError
+from summeval.study.store import CELL_FILE, cached, cell_states, clean_interrupted, rerun_reason, write_cell
 
 STUDY_MARKER = ".summeval-study"
 """The file ``summeval study`` writes into an ``--out`` folder it created; only such a folder (or an
@@ -82,7 +72,6 @@ def _run_cells(config: StudyConfig, out: Path, inputs: Any, progress: bool) -> d
 
     from tqdm import tqdm
 
-    from prompt_strategies.registry import get_strategy
     from summeval.lm_eval.runner import quiet_per_task_notice
     from summeval.lm_eval.shared_prefix import fallbacks
     from summeval.report import write_study_report
@@ -132,8 +121,8 @@ def _run_cells(config: StudyConfig, out: Path, inputs: Any, progress: bool) -> d
             bar.set_postfix_str(cell.id)
             fallbacks(lm).clear()
             exemplars, selection_seconds = (None, 0.0)
-            given_exemplars = (config.options.get(cell.strategy) or {}).get("exemplars_file")
-            if get_strategy(cell.strategy).selects_exemplars and not given_exemplars:
+            given_exemplars = (config.options.get(cell.strategy.name) or {}).get("exemplars_file")
+            if cell.strategy.selects_exemplars and not given_exemplars:
                 exemplars, selection_seconds = exemplars_for(
                     config, cell, lm, inputs, out, prints.get(model_name)
                 )
@@ -165,9 +154,9 @@ def rebuild_report(config: StudyConfig, out: Path) -> Path:
     with other settings than the config gives now are listed on stdout as stale, and not reported."""
     from summeval.report import write_study_report
 
+    check_study_folder(config, out)  # not ours, or in use by a running study (named by its pid): say so
     if not (out / "cells").is_dir():
         raise StudyConfigError(f"--report-only: {out} holds no study cells; run the study first")
-    check_study_folder(config, out)
     inputs = check_inputs(config, out)
     keys = study_keys(config, inputs, adapter_prints(config, inputs))
     with study_folder(config, out):

@@ -9,8 +9,9 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from prompt_strategies.registry import get_family, get_strategy
+from prompt_strategies.registry import strategies
 from prompt_strategies.strategy import StrategyError
+from summeval_tasks.contract import TaskFamily
 
 
 @dataclass(frozen=True)
@@ -37,12 +38,12 @@ class Selection:
 
 
 def check_selection(
-    family_name: str, data: str | None, selection: Selection, seed: int
+    family: TaskFamily, data: str | None, selection: Selection, seed: int
 ) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
     """The pool and annotations of a selection, every setting checked (before any model is loaded)."""
     from prompt_strategies import active_prompt
 
-    family = get_family(family_name)
+    family_name = family.name
     pool_split = selection.pool_split or family.pool_split
     k, n, metric = selection.k, selection.n, selection.uncertainty
     if k < 1 or n < 1:
@@ -88,26 +89,27 @@ def chat_formatter(lm: Any, apply_chat_template: bool):
 def select_to_file(
     lm: Any,
     *,
-    family_name: str,
+    family: TaskFamily,
     data: str | None,
     selection: Selection,
     seed: int,
     out: Path,
+    within: Path | None = None,
     apply_chat_template: bool = False,
     model_description: str = "",
 ) -> dict[str, Any]:
     """Active-Prompt stage one on the family's pool; writes and returns the exemplar file.
 
     The model is asked with zero-shot chain of thought where the family reasons, else with its
-    direct (zero-shot) prompt; sampled at the selection's temperature."""
+    direct (zero-shot) prompt; sampled at the selection's temperature. ``within``: the folder summeval
+    writes that holds ``out`` (nothing is written through a link inside it)."""
     from prompt_strategies.exemplars import write_exemplar_file
     from summeval.lm_eval.runner import seed_everything
     from summeval.lm_eval.selection import select_exemplars
 
-    family = get_family(family_name)
     metric = selection.uncertainty or family.uncertainty_metrics[0]
-    pool, annotation_map = check_selection(family_name, data, selection, seed)
-    asking = get_strategy("cot" if family.supports_reasoning else "answer_only")
+    pool, annotation_map = check_selection(family, data, selection, seed)
+    asking = strategies()["cot" if family.supports_reasoning else "answer_only"]
     asking_options = asking.options({})
     formatted = chat_formatter(lm, apply_chat_template)
     seed_everything(seed)
@@ -136,5 +138,5 @@ def select_to_file(
             "annotations": str(selection.annotations) if selection.annotations else None,
         },
     )
-    write_exemplar_file(out, content)
+    write_exemplar_file(out, content, within=within)
     return content

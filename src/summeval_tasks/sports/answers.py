@@ -6,6 +6,9 @@ agreement with a careful human reader is measured on real model outputs in
 ``tests/data/sports_answers_other_families.jsonl``
 (``tests/summeval_tasks/sports/test_answer_corpus.py``).
 
+Over 400 lines on purpose: about 110 of them are this docstring, the reader's spec, kept beside the code
+it specifies; the language tables live in ``answer_languages``.
+
 How a text is read (``extract_answer``). The rule behind every step: a text that holds no single clear
 verdict about the statement is ``invalid``; the reader never guesses.
 

@@ -188,15 +188,16 @@ def test_select_command_bad_input_is_exit_2_before_the_model_loads(
 
 
 def test_the_evaluated_split_is_refused_as_a_pool_before_any_model_loads():
+    from prompt_strategies.registry import get_family
     from summeval.study.selection import Selection, check_selection
 
-    sports = "sports_understanding"
+    sports, tweetsumm = get_family("sports_understanding"), get_family("tweetsumm")
     with pytest.raises(StrategyError, match="cannot be the validation split"):
         check_selection(sports, "sample", Selection(k=2, n=2, pool_split="validation"), 0)
     pool, annotations = check_selection(sports, "sample", Selection(k=2, n=2, pool_size=5), 0)
     assert len(pool) == 5 and annotations is None
     assert all(set(doc) == {"id", "statement", "input", "label"} for doc in pool)
     with pytest.raises(StrategyError, match="cannot be the test split: the tweetsumm tasks evaluate on it"):
-        check_selection("tweetsumm", "sample", Selection(k=2, n=2, pool_split="test"), 0)
-    pool, _ = check_selection("tweetsumm", "sample", Selection(k=2, n=2, pool_size=3), 0)
+        check_selection(tweetsumm, "sample", Selection(k=2, n=2, pool_split="test"), 0)
+    pool, _ = check_selection(tweetsumm, "sample", Selection(k=2, n=2, pool_size=3), 0)
     assert len(pool) == 3 and all(doc["summary"] == doc["references"][0] for doc in pool)

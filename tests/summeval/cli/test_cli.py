@@ -139,3 +139,72 @@ def test_task_dir_show_of_an_unknown_task_is_one_line(capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
     assert "'tweetsumm_zro' is not a summeval task; did you mean 'tweetsumm_zero'?" in err[0]
+
+
+def _fake_converted(root: Path) -> Path:
+    """A converted folder as the conversion leaves it (its marker records each file's size and sha256)."""
+    target = root / f"{embedded_model.MODEL_NAME}-{embedded_model._fingerprint(embedded_model.gguf_path())}"
+    target.mkdir(parents=True)
+    (target / "model.safetensors").write_bytes(b"w" * 1000)
+    (target / "config.json").write_text("{}")
+    record = {"model": embedded_model.MODEL_NAME, "files": embedded_model._file_record(target)}
+    (target / "summeval_embedded.json").write_text(json.dumps(record))
+    return target
+
+
+def test_a_converted_model_is_trusted_by_its_files_not_its_marker(tmp_path, monkeypatch, capsys):
+    import transformers
+
+    target = _fake_converted(tmp_path)
+    assert embedded_model.embedded_model_path(tmp_path) == target  # intact: no conversion
+    assert embedded_model.converted_problem(target, digests=True) is None
+    with open(target / "model.safetensors", "r+b") as weights:
+        weights.truncate(500)
+    assert "model.safetensors is 500 bytes, not the 1000" in embedded_model.converted_problem(target)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt  # stands for the conversion itself, which is tested above
+
+    monkeypatch.setattr(transformers.AutoModelForCausalLM, "from_pretrained", interrupted)
+    monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        embedded_model.embedded_model_path(tmp_path)
+    err = capsys.readouterr().err
+    assert f"the embedded model in {target} is damaged (model.safetensors is 500 bytes" in err
+    assert "converting it again" in err and list(tmp_path.iterdir()) == []
+
+
+def test_the_embedded_model_command_checks_every_digest(tmp_path, monkeypatch):
+    target = _fake_converted(tmp_path)
+    (target / "model.safetensors").write_bytes(b"x" * 1000)  # same size, other bytes
+    assert embedded_model.converted_problem(target) is None
+    assert "model.safetensors changed since it was written" in embedded_model.converted_problem(
+        target, digests=True
+    )
+    converted = []
+    monkeypatch.setattr(embedded_model, "folder_written_atomically", lambda *a, **k: converted.append(a))
+    with pytest.raises(TypeError):  # the fake writer stops the conversion as it starts
+        cli.main(["embedded-model", "--cache-dir", str(tmp_path)])
+    assert converted and not target.exists()
+
+
+def test_a_converted_model_folder_that_is_a_link_is_refused(tmp_path):
+    from summeval_tasks.util.files import LinkInOwnedFolder
+
+    elsewhere = _fake_converted(tmp_path / "elsewhere")
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / elsewhere.name).symlink_to(elsewhere)
+    with pytest.raises(LinkInOwnedFolder, match=f"{elsewhere.name} is a symbolic link"):
+        embedded_model.embedded_model_path(cache)
+    assert embedded_model.converted_problem(elsewhere) is None  # untouched
+
+
+def test_a_disk_that_fills_while_converting_the_embedded_model_is_one_line_and_leaves_nothing(
+    small_disk, capsys
+):
+    from support_runs import one_line_failure
+
+    line = one_line_failure(["embedded-model", "--cache-dir", str(small_disk)], capsys, model_ran=True)
+    assert "No space left on device" in line and embedded_model.MODEL_NAME in line, line
+    assert list(small_disk.iterdir()) == []

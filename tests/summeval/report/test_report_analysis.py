@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import pytest
 
+from prompt_strategies.registry import get_family, get_strategy
 from summeval.report.analysis import FAMILY, verdict
 from summeval.report.tables import comparisons_table, items_text
 from summeval.study.plan import Cell
+
+SPORTS = get_family("sports_understanding")
+ANSWER_ONLY = get_strategy("answer_only")
 
 
 def result(p: float, p_holm: float, m: int = 11, **changes) -> dict:
@@ -68,11 +72,51 @@ def test_the_comparisons_table_labels_its_intervals_unadjusted_and_names_m_and_t
 @pytest.mark.parametrize(
     ("cell", "n", "size", "expected"),
     [
-        (Cell("m", "t", "f", "s", None, 25), 25, 185, "25 of 185 validation, seeded sample"),
-        (Cell("m", "t", "f", "s", 3), 3, 185, "3 of 185 validation, the first 3"),
-        (Cell("m", "t", "f", "s", None), 185, 185, "185 of 185 validation, all"),
-        (Cell("m", "t", "f", "s", None), 8, None, "8 of validation, all"),
+        (Cell("m", "t", SPORTS, ANSWER_ONLY, None, 25), 25, 185, "25 of 185 validation, seeded sample"),
+        (Cell("m", "t", SPORTS, ANSWER_ONLY, 3), 3, 185, "3 of 185 validation, the first 3"),
+        (Cell("m", "t", SPORTS, ANSWER_ONLY, None), 185, 185, "185 of 185 validation, all"),
+        (Cell("m", "t", SPORTS, ANSWER_ONLY, None), 8, None, "8 of validation, all"),
     ],
 )
 def test_items_say_how_many_of_which_split_and_how_they_were_chosen(cell, n, size, expected):
     assert items_text(cell, n, "validation", size) == expected
+
+
+# ----------------------------------------------------------------------------- text from data in Markdown
+
+PAYLOADS = [
+    "<script>alert(1)</script>",
+    '<img src=x onerror="alert(1)">',
+    "[click me](javascript:alert(1))",
+    "![x](javascript:alert(1))",
+    "see <javascript:alert(1)>",
+    "line one\n[ref]: javascript:alert(1)\nand [ref]",
+]
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_a_configs_text_is_neither_html_nor_a_link_in_markdown(payload, tmp_path):
+    """A study config's description, labels and names reach report.md as text: no raw HTML and no link
+    (report.html escapes them too); rendered by markdown-it (CommonMark), as GitHub and MkDocs would."""
+    from markdown_it import MarkdownIt
+
+    from summeval.report.document import Bullets, Document, Heading, Paragraph, Table, to_markdown
+
+    document = Document(f"Study: {payload}").add(
+        Paragraph(payload),
+        Paragraph(payload, strong=True),
+        Heading(payload),
+        Bullets([payload]),
+        Table(payload, ["comparison", "p"], [[payload, "0.5"]], notes=[payload]),
+    )
+    renderer = MarkdownIt("commonmark")
+    renderer.validateLink = lambda url: True  # a renderer that trusts links (markdown-it drops javascript:)
+    rendered = renderer.render(to_markdown(document, tmp_path))
+    assert "<script" not in rendered and "<img" not in rendered and "<a " not in rendered, rendered
+
+
+def test_summevals_own_markdown_is_unchanged_by_the_escaping():
+    from summeval.report.document import md
+
+    for text in ["acc [95%]", "B − A [95%, unadjusted]", "R&D: p = 0.03 (Holm, m = 3)", "**bold** and _x_"]:
+        assert md(text) == text

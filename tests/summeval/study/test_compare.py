@@ -19,10 +19,17 @@ from summeval import cli
 from summeval.lm_eval.runner import sampled_items
 from summeval.stats import rate_interval
 from summeval.study import compare as study_compare
-from summeval.study.compare import resolve_strategy_names
+from summeval.study.compare import resolve_strategies
 
 SPORTS = get_family("sports_understanding")
 TWEETSUMM = get_family("tweetsumm")
+
+
+def resolve_strategy_names(spec: str, family: str) -> list[str]:
+    """The names of the strategies ``--strategies spec`` resolves to on ``family``."""
+    return [s.name for s in resolve_strategies(spec, get_family(family))]
+
+
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 

@@ -74,7 +74,7 @@ def test_task_alias_maps_to_its_family_and_strategy(tmp_path):
     cell = config.cell("base/tweetsumm_zero")
     entry = task_table()["tweetsumm_zero"]
     assert (entry["family"], entry["strategy"]) == ("tweetsumm", "answer_only")
-    assert (cell.family, cell.strategy) == ("tweetsumm", "answer_only")
+    assert (cell.family.name, cell.strategy.name) == ("tweetsumm", "answer_only")
 
 
 @pytest.mark.parametrize("family", ["tweetsumm", "sports_understanding"])
@@ -89,11 +89,11 @@ def test_all_strategies_expand_to_every_applicable_one(tmp_path, family, strateg
     config = load_study(_write(tmp_path, tree))
     expected = applicable_strategies(get_family(family))
     assert expected
-    assert [c.strategy for c in config.cells] == list(expected)
-    assert all(c.family == family and c.model == "base" for c in config.cells)
+    assert [c.strategy.name for c in config.cells] == list(expected)
+    assert all(c.family.name == family and c.model == "base" for c in config.cells)
     table = task_table()
     for cell in config.cells:
-        assert (table[cell.task]["family"], table[cell.task]["strategy"]) == (family, cell.strategy)
+        assert (table[cell.task]["family"], table[cell.task]["strategy"]) == (family, cell.strategy.name)
 
 
 def test_evaluation_limit_overrides_the_top_level_one(tmp_path):
@@ -414,7 +414,7 @@ def test_shipped_config_loads(name):
     config = load_study(STUDIES / name)
     assert config.models
     assert config.cells
-    assert {c.family for c in config.cells} >= {"tweetsumm", "sports_understanding"}
+    assert {c.family.name for c in config.cells} >= {"tweetsumm", "sports_understanding"}
     assert {c.model for c in config.cells} <= set(config.models)
     ids = {c.id for c in config.cells}
     assert len(ids) == len(config.cells)

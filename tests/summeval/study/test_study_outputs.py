@@ -360,3 +360,75 @@ def test_every_class_has_its_cases():
     ids = [c[0] for c in OUT_CASES + COMPARE_OUT_CASES + ADAPTER_CASES + CACHE_CASES + CELL_CASES]
     counts = {c: sum(i.startswith(f"{c}-") for i in ids) for c in CLASSES}
     assert counts["c1"] >= 8 and counts["c6"] >= 5 and counts["c7"] >= 6, counts
+
+
+# ----------------------------------------------------------------------------- round three: links, locks
+
+# (id, the path inside --out that is a link to a folder of someone else's)
+LINK_CASES = [
+    ("link-samples", "samples"),
+    ("link-charts", "charts"),
+    ("link-cells-model", "cells/llama"),
+    ("link-exemplars", "exemplars"),
+    ("link-adapters", "adapters"),
+]
+
+
+@pytest.mark.parametrize("inside", [c[1] for c in LINK_CASES], ids=[c[0] for c in LINK_CASES])
+@pytest.mark.parametrize("report_only", [False, True], ids=["run", "report-only"])
+def test_a_link_planted_in_the_study_folder_is_refused_before_anything_runs(
+    inside, report_only, case_dir, capsys, no_model_loads
+):
+    from summeval.study.run import STUDY_MARKER
+
+    out, elsewhere = case_dir / "out", case_dir / "elsewhere"
+    (out / "cells").mkdir(parents=True)
+    (out / STUDY_MARKER).write_text(json.dumps({"study": "tiny"}))
+    elsewhere.mkdir()
+    (out / inside).parent.mkdir(parents=True, exist_ok=True)
+    (out / inside).symlink_to(elsewhere)
+    config = write_config(case_dir / "study.yaml", study_tree(case_dir / "tinybase"))
+    line = one_line_failure(
+        ["study", "--config", str(config), "--out", str(out), *(["--report-only"] if report_only else [])],
+        capsys,
+    )
+    assert f"{out / inside} is a symbolic link (to {elsewhere})" in line, line
+    assert "remove the link" in line and list(elsewhere.iterdir()) == []
+
+
+def test_a_lock_file_planted_as_a_link_is_refused_and_the_users_file_kept(case_dir, capsys, no_model_loads):
+    from summeval.study.run import STUDY_MARKER
+
+    out, precious = case_dir / "out", case_dir / "precious.txt"
+    out.mkdir()
+    (out / STUDY_MARKER).write_text(json.dumps({"study": "tiny"}))
+    precious.write_text("the user's")
+    (out / f"{STUDY_MARKER}.lock").symlink_to(precious)
+    config = write_config(case_dir / "study.yaml", study_tree(case_dir / "tinybase"))
+    line = one_line_failure(["study", "--config", str(config), "--out", str(out)], capsys)
+    assert ".summeval-study.lock is a symbolic link" in line, line
+    assert precious.read_text() == "the user's"
+
+
+def test_report_only_while_the_study_runs_names_the_lock(case_dir, capsys, no_model_loads):
+    from summeval.study.run import STUDY_MARKER
+    from summeval_tasks.util.files import exclusive_lock
+
+    out = case_dir / "out"
+    out.mkdir()  # a study that has just started: its marker and lock, no cells yet
+    (out / STUDY_MARKER).write_text(json.dumps({"study": "tiny"}))
+    config = write_config(case_dir / "study.yaml", study_tree(case_dir / "tinybase"))
+    with exclusive_lock(out / f"{STUDY_MARKER}.lock", "a running study", "wait"):
+        line = one_line_failure(
+            ["study", "--config", str(config), "--out", str(out), "--report-only"], capsys
+        )
+    assert f"in use by another summeval process (pid {os.getpid()}" in line, line
+    assert "holds no study cells" not in line
+
+
+def test_a_chat_template_the_model_lacks_is_refused_before_it_loads(case_dir, capsys, no_model_loads):
+    tree = study_tree(case_dir / "tinybase", apply_chat_template=True)
+    config = write_config(case_dir / "study.yaml", tree)
+    line = one_line_failure(["study", "--config", str(config), "--out", str(case_dir / "out")], capsys)
+    assert "apply_chat_template: true, but models.llama" in line and "has no chat template" in line, line
+    assert not (case_dir / "out").exists()
