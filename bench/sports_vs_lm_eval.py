@@ -25,7 +25,8 @@ normalisation) agree on each system's outputs. Each task runs once per round (ro
 system goes first); times are medians over rounds.
 
 ``--dump FILE`` writes every output (JSON lines: system, task, statement id, statement, gold label,
-output text) for labelling by hand (see tests/data/sports_answers.jsonl).
+output text, the answer its own reader read and, for ours, the two-stage answer) for labelling by hand
+(see tests/data/sports_answers.jsonl).
 
 Run:  python bench/sports_vs_lm_eval.py --n 20
       python bench/sports_vs_lm_eval.py --n 30 --rounds 1 --dump /tmp/outputs.jsonl
@@ -146,7 +147,7 @@ def main(argv=None) -> None:
     from lm_eval.tasks import TaskManager
 
     import summeval
-    from summeval_tasks.sports.answers import INVALID, extract_answer
+    from summeval_tasks.sports.answers import IMPLAUSIBLE, INVALID, PLAUSIBLE, extract_answer
     from summeval_tasks.sports.source import load_statements
 
     validation = load_statements(args.sports_data)["validation"]
@@ -271,17 +272,20 @@ def main(argv=None) -> None:
                 a == b for a, b in zip(by_ours, by_theirs, strict=True)
             ) / len(texts)
             task_name = task_of(system, strategy)
-            for s, text in zip(statements, texts, strict=True):
-                dump.append(
-                    {
-                        "system": system,
-                        "task": task_name,
-                        "id": s.id,
-                        "statement": s.statement,
-                        "gold": s.label,
-                        "output": text,
-                    }
-                )
+            for s, text, record, answer in zip(statements, texts, records, own, strict=True):
+                entry = {
+                    "system": system,
+                    "task": task_name,
+                    "id": s.id,
+                    "statement": s.statement,
+                    "gold": s.label,
+                    "output": text,
+                    "answer": answer,
+                }
+                if system == "ours":  # the second stage's label: the gold one where it scored 1
+                    other = {PLAUSIBLE: IMPLAUSIBLE, IMPLAUSIBLE: PLAUSIBLE}[s.label]
+                    entry["two_stage_answer"] = s.label if float(record["acc_two_stage"]) else other
+                dump.append(entry)
         row["time ours/lm-eval"] = row["ours s/item"] / row["lm-eval s/item"]
         row["second stage share"] = statistics.median(second_stage[strategy])
         row["lm-eval filter"] = filter_name
