@@ -16,7 +16,8 @@ def exemplars_for(
     config: StudyConfig, cell: Cell, lm: Any, inputs: Inputs, out: Path, adapter_print: Any
 ) -> tuple[Path, float]:
     """The active-prompt exemplar file of the cell's model and family, selected with ``lm`` when missing
-    (or selected under another ``FILE_FORMAT``: its rules for taking a rationale changed)."""
+    (or selected under another ``FILE_FORMAT``: its rules for taking a rationale changed), or when the
+    saved one no longer reads as an exemplar file (cut short, edited)."""
     key = sha256_json(
         {
             "format": FILE_FORMAT,
@@ -30,8 +31,15 @@ def exemplars_for(
         }
     )[:12]
     path = out / "exemplars" / f"{cell.model}__{cell.family.name}__{key}.json"
-    if path.is_file():
-        return path, 0.0
+    if path.is_file():  # trusted by its content: a file that no longer reads as one is selected again
+        from prompt_strategies.exemplars import read_exemplar_file
+        from prompt_strategies.strategy import StrategyError
+
+        try:
+            read_exemplar_file(path, cell.family)
+            return path, 0.0
+        except StrategyError as err:
+            print(f"summeval study: {err}; selecting the exemplars again", flush=True)
     started = time.time()
     select_to_file(
         lm,

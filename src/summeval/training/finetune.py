@@ -253,6 +253,11 @@ def _train(
     from summeval_tasks.util.files import disk_full, ran_out_of_space
 
     work_dir = work_folder(output)
+    for path in (output, work_dir):  # a planted link would send checkpoints or the adapter elsewhere
+        if path.is_symlink():
+            from summeval_tasks.util.files import link_message
+
+            raise FinetuneError(f"finetune: {link_message(path)}")
     if output.exists():
         raise FinetuneError(f"finetune: {output} already exists; choose another --output or remove it")
     checkpoint = last_complete_checkpoint(work_dir) if work_dir.is_dir() else None

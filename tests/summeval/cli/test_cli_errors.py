@@ -275,6 +275,11 @@ CLI_CASES = [
         "recipe.fifo is a FIFO (named pipe), not a model folder",
     ),
     (
+        "finetune-work-folder-link",
+        [*FINETUNE, "--output", "{tmp}/linked"],
+        "linked.work is a symbolic link (to {tmp}/emptydir)",
+    ),
+    (
         "compare-out-under-proc",
         [*COMPARE, "--strategies", "answer_only", "--task", "sports", "--out", "/proc/summeval-out"],
         "cannot create anything in /proc",
@@ -290,6 +295,7 @@ def case_dir(tmp_path, offline):
     (tmp_path / "sportsfifo").mkdir()
     os.mkfifo(tmp_path / "sportsfifo" / "task.json")
     os.mkfifo(tmp_path / "recipe.fifo")
+    (tmp_path / "linked.work").symlink_to(tmp_path / "emptydir")
     return tmp_path
 
 

@@ -432,3 +432,46 @@ def test_a_chat_template_the_model_lacks_is_refused_before_it_loads(case_dir, ca
     line = one_line_failure(["study", "--config", str(config), "--out", str(case_dir / "out")], capsys)
     assert "apply_chat_template: true, but models.llama" in line and "has no chat template" in line, line
     assert not (case_dir / "out").exists()
+
+
+def test_a_damaged_exemplar_file_of_the_study_is_selected_again_not_trusted(tmp_path, monkeypatch, capsys):
+    from types import SimpleNamespace
+
+    import summeval.study.exemplars as study_exemplars
+    from prompt_strategies.registry import get_family, get_strategy
+    from summeval.study.plan import Cell
+
+    sports = get_family(SPORTS)
+    cell = Cell("llama", "sports_understanding_active_prompt", sports, get_strategy("active_prompt"), 2)
+    config = SimpleNamespace(selection={}, seed=7, apply_chat_template=False, data={SPORTS: "sample"})
+    inputs = SimpleNamespace(
+        model_fingerprints={"llama": "m"}, data_hashes={SPORTS: "d"}, pretrained={"llama": "tiny"}
+    )
+    selected = []
+
+    def select(lm, *, out, **kwargs):
+        selected.append(out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(
+            json.dumps(
+                {
+                    "family": SPORTS,
+                    "exemplars": [
+                        {
+                            "id": "x",
+                            "input": "s",
+                            "label": "plausible",
+                            "rationale": "So the answer is plausible.",
+                        }
+                    ],
+                }
+            )
+        )
+
+    monkeypatch.setattr(study_exemplars, "select_to_file", select)
+    path, _ = study_exemplars.exemplars_for(config, cell, None, inputs, tmp_path, None)
+    assert selected == [path]
+    assert study_exemplars.exemplars_for(config, cell, None, inputs, tmp_path, None)[1] == 0.0  # reused
+    path.write_text('{"family": "sports_understanding", "exem')  # cut short
+    study_exemplars.exemplars_for(config, cell, None, inputs, tmp_path, None)
+    assert selected == [path, path] and "selecting the exemplars again" in capsys.readouterr().out
