@@ -112,7 +112,7 @@ def _selection(args: argparse.Namespace, prefix: str = "", **more: object):
 
 
 def _active_prompt_select(args: argparse.Namespace) -> int:
-    from summeval.lm_eval.runner import release_lm
+    from summeval.lm_eval.runner import released
     from summeval.paths import input_file, output_file
     from summeval.study.compare import load_lm
     from summeval.study.selection import check_selection, select_to_file
@@ -129,18 +129,17 @@ def _active_prompt_select(args: argparse.Namespace) -> int:
         max_gen_toks=args.max_gen_toks,
     )
     check_selection(family, args.data, selection, args.seed)  # bad input fails here, before the model loads
-    lm = load_lm(args.model, args.model_args, args.batch_size, args.device)
-    content = select_to_file(
-        lm,
-        family=family,
-        data=args.data,
-        selection=selection,
-        seed=args.seed,
-        out=args.out,
-        apply_chat_template=args.apply_chat_template,
-        model_description=f"{args.model} {args.model_args}",
-    )
-    release_lm(lm)
+    with released(load_lm(args.model, args.model_args, args.batch_size, args.device)) as lm:
+        content = select_to_file(
+            lm,
+            family=family,
+            data=args.data,
+            selection=selection,
+            seed=args.seed,
+            out=args.out,
+            apply_chat_template=args.apply_chat_template,
+            model_description=f"{args.model} {args.model_args}",
+        )
     metric = content["uncertainty"]
     for exemplar in content["exemplars"]:
         about = exemplar.get("statement") or exemplar.get("summary") or ""

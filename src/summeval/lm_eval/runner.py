@@ -4,7 +4,8 @@ and hand back its logged samples. ``summeval compare`` and ``summeval study`` bo
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from prompt_strategies.strategy import PromptStrategy
@@ -52,6 +53,20 @@ def release_lm(lm: Any) -> None:
             "this vLLM; install the vLLM version the README names"
         )
     shutdown()
+
+
+@contextlib.contextmanager
+def released(lm: Any) -> Iterator[Any]:
+    """``lm`` for the block, released when it ends (``release_lm``), also when it raises: a vLLM engine
+    never outlives the work it was loaded for. A release that fails while an error is on its way out
+    does not hide that error."""
+    try:
+        yield lm
+    except BaseException:
+        with contextlib.suppress(Exception):
+            release_lm(lm)
+        raise
+    release_lm(lm)
 
 
 def evaluate_task(

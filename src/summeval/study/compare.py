@@ -128,46 +128,45 @@ def run_compare(
         check_selection(fam, data, selection, seed)
     with output_folder_held(out, COMPARE_MARKER, {"compare": fam.name}, "summeval compare: --out"):
         description = f"{model} {model_args}"
-        lm = load_lm(model, model_args, batch_size, device)
-        if selecting:
-            if exemplars_file is None:
-                exemplars_file = out / "active_prompt_exemplars.json"
-                print(f"summeval: selecting active-prompt exemplars first → {exemplars_file}", flush=True)
-                select_to_file(
-                    lm,
-                    family=fam,
-                    data=data,
-                    selection=selection,
-                    seed=seed,
-                    out=exemplars_file,
-                    within=out,
-                    apply_chat_template=apply_chat_template,
-                    model_description=description,
+        with runner.released(load_lm(model, model_args, batch_size, device)) as lm:
+            if selecting:
+                if exemplars_file is None:
+                    exemplars_file = out / "active_prompt_exemplars.json"
+                    print(f"summeval: selecting active-prompt exemplars first → {exemplars_file}", flush=True)
+                    select_to_file(
+                        lm,
+                        family=fam,
+                        data=data,
+                        selection=selection,
+                        seed=seed,
+                        out=exemplars_file,
+                        within=out,
+                        apply_chat_template=apply_chat_template,
+                        model_description=description,
+                    )
+                metadata[EXEMPLARS_KEY] = str(Path(exemplars_file).resolve())
+            # Only our tasks: indexing lm-eval's own thousands of tasks costs seconds.
+            manager = task_manager(include_defaults=False, metadata=metadata)
+            rows: list[StrategyResult] = []
+            bar = tqdm(strategies_to_run, desc="strategies", unit="strategy")
+            for strategy in bar:
+                name = strategy.name
+                bar.set_postfix_str(name)
+                cell = Cell(MODEL, task_name(name, fam.name), fam, strategy, limit)
+                run = evaluate_cell(
+                    lm, cell, metadata, apply_chat_template=apply_chat_template, seed=seed, manager=manager
                 )
-            metadata[EXEMPLARS_KEY] = str(Path(exemplars_file).resolve())
-        # Only our tasks: indexing lm-eval's own thousands of tasks costs seconds.
-        manager = task_manager(include_defaults=False, metadata=metadata)
-        rows: list[StrategyResult] = []
-        bar = tqdm(strategies_to_run, desc="strategies", unit="strategy")
-        for strategy in bar:
-            name = strategy.name
-            bar.set_postfix_str(name)
-            cell = Cell(MODEL, task_name(name, fam.name), fam, strategy, limit)
-            run = evaluate_cell(
-                lm, cell, metadata, apply_chat_template=apply_chat_template, seed=seed, manager=manager
-            )
-            summaries = score_summaries(fam, run.scores, seed)
-            rows.append(StrategyResult(name, cell.task, run.primary, len(run.samples), summaries))
-            write_text_atomically(out / f"{name}.csv", run.csv_text, within=out)
-            lm_eval_results = {
-                "results": run.evaluation["results"],
-                "configs": run.evaluation.get("configs", {}),
-            }
-            write_text_atomically(
-                out / "lm_eval" / f"{name}.json",
-                json.dumps(lm_eval_results, indent=2, default=str) + "\n",
-                within=out,
-            )
-            write_report(rows, out, fam, model_description=description, planned=strategy_names)
-        runner.release_lm(lm)
+                summaries = score_summaries(fam, run.scores, seed)
+                rows.append(StrategyResult(name, cell.task, run.primary, len(run.samples), summaries))
+                write_text_atomically(out / f"{name}.csv", run.csv_text, within=out)
+                lm_eval_results = {
+                    "results": run.evaluation["results"],
+                    "configs": run.evaluation.get("configs", {}),
+                }
+                write_text_atomically(
+                    out / "lm_eval" / f"{name}.json",
+                    json.dumps(lm_eval_results, indent=2, default=str) + "\n",
+                    within=out,
+                )
+                write_report(rows, out, fam, model_description=description, planned=strategy_names)
         return rows

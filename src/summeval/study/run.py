@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from summeval.lm_eval.runner import release_lm
+from summeval.lm_eval.runner import released
 from summeval.study.adapters import ensure_adapter
 from summeval.study.backends import load_model
 from summeval.study.evaluation import run_cell
@@ -113,32 +113,33 @@ def _run_cells(config: StudyConfig, out: Path, inputs: Any, progress: bool) -> d
             continue
         bar.set_postfix_str(f"loading {model_name}")
         started = time.time()
-        lm = load_model(spec, inputs.pretrained[model_name], adapter, config, inputs.devices[model_name])
-        if progress:
-            _one_progress_display(lm)
-        timings["models"][model_name] = round(time.time() - started, 2)
-        for cell in cells:
-            bar.set_postfix_str(cell.id)
-            fallbacks(lm).clear()
-            exemplars, selection_seconds = (None, 0.0)
-            given_exemplars = (config.options.get(cell.strategy.name) or {}).get("exemplars_file")
-            if cell.strategy.selects_exemplars and not given_exemplars:
-                exemplars, selection_seconds = exemplars_for(
-                    config, cell, lm, inputs, out, prints.get(model_name)
-                )
-                if selection_seconds:
-                    timings["selection"][cell.id] = round(selection_seconds, 2)
-            settings = cell_settings(config, cell, inputs, prints.get(model_name))
-            record, samples, csv_text = run_cell(config, cell, lm, settings, exemplars, inputs)
-            record["selection_seconds"] = round(selection_seconds, 2)
-            record["environment"] = environment(lm)
-            if "shared_prefix" in settings:
-                record["shared_prefix_fallbacks"] = list(fallbacks(lm))
-            write_cell(out, cell, record, samples, csv_text)
-            bar.update(1)
-            bar.write(f"summeval study: {cell.id} done in {record['seconds'] + selection_seconds:.0f} s")
-        release_lm(lm)
-        del lm
+        with released(
+            load_model(spec, inputs.pretrained[model_name], adapter, config, inputs.devices[model_name])
+        ) as lm:
+            if progress:
+                _one_progress_display(lm)
+            timings["models"][model_name] = round(time.time() - started, 2)
+            for cell in cells:
+                bar.set_postfix_str(cell.id)
+                fallbacks(lm).clear()
+                exemplars, selection_seconds = (None, 0.0)
+                given_exemplars = (config.options.get(cell.strategy.name) or {}).get("exemplars_file")
+                if cell.strategy.selects_exemplars and not given_exemplars:
+                    exemplars, selection_seconds = exemplars_for(
+                        config, cell, lm, inputs, out, prints.get(model_name)
+                    )
+                    if selection_seconds:
+                        timings["selection"][cell.id] = round(selection_seconds, 2)
+                settings = cell_settings(config, cell, inputs, prints.get(model_name))
+                record, samples, csv_text = run_cell(config, cell, lm, settings, exemplars, inputs)
+                record["selection_seconds"] = round(selection_seconds, 2)
+                record["environment"] = environment(lm)
+                if "shared_prefix" in settings:
+                    record["shared_prefix_fallbacks"] = list(fallbacks(lm))
+                write_cell(out, cell, record, samples, csv_text)
+                bar.update(1)
+                bar.write(f"summeval study: {cell.id} done in {record['seconds'] + selection_seconds:.0f} s")
+        del lm  # released (a vLLM engine stopped) when the block ended, however it ended
         gc.collect()
         _empty_cuda_cache()
     bar.close()
