@@ -178,7 +178,7 @@ def _compare(args: argparse.Namespace) -> int:
         seed=args.seed,
     )
     print(results_markdown(rows, family, f"{args.model} {args.model_args}"))
-    print(f"written to {args.out}/ (results.md, results.json, a chart, one CSV per strategy)")
+    print(f"written to {args.out}/ (results.md, results.html, results.json, a chart, one CSV per strategy)")
     return 0
 
 

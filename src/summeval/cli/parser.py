@@ -295,7 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
         "compare",
         help="run prompt strategies on one model and task family; write a table, CSVs and a chart",
         description="Run each strategy's task <family>_<strategy> on one model (loaded once) and "
-        "write OUT/results.md and results.json (each metric of the family with a 95% interval: "
+        "write OUT/results.md, results.html and results.json (each metric of the family with a 95% interval: "
         "Clopper–Pearson for accuracy and invalid rate, skewness-corrected t for ROUGE), "
         "OUT/<strategy>.csv (prompt, target, model output, answer, metrics) and a chart of the "
         "headline metric (accuracy.png, rouge1.png). "

@@ -28,6 +28,7 @@ from summeval.lm_eval.samples import SampleRow, sample_rows
 from summeval.report.analysis import comparison_results, comparisons_not_run, summaries, unreachable_banner
 from summeval.report.charts import charts, write_forest
 from summeval.report.document import (
+    REPORT_CSS,
     Bullets,
     Document,
     Figures,
@@ -175,7 +176,7 @@ def write_study_report(
         *provenance_tables(facts),
     )
     write_text_atomically(out / "report.md", to_markdown(document, out), within=out)
-    write_text_atomically(out / "report.html", to_html(document, _CSS), within=out)
+    write_text_atomically(out / "report.html", to_html(document, REPORT_CSS), within=out)
     write_text_atomically(
         out / "report.json",
         json.dumps(
@@ -212,29 +213,3 @@ def sample_view(title: str, family: TaskFamily, rows: Sequence[SampleRow], href:
             )
         )
     return SampleView(title, href, items)
-
-
-_CSS = """
-* { box-sizing: border-box; }
-body { font-family: system-ui, sans-serif; margin: 2em; color: #222; max-width: 1400px; }
-table { border-collapse: collapse; margin: 0.5em 0 1em; font-size: 12px; width: 100%; }
-th, td { border: 1px solid #ccc; padding: 2px 5px; text-align: right; }
-th.text, td.text { text-align: left; overflow-wrap: break-word; }
-th { background: #eef2f7; }
-tr.significant td { background: #fff4d6; font-weight: 600; }
-.mark { color: #a05a00; }
-figure { display: inline-block; margin: 0 1em 1em 0; max-width: 100%; }
-img { max-width: 100%; border: 1px solid #ddd; }
-.note { font-size: 12px; color: #555; }
-details.samples { border: 1px solid #ccc; margin: 0.4em 0; padding: 0.3em 0.6em; }
-details.samples > summary { cursor: pointer; font-weight: 600; }
-.filter label { margin-right: 1em; font-size: 13px; }
-.item { border-top: 1px solid #eee; padding: 0.3em 0; font-size: 12px; }
-.item .head { margin: 0.2em 0; }
-.item .k { margin: 0.2em 0 0; color: #555; font-size: 11px; }
-.item pre { white-space: pre-wrap; overflow-wrap: anywhere; margin: 0; background: #f7f7f7;
-  padding: 2px 4px; }
-.status { padding: 0 4px; border: 1px solid #999; border-radius: 3px; }
-.correct .status { background: #dff0d8; } .wrong .status { background: #f2dede; }
-.invalid .status { background: #eee; }
-"""

@@ -6,8 +6,9 @@ active-prompt selection (``selection.select_to_file``), the same evaluation of o
 (``evaluation.evaluate_cell``) and the same summaries (``summeval.report.analysis``). What differs is the
 output, written into ``--out`` after every strategy:
 
-* ``results.md`` / ``results.json``: per strategy, n and each of the family's metrics with a 95%
-  interval (accuracy: Clopper–Pearson; other metrics: Hall's skewness-corrected t over items, scipy);
+* ``results.md`` / ``results.html`` / ``results.json``: per strategy, n and each of the family's metrics
+  with a 95% interval (accuracy: Clopper–Pearson; other metrics: Hall's skewness-corrected t over items,
+  scipy);
 * ``<strategy>.csv``: one row per item: id, prompt, target, model output, read answer, each metric;
 * ``<primary metric>.png``: a bar chart of the family's headline metric with the intervals;
 * ``lm_eval/<strategy>.json``: lm-eval's own results for the strategy.
@@ -51,7 +52,7 @@ same family), or an empty one, is written into."""
 def _earlier_compare_folder(path: Path) -> bool:
     """A compare folder written before the marker existed: ``results.json`` and only compare's files."""
     return (path / "results.json").is_file() and all(
-        p.name in ("results.json", "results.md", "lm_eval", "active_prompt_exemplars.json")
+        p.name in ("results.json", "results.md", "results.html", "lm_eval", "active_prompt_exemplars.json")
         or p.suffix in (".csv", ".png")
         or (p.name.startswith(".") and p.name.lstrip(".").split(".")[0] in ("results", "summeval-compare"))
         for p in path.iterdir()

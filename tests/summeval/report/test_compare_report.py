@@ -65,7 +65,7 @@ TWEETSUMM_ROWS = [
 
 def test_results_markdown_has_a_row_per_strategy():
     text = results_markdown(ROWS, SPORTS, "hf pretrained=x ")
-    assert text.startswith("Model: `hf pretrained=x`\n")
+    assert text.startswith("# Compare: sports_understanding\n\nModel: hf pretrained=x\n")
     assert "Task family: sports_understanding" in text
     assert "| strategy | filter | n | acc [95% interval] | invalid [95% interval] |" in text
     assert "| answer_only | answer | 10 | 0.500 [0.237, 0.763] | 0.100 [0.018, 0.404] |" in text
@@ -98,10 +98,11 @@ def _leftovers(folder) -> list[str]:
     [(SPORTS, ROWS, "acc.png"), (TWEETSUMM, TWEETSUMM_ROWS, "rouge1.png")],
     ids=["sports_understanding", "tweetsumm"],
 )
-def test_write_report_writes_three_files_and_no_temporary_ones(tmp_path, family, rows, chart):
+def test_write_report_writes_four_files_and_no_temporary_ones(tmp_path, family, rows, chart):
     for _ in range(2):  # the second run replaces the first
         write_report(rows, tmp_path, family, model_description="hf pretrained=x")
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([chart, "results.json", "results.md"])
+    names = sorted([chart, "results.json", "results.md", "results.html"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == names
     assert _leftovers(tmp_path) == []
     assert json.loads((tmp_path / "results.json").read_text(encoding="utf-8")) == {
         "model": "hf pretrained=x",
@@ -109,8 +110,12 @@ def test_write_report_writes_three_files_and_no_temporary_ones(tmp_path, family,
         "complete": True,
         "results": [asdict(row) for row in rows],
     }
-    expected = results_markdown(rows, family, "hf pretrained=x")
-    assert (tmp_path / "results.md").read_text(encoding="utf-8") == expected
+    markdown = (tmp_path / "results.md").read_text(encoding="utf-8")
+    assert markdown.startswith(results_markdown(rows, family, "hf pretrained=x"))  # the printed table,
+    assert markdown.endswith(f"![{family.primary_metric} by strategy, 95% intervals]({chart})\n")  # the chart
+    page = (tmp_path / "results.html").read_text(encoding="utf-8")
+    assert page.startswith("<!doctype html>") and f"<h1>Compare: {family.name}</h1>" in page
+    assert "data:image/png;base64," in page and f"<td class=text>{rows[0].strategy}</td>" in page
     assert (tmp_path / chart).read_bytes().startswith(PNG_MAGIC)
 
 

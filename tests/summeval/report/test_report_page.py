@@ -71,8 +71,8 @@ def page(tmp_path):
     """A report page as ``write_study_report`` builds it: long names, a wide comparisons table (one row
     significant, one without an interval), the forest plot and two per-sample views."""
     from summeval.report.charts import write_forest
-    from summeval.report.document import Document, Figures, Heading, Table, to_html, to_markdown
-    from summeval.report.study import _CSS, sample_view
+    from summeval.report.document import REPORT_CSS, Document, Figures, Heading, Table, to_html, to_markdown
+    from summeval.report.study import sample_view
     from summeval.report.tables import comparisons_table
 
     results = [
@@ -120,7 +120,7 @@ def page(tmp_path):
             "base/tweetsumm_zero", *sample_rows_of("tweetsumm", 4), "samples/base__tweetsumm_zero.csv"
         ),
     )
-    html_text = to_html(document, _CSS)
+    html_text = to_html(document, REPORT_CSS)
     return html_text, to_markdown(document, tmp_path), forest
 
 
