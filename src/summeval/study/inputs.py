@@ -20,6 +20,7 @@ from summeval.study.backends import (
     vllm_cpu_build,
 )
 from summeval.study.plan import EMBEDDED, ModelSpec, StudyConfig, StudyConfigError
+from summeval_tasks.util.files import file_sha256
 
 if TYPE_CHECKING:
     from prompt_strategies.strategy import PromptStrategy
@@ -71,14 +72,6 @@ def versions() -> dict[str, str]:
 
 def sha256_json(value: Any) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode("utf-8")).hexdigest()
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def model_fingerprint(pretrained: str, model_args: Mapping[str, Any]) -> dict[str, Any]:

