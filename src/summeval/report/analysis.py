@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from summeval.lm_eval.samples import item_scores, sample_rows
+from summeval.power import MOST_ITEMS, power_of
 from summeval.stats import (
     ALPHA,
     StatisticsError,
@@ -106,7 +107,7 @@ def compared_metrics(family: TaskFamily) -> list[str]:
 def comparison_results(config: StudyConfig, records: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Each comparison of the config whose two cells finished: a paired test of each compared metric
     (``compared_metrics``) on the items both scored, with Holm-adjusted p-values over all of them."""
-    results = []
+    results, paired = [], []
     for comparison in config.comparisons:
         if comparison.a not in records or comparison.b not in records:
             continue
@@ -120,12 +121,9 @@ def comparison_results(config: StudyConfig, records: Mapping[str, Any]) -> list[
                 for i, x in zip(a["items"], a["scores"][metric], strict=True)
                 if i in by_item_b
             ]
-            test = paired_test(
-                [p[0] for p in pairs],
-                [p[1] for p in pairs],
-                binary=is_rate(family, [v for pair in pairs for v in pair]),
-                seed=config.seed,
-            )
+            binary = is_rate(family, [v for pair in pairs for v in pair])
+            paired.append(([p[0] for p in pairs], [p[1] for p in pairs], binary))
+            test = paired_test(paired[-1][0], paired[-1][1], binary=binary, seed=config.seed)
             results.append(
                 {
                     "label": comparison.label,
@@ -139,9 +137,10 @@ def comparison_results(config: StudyConfig, records: Mapping[str, Any]) -> list[
     m = len(results)
     smallest = [smallest_attainable_p(r["test"] == "exact McNemar", r["n"]) for r in results]
     adjusted = holm([r["p_value"] for r in results])
-    for result, p_holm, p_min, (can, threshold) in zip(
-        results, adjusted, smallest, holm_reachable(smallest), strict=True
+    for result, p_holm, p_min, (can, threshold), (a_scores, b_scores, binary) in zip(
+        results, adjusted, smallest, holm_reachable(smallest), paired, strict=True
     ):
+        result["power"] = power_of(a_scores, b_scores, binary, m).to_dict()
         result["p_holm"] = p_holm
         result["m"] = m
         result["family"] = FAMILY
@@ -190,10 +189,52 @@ def verdict(result: Mapping[str, Any]) -> str:
         return (
             f"{result['label']}: significant at {ALPHA:.0%} after Holm's correction ({tested}): "
             f"{result['b']} scores {direction} {result['metric']} than {result['a']} by "
-            f"{abs(result['difference']):.3f} ({interval})."
+            f"{abs(result['difference']):.3f} ({interval})." + power_sentence(result)
         )
+    return _not_significant(result, tested, interval) + power_sentence(result)
+
+
+def power_sentence(result: Mapping[str, Any]) -> str:
+    """What the comparison could detect and how many items would detect what it observed (``Power``),
+    as a sentence that follows the verdict; empty when no power was computed."""
+    power = result.get("power")
+    if not power:
+        return ""
+    if power["detectable_holm"] is None and power["detectable"] is None:
+        could = f" At n = {power['n']} no difference is detectable with 80% power" + (
+            f" ({power['why']})" if power["why"] else ""
+        )
+    else:
+        could = (
+            f" At n = {power['n']} it detects with 80% power a true difference of "
+            f"{_or_none(power['detectable_holm'])} after Holm's correction "
+            f"({_or_none(power['detectable'])} alone)"
+        )
+    if power["items_needed_holm"] is None and power["items_needed"] is None:
+        items = (
+            "; no difference was observed to size a study for"
+            if result["difference"] == 0
+            else (f"; more than {MOST_ITEMS:,} items would be needed to detect the observed one")
+        )
+    else:
+        items = (
+            f"; about {_items(power['items_needed_holm'])} items would detect the observed "
+            f"{abs(result['difference']):.3f} after Holm's correction ({_items(power['items_needed'])} alone)"
+        )
+    return could + items + "."
+
+
+def _or_none(value: float | None) -> str:
+    return "none in reach" if value is None else f"{value:.3f}"
+
+
+def _items(value: int | None) -> str:
+    return f"more than {MOST_ITEMS:,}" if value is None else f"{value:,}"
+
+
+def _not_significant(result: Mapping[str, Any], tested: str, interval: str) -> str:
     unadjusted_only = result["p_value"] < ALPHA
-    power = (
+    reach = (
         ""
         if result.get("reachable", True)
         else f"; no outcome could be significant here: the smallest attainable p at n = {result['n']} "
@@ -208,7 +249,7 @@ def verdict(result: Mapping[str, Any]) -> str:
             if unadjusted_only
             else " at this sample size"
         )
-        + f" ({interval}){power}."
+        + f" ({interval}){reach}."
     )
 
 

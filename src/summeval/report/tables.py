@@ -220,6 +220,25 @@ def _rate(correct: int, n: int) -> dict[str, float | None]:
     return {"ci_low": low, "ci_high": high}
 
 
+def _power_cells(power: Mapping[str, Any] | None) -> list[str]:
+    if not power:
+        return ["—", "—"]
+
+    def pair(holm: Any, alone: Any, shown) -> str:
+        return "—" if holm is None and alone is None else f"{shown(holm)} / {shown(alone)}"
+
+    def number(value: Any) -> str:
+        return "—" if value is None else f"{value:.3f}"
+
+    def items(value: Any) -> str:
+        return "—" if value is None else f"{value:,}"
+
+    return [
+        pair(power["detectable_holm"], power["detectable"], number),
+        pair(power["items_needed_holm"], power["items_needed"], items),
+    ]
+
+
 def comparisons_table(results: Sequence[Mapping[str, Any]], missing: Sequence[str] = ()) -> Table:
     rows = [
         [
@@ -237,6 +256,7 @@ def comparisons_table(results: Sequence[Mapping[str, Any]], missing: Sequence[st
             f"{r['p_holm']:.3g}",
             "yes" if r["significant"] else "no",
             "yes" if r.get("reachable", True) else f"no: min p {r['smallest_p']:.2g}",
+            *_power_cells(r.get("power")),
         ]
         for r in results
     ]
@@ -257,6 +277,8 @@ def comparisons_table(results: Sequence[Mapping[str, Any]], missing: Sequence[st
             f"Holm p (m = {len(results)})",
             f"significant at {ALPHA:.0%} after Holm",
             "can be significant",
+            "detectable at 80% power: Holm / alone",
+            "items for the observed B − A: Holm / alone",
         ],
         rows,
         text_columns=4,
@@ -272,7 +294,13 @@ def comparisons_table(results: Sequence[Mapping[str, Any]], missing: Sequence[st
             "an interval can exclude 0 while the comparison is not significant after correction. "
             "Can be significant: whether any outputs at all could make the comparison significant after "
             "Holm's correction (its smallest attainable p, e.g. 2 × 0.5ⁿ for McNemar on n items, below the "
-            "loosest Holm threshold it could meet)."
+            "loosest Holm threshold it could meet). "
+            "Detectable: the smallest true |B − A| the same test finds with 80% power at this n, at 5% / m "
+            "(the strictest Holm threshold) and at 5% alone; items: how many would find the observed "
+            "difference so (summeval.power: exact for McNemar, with the observed share of discordant items; "
+            "noncentral t with the observed spread of the differences for ROUGE; bench/power.py checks both "
+            "against simulation; for ROUGE it assumes roughly symmetric differences). —: nothing "
+            "detectable at this n, no difference observed, or more than 1,000,000 items."
         ]
         + (
             [

@@ -120,3 +120,43 @@ def test_summevals_own_markdown_is_unchanged_by_the_escaping():
 
     for text in ["acc [95%]", "B − A [95%, unadjusted]", "R&D: p = 0.03 (Holm, m = 3)", "**bold** and _x_"]:
         assert md(text) == text
+
+
+# ----------------------------------------------------------------------------- power beside each comparison
+
+
+def test_the_verdict_and_the_table_say_what_the_comparison_could_detect_and_the_items_it_needs():
+    from summeval.power import power_of
+
+    power = power_of(
+        [0.20, 0.31, 0.18, 0.25, 0.22, 0.30, 0.19, 0.27],
+        [0.26, 0.30, 0.25, 0.31, 0.22, 0.36, 0.21, 0.33],
+        False,
+        m=11,
+    )
+    text = verdict(result(0.02, 0.2, power=power.to_dict()))
+    assert (
+        f"At n = 8 it detects with 80% power a true difference of {power.detectable_holm:.3f} after Holm's"
+        in text
+    )
+    assert f"({power.detectable:.3f} alone)" in text
+    assert (
+        f"about {power.items_needed_holm:,} items would detect the observed 0.050 after Holm's correction"
+        in text
+    )
+    table = comparisons_table([result(0.02, 0.2, power=power.to_dict())])
+    assert table.header[-2:] == [
+        "detectable at 80% power: Holm / alone",
+        "items for the observed B − A: Holm / alone",
+    ]
+    assert table.rows[0][-2] == f"{power.detectable_holm:.3f} / {power.detectable:.3f}"
+    assert table.rows[0][-1] == f"{power.items_needed_holm:,} / {power.items_needed:,}"
+
+
+def test_a_comparison_with_nothing_detectable_says_why():
+    from summeval.power import power_of
+
+    power = power_of([1, 0, 1, 1, 0, 1, 0, 1], [1, 1, 1, 1, 0, 0, 1, 1], True, m=6)
+    text = verdict(result(0.6, 1.0, metric="acc", power=power.to_dict()))
+    assert "At n = 8 no difference is detectable with 80% power (only 3 of the 8 items differ" in text
+    assert comparisons_table([result(0.6, 1.0, power=power.to_dict())]).rows[0][-2] == "—"
