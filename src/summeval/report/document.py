@@ -39,14 +39,21 @@ details.samples > summary { cursor: pointer; font-weight: 600; }
 _REFERENCE_LINE = re.compile(r"^( {0,3})\[", re.MULTILINE)
 
 
-def md(text: str) -> str:
+def md(text: str, *, line_start: bool = True) -> str:
     """``text`` safe in Markdown: no raw HTML (``<`` becomes ``&lt;``), no link or image (``](`` is
     broken, as is a reference definition ``[x]: url`` at a line's start), so a study config's
     description or labels cannot plant a script or a ``javascript:`` link in ``report.md``. Text with
-    none of these (all of summeval's own) is unchanged."""
+    no ``<``, no ``](`` and no line opening with ``[`` is unchanged (a ``<`` of summeval's own, as in
+    "p < 0.05", is written ``&lt;`` and reads the same once rendered)."""
     text = text.replace("&", "&amp;") if "<" in text else text
     text = text.replace("<", "&lt;").replace("](", "]\\(")
-    return _REFERENCE_LINE.sub(r"\1\\[", text)
+    return _REFERENCE_LINE.sub(r"\1\\[", text) if line_start else text
+
+
+def _cell(text: str) -> str:
+    """``text`` in one Markdown table cell: on one line, its pipes escaped (no line of its own, so a
+    reference definition cannot start there)."""
+    return md(text.replace("\n", " "), line_start=False).replace("|", "\\|")
 
 
 @dataclass
@@ -64,14 +71,11 @@ class Table:
     visible sign, not colour alone (``MARKS``)."""
 
     def markdown(self) -> str:
-        lines = [f"### {md(self.title)}", "", "| " + " | ".join(md(h) for h in self.header) + " |"]
+        lines = [f"### {md(self.title)}", "", "| " + " | ".join(_cell(h) for h in self.header) + " |"]
         lines.append(
             "|" + "|".join("---" if i < self.text_columns else "---:" for i in range(len(self.header))) + "|"
         )
-        lines += [
-            "| " + " | ".join(md(cell).replace("|", "\\|").replace("\n", " ") for cell in row) + " |"
-            for row in self.rows
-        ]
+        lines += ["| " + " | ".join(_cell(cell) for cell in row) + " |" for row in self.rows]
         return "\n".join(lines + [""] + [md(n) for n in self.notes]) + "\n"
 
     def html(self) -> str:

@@ -200,10 +200,14 @@ def provenance_tables(facts: Mapping[str, Any]) -> list[Table]:
             for cell_id, c in facts["cells"].items()
         ],
         [
-            f"This run: {run.get('wall_seconds', 0):.0f} s wall in all; model loads "
-            f"{json.dumps(run.get('models', {}))} s; "
-            f"adapter training {json.dumps(run.get('adapters', {}))} s. "
-            f"Seed {facts['study']['seed']} for the item sample, exemplar choice, training and sampling"
+            (
+                f"This run: {run['wall_seconds']:.0f} s wall in all; model loads "
+                f"{json.dumps(run.get('models', {}))} s; "
+                f"adapter training {json.dumps(run.get('adapters', {}))} s. "
+                if "wall_seconds" in run
+                else "Written from the saved cells (--report-only): each cell's own time is above. "
+            )
+            + f"Seed {facts['study']['seed']} for the item sample, exemplar choice, training and sampling"
             + (
                 f"; sampled cells also at seeds {', '.join(map(str, facts['study']['seeds'][1:]))}."
                 if len(facts["study"].get("seeds", [])) > 1

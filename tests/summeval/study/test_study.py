@@ -143,6 +143,7 @@ def test_report_only_shows_cells_saved_with_other_settings_as_stale(tiny_run, ti
     assert f"| llama | {SPORTS}_cot | stale: settings changed, rerun |" in report
     assert "Not run yet (a cell missing), so not tested: answer vs cot." in report
     assert finished_cells(out) == before  # nothing ran
+    assert "Written from the saved cells (--report-only)" in report and "This run: 0 s" not in report
     assert main(["study", "--config", str(folder / "tiny.yaml"), "--out", str(out), "--report-only"]) == 0
 
 
