@@ -181,10 +181,10 @@ def check_inputs(config: StudyConfig, out: Path) -> Inputs:
     for name in used:
         spec = config.models[name]
         if spec.recipe is not None:
-            if not spec.recipe.is_file():
-                from summeval_tasks.util.source_files import path_kind
+            from summeval_tasks.util.source_files import path_kind
 
-                kind = path_kind(spec.recipe)
+            kind = path_kind(spec.recipe)
+            if kind != "a file":
                 raise StudyConfigError(
                     f"study config {config.path}: models.{name}.recipe: {spec.recipe} "
                     + ("does not exist" if kind == "missing" else f"is {kind}; give a recipe YAML file")

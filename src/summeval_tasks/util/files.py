@@ -110,11 +110,14 @@ def first_link(folder: Path) -> Path | None:
     return None
 
 
-def _make_parents(target: Path, within: Path | None) -> None:
-    """``target``'s parent folders made, none of them through a link inside ``within``. (A file that
-    is itself a link is replaced by the rename, never followed.)"""
-    if within is not None and target.parent != within:
-        refuse_links(target.parent, within)
+def _make_parents(target: Path, within: Path | None, *, target_too: bool = False) -> None:
+    """``target``'s parent folders made, none of them through a link inside ``within``; with
+    ``target_too``, ``target`` itself must not be a link either (a file that is one is replaced by the
+    rename, never followed; a folder would be read through it)."""
+    if within is not None:
+        checked = target if target_too else target.parent
+        if checked != within:
+            refuse_links(checked, within)
     target.parent.mkdir(parents=True, exist_ok=True)
 
 
@@ -362,9 +365,7 @@ def folder_written_atomically(
     only once the new folder is complete, then removed. ``within``: the folder summeval writes that
     holds ``target``; a link on the way (or ``target`` a link) is refused (``refuse_links``).
     """
-    if within is not None:
-        refuse_links(target, within)  # a folder that is a link would be read (keep_existing) through it
-    _make_parents(target, within)
+    _make_parents(target, within, target_too=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         yield staging

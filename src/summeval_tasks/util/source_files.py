@@ -34,6 +34,11 @@ def path_kind(path: str | os.PathLike) -> str:
         return "missing"
     except OSError as err:
         return f"unreadable ({err.strerror})"
+    return _kind(mode)
+
+
+def _kind(mode: int) -> str:
+    """A ``stat`` mode in words (``path_kind``, ``check_regular_file``)."""
     if stat.S_ISREG(mode):
         return "a file"
     return next((name for test, name in _KINDS if test(mode)), "not a regular file")
@@ -49,8 +54,7 @@ def check_regular_file(path: Path, error: type[Exception], task: str, limit: int
     except OSError as err:
         raise error(f"{task}: cannot read {path}: {err.strerror}") from err
     if not stat.S_ISREG(info.st_mode):
-        kind = next((name for test, name in _KINDS if test(info.st_mode)), "not a regular file")
-        raise error(f"{task}: {path} is {kind}; give a regular file")
+        raise error(f"{task}: {path} is {_kind(info.st_mode)}; give a regular file")
     if info.st_size > limit:
         raise error(
             f"{task}: {path} is {info.st_size:,} bytes, over the {limit:,}-byte limit for such a file; "
