@@ -11,10 +11,12 @@ would declare it in the ``summeval.strategies`` entry-point group instead.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from lm_eval.api.filter import Filter
 
-from prompt_strategies import PromptStrategy, hookimpl
+from prompt_strategies import PromptStrategy, StrategyOptions, hookimpl, option
+from summeval_tasks.util.bounds import MAX_GEN_TOKS
 
 FAMILY = "sports_understanding"
 YES_NO_FILTER = "yes_no_answer"
@@ -34,10 +36,15 @@ class YesNoAnswerFilter(Filter):
         return [[yes_no_label(r) for r in doc_resps] for doc_resps in resps]
 
 
+@dataclass(frozen=True)
+class YesNoOptions(StrategyOptions):
+    max_gen_toks: int = option(4, "tokens generated: the yes or no and a little more", MAX_GEN_TOKS)
+
+
 class YesNo(PromptStrategy):
     name = "yes_no"
     description = "Ask a yes / no question about the statement; greedy; read the first word."
-    defaults = {"max_gen_toks": 4}
+    Options = YesNoOptions
 
     def applies_to(self, family):
         return family.name == FAMILY
@@ -51,7 +58,7 @@ class YesNo(PromptStrategy):
             "generation_kwargs": {
                 "until": ["\n"],
                 "do_sample": False,
-                "max_gen_toks": options["max_gen_toks"],
+                "max_gen_toks": options.max_gen_toks,
             },
             "filter_list": [
                 {"name": YES_NO_FILTER, "filter": [{"function": YES_NO_FILTER}, {"function": "take_first"}]}

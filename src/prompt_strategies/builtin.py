@@ -7,19 +7,73 @@ choices; ``instruct`` needs an instruction format).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass, replace
 
 from prompt_strategies.exemplars import choose_exemplars, read_exemplar_file
 from prompt_strategies.hookspecs import hookimpl
-from prompt_strategies.strategy import PromptStrategy, StrategyError, answer_pipeline
+from prompt_strategies.strategy import (
+    GenerationOptions,
+    PromptStrategy,
+    StrategyError,
+    answer_pipeline,
+    option,
+)
 from summeval_tasks.contract import TaskFamily
-from summeval_tasks.util.bounds import DEFAULT_SEED, EXEMPLARS, SAMPLES, TEMPERATURE
+from summeval_tasks.util.bounds import DEFAULT_SEED, EXEMPLARS, SAMPLES, SEED, TEMPERATURE
 
 COT_CUE = "Let's think step by step."
 # Worked exemplars are separated by a blank line: a model that follows their format has finished its
 # answer when it writes one, so reasoning after exemplars stops there (as lm-eval's bbh CoT tasks do).
 EXEMPLAR_SEPARATOR = "\n\n"
+
+
+@dataclass(frozen=True)
+class FewShotOptions(GenerationOptions):
+    k: int = option(
+        3,
+        "exemplars before each item",
+        (EXEMPLARS.accepts, f"{EXEMPLARS.right} (for no exemplars, run answer_only)"),
+    )
+    seed: int = option(
+        DEFAULT_SEED, "seeds each item's choice of exemplars (the study's seed in a study)", SEED
+    )
+
+
+# k of an exemplar file: -1 takes every exemplar in it.
+_K_OF_FILE = (
+    lambda k: k == -1 or EXEMPLARS.accepts(k),
+    f"{EXEMPLARS.right}, or -1 for every exemplar in the file",
+)
+
+
+@dataclass(frozen=True)
+class CotFewShotOptions(GenerationOptions):
+    k: int = option(
+        3,
+        "the first k exemplars of the file (the item itself left out); -1: every one",
+        _K_OF_FILE,
+    )
+    exemplars_file: str = option(
+        "", "exemplars with rationales (JSON); empty: the family's own file; relative: beside the task YAML"
+    )
+
+
+@dataclass(frozen=True)
+class SelfConsistencyOptions(CotFewShotOptions):
+    samples: int = option(10, "answers sampled per item, reduced to one by the family", SAMPLES)
+    temperature: float = option(0.7, "sampling temperature", TEMPERATURE)
+
+
+@dataclass(frozen=True)
+class ActivePromptOptions(CotFewShotOptions):
+    k: int = option(
+        -1,
+        "the first k exemplars of the file (the item itself left out); -1: every one (the selection's n)",
+        _K_OF_FILE,
+    )
+    exemplars_file: str = option(
+        "", "the file `summeval active-prompt select` wrote; empty: metadata active_prompt_exemplars"
+    )
 
 
 def _with_exemplars(family, doc, exemplars, *, rationales: bool) -> str:
@@ -44,7 +98,7 @@ def _exemplar_turns(family, doc, exemplars, *, rationales: bool) -> list[tuple[s
 class AnswerOnly(PromptStrategy):
     name = "answer_only"
     description = "Zero-shot: the item alone, answered directly (no exemplars, no reasoning)."
-    defaults = {"max_gen_toks": None}
+    Options = GenerationOptions
 
     def prompt(self, doc, family, exemplars, options):
         return family.direct_question(doc)
@@ -57,7 +111,6 @@ class AnswerOnly(PromptStrategy):
 class AnswerOnlyMultipleChoice(PromptStrategy):
     name = "answer_only_mc"
     description = "Score the family's fixed choices by log-likelihood (lm-eval multiple_choice)."
-    defaults = {}
 
     def applies_to(self, family):
         return bool(family.choices)
@@ -80,7 +133,7 @@ class AnswerOnlyMultipleChoice(PromptStrategy):
 class Instruct(PromptStrategy):
     name = "instruct"
     description = "The family's instruction (fine-tuning) format, zero-shot: what adapters are trained on."
-    defaults = {"max_gen_toks": None}
+    Options = GenerationOptions
 
     def applies_to(self, family):
         return type(family).instruction_prompt is not TaskFamily.instruction_prompt
@@ -95,11 +148,10 @@ class Instruct(PromptStrategy):
 class FewShot(PromptStrategy):
     name = "fewshot"
     description = "k worked exemplars from the train split (seeded per item, never the item), then the item."
-    defaults = {"k": 3, "seed": DEFAULT_SEED, "max_gen_toks": None}
-    option_ranges = {"k": (EXEMPLARS.accepts, f"{EXEMPLARS.right} (for no exemplars, run answer_only)")}
+    Options = FewShotOptions
 
     def exemplars(self, doc, context, options):
-        return choose_exemplars(doc, context.pool, options["k"], options["seed"], context.family.same_item)
+        return choose_exemplars(doc, context.pool, options.k, options.seed, context.family.same_item)
 
     def prompt(self, doc, family, exemplars, options):
         return _with_exemplars(family, doc, exemplars, rationales=False)
@@ -111,7 +163,7 @@ class FewShot(PromptStrategy):
 class ChainOfThought(PromptStrategy):
     name = "cot"
     description = f'Zero-shot chain of thought: "{COT_CUE}", then the answer.'
-    defaults = {"max_gen_toks": None}
+    Options = GenerationOptions
     reasoning = True
 
     def prompt(self, doc, family, exemplars, options):
@@ -121,13 +173,7 @@ class ChainOfThought(PromptStrategy):
 class ChainOfThoughtFewShot(ChainOfThought):
     name = "cot_fewshot"
     description = "Worked exemplars with rationales from the family's exemplar file, then the item."
-    defaults = {"k": 3, "exemplars_file": "", "max_gen_toks": None}
-    option_ranges = {
-        "k": (
-            lambda k: k == -1 or EXEMPLARS.accepts(k),
-            f"{EXEMPLARS.right}, or -1 for every exemplar in the file",
-        )
-    }
+    Options = CotFewShotOptions
 
     def stop_sequences(self, family):
         stops = super().stop_sequences(family)
@@ -135,8 +181,8 @@ class ChainOfThoughtFewShot(ChainOfThought):
             stops.append(EXEMPLAR_SEPARATOR)  # the conclusion's sentence ends the answer, as in the exemplars
         return stops
 
-    def exemplar_file(self, context, options: Mapping[str, Any]):
-        name = options.get("exemplars_file") or context.family.cot_exemplars_file
+    def exemplar_file(self, context, options: CotFewShotOptions):
+        name = options.exemplars_file or context.family.cot_exemplars_file
         if not name:
             raise StrategyError(
                 f"{self.name}: no exemplar file given (option exemplars_file) and family "
@@ -148,7 +194,7 @@ class ChainOfThoughtFewShot(ChainOfThought):
         path = self.exemplar_file(context, options)
         family = context.family
         entries = [e for e in read_exemplar_file(path, family) if not family.same_item(e, doc)]
-        k = options["k"]
+        k = options.k
         if k < 0:
             return entries
         if k > len(entries):
@@ -171,12 +217,7 @@ class SelfConsistency(ChainOfThoughtFewShot):
         "K samples (temperature 0.7) of few-shot chain of thought, or of the zero-shot prompt where the "
         "family has no reasoning; the family reduces them to one (majority vote, consensus summary)."
     )
-    defaults = {**ChainOfThoughtFewShot.defaults, "samples": 10, "temperature": 0.7}
-    option_ranges = {
-        **ChainOfThoughtFewShot.option_ranges,
-        "samples": SAMPLES.option_range(),
-        "temperature": TEMPERATURE.option_range(),
-    }
+    Options = SelfConsistencyOptions
 
     def applies_to(self, family):
         return True
@@ -196,19 +237,19 @@ class SelfConsistency(ChainOfThoughtFewShot):
         return super().chat_turns(doc, family, exemplars, options) if family.supports_reasoning else None
 
     def lm_eval_settings(self, family, options):
-        samples = options["samples"]
-        if samples < 1:
+        samples = options.samples
+        if samples < 1:  # dataclasses.replace skips the option checks
             raise StrategyError(f"{self.name}: samples must be at least 1, got {samples}")
         max_gen_toks = self.max_gen_toks(family, options)
-        if options["temperature"] <= 0:
-            raise StrategyError(f"{self.name}: temperature must be above 0, got {options['temperature']}")
+        if options.temperature <= 0:
+            raise StrategyError(f"{self.name}: temperature must be above 0, got {options.temperature}")
         return {
             "output_type": "generate_until",
             "repeats": samples,
             "generation_kwargs": {
                 "until": self.stop_sequences(family),
                 "do_sample": True,
-                "temperature": options["temperature"],
+                "temperature": options.temperature,
                 "max_gen_toks": max_gen_toks,
             },
             # Like lm-eval's gsm8k self-consistency task: the reduction, and the first sample alone.
@@ -226,8 +267,7 @@ class ActivePrompt(ChainOfThoughtFewShot):
         "Exemplars chosen by the model's uncertainty on the train split (Diao et al.), from "
         "`summeval active-prompt select`; with rationales where the family reasons."
     )
-    # k = -1: every exemplar in the file (its n).
-    defaults = {"k": -1, "exemplars_file": "", "max_gen_toks": None}
+    Options = ActivePromptOptions
     METADATA_KEY = "active_prompt_exemplars"
 
     def applies_to(self, family):
@@ -237,12 +277,12 @@ class ActivePrompt(ChainOfThoughtFewShot):
 
     def options(self, metadata=None):
         options = super().options(metadata)
-        if not options["exemplars_file"]:
-            options["exemplars_file"] = str((metadata or {}).get(self.METADATA_KEY) or "")
+        if not options.exemplars_file:
+            options = replace(options, exemplars_file=str((metadata or {}).get(self.METADATA_KEY) or ""))
         return options
 
     def exemplar_file(self, context, options):
-        if not options.get("exemplars_file"):
+        if not options.exemplars_file:
             raise StrategyError(
                 f"{self.name}: no exemplar file. Make one with `summeval active-prompt select --task "
                 f"{context.family.name} --model-args ... --out exemplars.json`, then pass "

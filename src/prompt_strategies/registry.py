@@ -160,9 +160,11 @@ def contributions(hook_name: str) -> Iterator[tuple[str, Any]]:
                     impl.plugin_name, f"its {hook_name} hook returned {result!r:.80}; expected {expected}"
                 )
                 continue
-            naming = _strategy_naming(items or []) if hook_name == "summeval_task_families" else ""
-            if naming:
-                _left_out(impl.plugin_name, naming)
+            refusal = (_strategy_naming if hook_name == "summeval_task_families" else _old_options)(
+                items or []
+            )
+            if refusal:
+                _left_out(impl.plugin_name, refusal)
                 continue
         elif hook_name == "summeval_filters" and result is not None and not isinstance(result, Mapping):
             _left_out(impl.plugin_name, f"its {hook_name} hook returned {result!r:.80}; expected a dict")
@@ -180,6 +182,30 @@ def _strategy_naming(items: Sequence[Any]) -> str:
                 f"its family {getattr(item, 'name', '?')} sets {', '.join(named)}: families name no "
                 "strategy; task names, groups and metadata keys belong in "
                 f"prompt_strategies/{TASK_NAMES_FILE.name}"
+            )
+    return ""
+
+
+def _old_options(items: Sequence[Any]) -> str:
+    """Why a strategy among ``items`` is refused: its options are not one frozen ``StrategyOptions``
+    dataclass (``defaults`` / ``option_ranges`` dicts are gone); '' when every one's are."""
+    from prompt_strategies.strategy import StrategyOptions
+
+    for item in items:
+        options = getattr(item, "Options", None)
+        old = [attribute for attribute in ("defaults", "option_ranges") if hasattr(item, attribute)]
+        frozen = (  # a subclass not itself decorated would drop its fields silently
+            isinstance(options, type)
+            and issubclass(options, StrategyOptions)
+            and "__dataclass_params__" in vars(options)
+            and options.__dataclass_params__.frozen
+        )
+        if old or not frozen:
+            what = f"sets {', '.join(old)}" if old else f"has Options = {options!r:.60}"
+            return (
+                f"its strategy {getattr(item, 'name', '?')} {what}: a strategy's options are one frozen "
+                "dataclass, Options, subclassing prompt_strategies.StrategyOptions with fields made by "
+                "prompt_strategies.option"
             )
     return ""
 

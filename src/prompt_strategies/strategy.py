@@ -10,6 +10,7 @@ lm-eval task; nothing else about lm-eval is needed to write one.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,15 +18,39 @@ from pathlib import Path
 from typing import Any
 
 from summeval_tasks.contract import Doc, TaskFamily
-from summeval_tasks.util.bounds import MAX_GEN_TOKS, SEED
+from summeval_tasks.util.bounds import MAX_GEN_TOKS, Range
 from summeval_tasks.util.errors import SummevalError
-
-# Options any strategy may have, bounded the same everywhere (a strategy's own option_ranges win).
-COMMON_OPTION_RANGES = {"max_gen_toks": MAX_GEN_TOKS.option_range(), "seed": SEED.option_range()}
 
 
 class StrategyError(SummevalError):
     """A strategy was asked for something it cannot do: unknown name or option, bad exemplar file."""
+
+
+OptionRange = Range | tuple[Callable[[Any], bool], str]
+"""An option's range: a ``summeval_tasks.util.bounds.Range``, or ``(accepts(value), "what would be
+right")`` for a rule a range cannot say."""
+
+
+def option(default: Any, help: str, range: OptionRange | None = None) -> Any:
+    """A field of a strategy's options dataclass: its default, what it does (``help``, shown by
+    ``summeval strategies``) and its range. A value of the default's type is accepted (a default of None:
+    a positive integer or null); a value outside its range is an error, never reinterpreted."""
+    return field(default=default, metadata={"help": help, "range": range})
+
+
+@dataclass(frozen=True)
+class StrategyOptions:
+    """A strategy's options, one frozen dataclass per strategy (PEFT's ``LoraConfig`` style): each field
+    made with :func:`option`. This one has none (multiple choice)."""
+
+
+@dataclass(frozen=True)
+class GenerationOptions(StrategyOptions):
+    """The options of a strategy that generates its answer."""
+
+    max_gen_toks: int | None = option(
+        None, "tokens generated per answer; null: the family's budget for this kind of answer", MAX_GEN_TOKS
+    )
 
 
 @dataclass(frozen=True)
@@ -65,26 +90,24 @@ class TaskContext:
 class PromptStrategy:
     """Base class of every strategy, built-in or contributed by a plugin.
 
-    Subclasses set ``name`` and ``description``, list their options with defaults in ``defaults``, and
-    implement ``prompt``; most also override ``exemplars``, ``lm_eval_settings`` and ``applies_to``.
+    Subclasses set ``name``, ``description`` and ``Options`` (a frozen dataclass of :func:`option`
+    fields) and implement ``prompt``; most also override ``exemplars``, ``lm_eval_settings`` and
+    ``applies_to``.
 
     Options are set per run with ``--metadata '{"<name>": {"<option>": value}}'``; each value must
-    have the type of its default (a default of None accepts a positive integer or null).
+    have the type of its default (a default of None accepts a positive integer or null) and lie in
+    its field's range. Every method that takes ``options`` gets an instance of ``Options``.
     """
 
     name: str = ""
     description: str = ""
-    defaults: Mapping[str, Any] = {}
+    Options: type[StrategyOptions] = StrategyOptions
     reasoning: bool = False
     """Whether the model writes a chain of thought (the family's reasoning stops and token budget)."""
     selects_exemplars: bool = False
     """Whether its exemplars come from a selection run on the evaluated model first (active-prompt's
     stage one): ``summeval compare`` and ``summeval study`` select them before the strategy's cells
     unless its ``exemplars_file`` option names a file; a family's group leaves such strategies out."""
-    option_ranges: Mapping[str, tuple[Callable[[Any], bool], str]] = {}
-    """Range checks of options: ``{option: (accepts(value), "what would be right")}``; a value outside
-    its range is an error, never reinterpreted. ``max_gen_toks`` and ``seed`` are bounded for every
-    strategy (``COMMON_OPTION_RANGES``); build the others from ``summeval_tasks.util.bounds``."""
 
     def applies_to(self, family: TaskFamily) -> bool:
         """Whether ``<family>_<name>`` makes sense (a task is registered for it). Default: always, but a
@@ -97,8 +120,8 @@ class PromptStrategy:
         return self.reasoning
 
     def given_options(self, metadata: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """The options ``metadata[self.name]`` sets (a mapping or a JSON string), checked: unknown options
-        and wrong types are errors."""
+        """The options ``metadata[self.name]`` sets (a mapping or a JSON string), checked: unknown options,
+        wrong types and values out of range are errors naming the option and what would be right."""
         given = (metadata or {}).get(self.name) or {}
         if isinstance(given, str):
             try:
@@ -107,54 +130,69 @@ class PromptStrategy:
                 raise StrategyError(f"{self.name}: options must be a JSON object, got {given!r}") from err
         if not isinstance(given, Mapping):
             raise StrategyError(f"{self.name}: options must be a JSON object, got {given!r}")
+        fields = {f.name: f for f in dataclasses.fields(self.Options)}
         checked: dict[str, Any] = {}
-        ranges = {**COMMON_OPTION_RANGES, **self.option_ranges}
         for key, value in given.items():
-            if key not in self.defaults:
-                known = ", ".join(sorted(self.defaults)) or "none"
+            if key not in fields:
+                known = ", ".join(sorted(fields)) or "none"
                 raise StrategyError(f"{self.name}: unknown option {key!r} (options: {known})")
-            default = self.defaults[key]
-            if default is None:
-                if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-                    raise StrategyError(
-                        f"{self.name}: option {key!r} must be a positive integer, got {value!r}"
-                    )
-            elif not _same_kind(value, default):
-                raise StrategyError(
-                    f"{self.name}: option {key!r} must be {type(default).__name__}, got {value!r}"
-                )
-            if key in ranges and value is not None:
-                accepts, right = ranges[key]
-                if not accepts(value):
-                    raise StrategyError(f"{self.name}: option {key!r} is {value!r}; it must be {right}")
-            checked[key] = float(value) if isinstance(default, float) else value
+            checked[key] = self._checked(fields[key], value)
         return checked
 
-    def options(self, metadata: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """The defaults updated by ``metadata[self.name]`` (see ``given_options``)."""
-        return {**self.defaults, **self.given_options(metadata)}
+    def _checked(self, option_field: dataclasses.Field, value: Any) -> Any:
+        key, default = option_field.name, option_field.default
+        if default is None:
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise StrategyError(f"{self.name}: option {key!r} must be a positive integer, got {value!r}")
+        elif not _same_kind(value, default):
+            raise StrategyError(
+                f"{self.name}: option {key!r} must be {type(default).__name__}, got {value!r}"
+            )
+        bound = option_field.metadata.get("range")
+        if bound is not None and value is not None:
+            accepts, right = (bound.accepts, bound.right) if isinstance(bound, Range) else bound
+            if not accepts(value):
+                raise StrategyError(f"{self.name}: option {key!r} is {value!r}; it must be {right}")
+        return float(value) if isinstance(default, float) else value
 
-    def exemplars(self, doc: Doc, context: TaskContext, options: Mapping[str, Any]) -> list[Doc]:
+    def options(self, metadata: Mapping[str, Any] | None = None) -> StrategyOptions:
+        """The ``Options`` that ``metadata[self.name]`` sets, the rest at their defaults (see
+        ``given_options``)."""
+        return self.Options(**self.given_options(metadata))
+
+    def option_help(self) -> dict[str, tuple[Any, str, str]]:
+        """Each option's default, what it does and its range in words: ``{name: (default, help, right)}``
+        (right is '' for an option with no range)."""
+        described = {}
+        for option_field in dataclasses.fields(self.Options):
+            bound = option_field.metadata.get("range")
+            right = "" if bound is None else bound.right if isinstance(bound, Range) else bound[1]
+            described[option_field.name] = (
+                option_field.default,
+                option_field.metadata.get("help", ""),
+                right,
+            )
+        return described
+
+    def exemplars(self, doc: Doc, context: TaskContext, options: StrategyOptions) -> list[Doc]:
         """The exemplars shown before ``doc``. Must never include ``doc`` itself. Default: none."""
         return []
 
-    def prompt(
-        self, doc: Doc, family: TaskFamily, exemplars: Sequence[Doc], options: Mapping[str, Any]
-    ) -> str:
+    def prompt(self, doc: Doc, family: TaskFamily, exemplars: Sequence[Doc], options: StrategyOptions) -> str:
         """The full prompt text for ``doc`` after ``exemplars``."""
         raise NotImplementedError(f"strategy {self.name!r} does not build prompts")
 
     def chat_turns(
-        self, doc: Doc, family: TaskFamily, exemplars: Sequence[Doc], options: Mapping[str, Any]
+        self, doc: Doc, family: TaskFamily, exemplars: Sequence[Doc], options: StrategyOptions
     ) -> list[tuple[str, str]] | None:
         """Under a chat template (with lm-eval's ``fewshot_as_multiturn``, its default there), the prompt
         as chat turns: ``(role, content)`` pairs, each worked exemplar a user turn and an assistant turn,
         ending in the user turn of ``doc``. None (the default): ``prompt`` is sent as one user turn."""
         return None
 
-    def max_gen_toks(self, family: TaskFamily, options: Mapping[str, Any]) -> int:
+    def max_gen_toks(self, family: TaskFamily, options: StrategyOptions) -> int:
         """The option ``max_gen_toks`` when set, else the family's budget for this kind of answer."""
-        given = options.get("max_gen_toks")
+        given = getattr(options, "max_gen_toks", None)
         if given is not None:
             return int(given)
         return family.reasoning_tokens if self.reasons(family) else family.answer_tokens
@@ -162,7 +200,7 @@ class PromptStrategy:
     def stop_sequences(self, family: TaskFamily) -> list[str]:
         return list(family.reasoning_stop if self.reasons(family) else family.answer_stop)
 
-    def lm_eval_settings(self, family: TaskFamily, options: Mapping[str, Any]) -> dict[str, Any]:
+    def lm_eval_settings(self, family: TaskFamily, options: StrategyOptions) -> dict[str, Any]:
         """lm-eval task settings: ``output_type``, ``generation_kwargs``, ``repeats``, ``filter_list``, ...
 
         Keys the task YAML sets itself win over these. Default: greedy generation, answers read by
@@ -178,7 +216,7 @@ class PromptStrategy:
             "filter_list": [answer_pipeline(family.answer_filter, family)],
         }
 
-    def primary_filter(self, family: TaskFamily, options: Mapping[str, Any]) -> str:
+    def primary_filter(self, family: TaskFamily, options: StrategyOptions) -> str:
         """The filter whose scores are this strategy's headline result (used by ``summeval compare``)."""
         return self.lm_eval_settings(family, options).get("filter_list", [{"name": "none"}])[0]["name"]
 

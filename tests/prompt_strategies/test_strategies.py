@@ -5,6 +5,7 @@ beside the YAML then in the family folder; active-prompt's exemplar file."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 
@@ -35,7 +36,7 @@ def _load(name: str, **metadata):
 
 
 def test_options_may_be_given_as_a_json_string():
-    assert get_strategy("fewshot").options({"fewshot": '{"k": 2}'})["k"] == 2
+    assert get_strategy("fewshot").options({"fewshot": '{"k": 2}'}).k == 2
 
 
 # ----------------------------------------------------------------------------- option errors
@@ -230,7 +231,7 @@ def test_a_missing_exemplar_file_is_an_error(tmp_path):
 def test_the_shipped_exemplar_file_is_valid():
     assert SHIPPED_EXEMPLARS == FAMILY.exemplar_dir() / FAMILY.cot_exemplars_file
     entries = read_exemplar_file(SHIPPED_EXEMPLARS, FAMILY)
-    assert len(entries) >= get_strategy("cot_fewshot").defaults["k"]
+    assert len(entries) >= get_strategy("cot_fewshot").options().k
     assert {e["label"] for e in entries} == set(LABELS)
     assert all(e["rationale"].endswith(f"So the answer is {e['label']}.") for e in entries)
 
@@ -275,7 +276,7 @@ def test_cot_fewshot_uses_the_family_file_unless_told_otherwise(tmp_path):
     options = strategy.options({"cot_fewshot": {"exemplars_file": str(own), "k": 2}})
     assert [e["id"] for e in strategy.exemplars(doc, context, options)] == ["x-1", "x-2"]
     with pytest.raises(StrategyError, match=r"k=3 exemplars requested but .*own\.json has 2 usable for 'v'"):
-        strategy.exemplars(doc, context, {**options, "k": 3})
+        strategy.exemplars(doc, context, dataclasses.replace(options, k=3))
     with pytest.raises(StrategyError, match="no exemplar file given .* family 'tweetsumm' has none"):
         strategy.exemplars(doc, TaskContext(family=get_family("tweetsumm")), strategy.options())
 
@@ -293,11 +294,8 @@ def test_active_prompt_without_an_exemplar_file_says_how_to_make_one():
 
 
 def test_active_prompt_reads_the_file_named_in_its_options(tmp_path):
-    assert get_strategy("active_prompt").options({"active_prompt": {"exemplars_file": "a.json"}}) == {
-        "k": -1,
-        "exemplars_file": "a.json",
-        "max_gen_toks": None,
-    }
+    options = get_strategy("active_prompt").options({"active_prompt": {"exemplars_file": "a.json"}})
+    assert dataclasses.asdict(options) == {"k": -1, "exemplars_file": "a.json", "max_gen_toks": None}
     missing = tmp_path / "missing.json"
     with pytest.raises(StrategyError, match="does not exist"):
         _load(task_name("active_prompt", GROUP), active_prompt_exemplars=str(missing))

@@ -7,6 +7,7 @@ as the built-ins. Family plugins are made in the tests.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -18,7 +19,7 @@ import yaml
 from support import TESTS, offline_env, read_results, run_lm_eval
 
 import summeval
-from prompt_strategies import PromptStrategy, StrategyError, hookimpl, registry
+from prompt_strategies import PromptStrategy, StrategyError, StrategyOptions, hookimpl, registry
 from prompt_strategies.builtin import BUILTIN_STRATEGIES
 from prompt_strategies.exemplars import choose_exemplars
 from summeval.lm_eval import task_dir
@@ -160,7 +161,8 @@ def test_the_example_plugin_contributes_its_strategy_and_filter(use_plugins):
     assert set(registry.strategies()) == {s.name for s in BUILTIN_STRATEGIES} | {"yes_no"}
     assert registry.owners("strategy")["yes_no"] == PLUGIN
     sports = registry.get_family("sports_understanding")
-    assert registry.get_strategy("yes_no").primary_filter(sports, {"max_gen_toks": 4}) == "yes_no_answer"
+    yes_no = registry.get_strategy("yes_no")
+    assert yes_no.primary_filter(sports, yes_no.options()) == "yes_no_answer"
     assert "yes_no_answer" in task_dir.register_lm_eval_filters()
     assert get_filter("yes_no_answer") is YesNoAnswerFilter
     assert get_filter("yes_no_answer")().apply([["Yes!", "no.", "maybe"]], [{}]) == [
@@ -255,6 +257,37 @@ def test_a_family_that_names_strategies_is_left_out_naming_the_task_names_file(
     )
     assert registry.plugin_failures()["naming_plugin"] == message
     assert f"summeval: plugin naming_plugin left out: {message}" in capsys.readouterr().err
+
+
+@dataclasses.dataclass(frozen=True)
+class _NotStrategyOptions:  # a dataclass, but not a StrategyOptions (Python itself refuses an unfrozen one)
+    k: int = 1
+
+
+class _Undecorated(StrategyOptions):
+    k: int = 1  # not a field: without @dataclass the option would be dropped silently
+
+
+@pytest.mark.parametrize(
+    "attributes, says",
+    [
+        ({"defaults": {"k": 1}}, "sets defaults"),
+        ({"option_ranges": {}}, "sets option_ranges"),
+        ({"Options": dict}, "has Options = <class 'dict'>"),
+        ({"Options": _NotStrategyOptions}, "has Options = <class"),
+        ({"Options": _Undecorated}, "has Options = <class"),
+    ],
+)
+def test_a_strategy_with_options_not_one_frozen_dataclass_is_left_out(
+    use_plugins, monkeypatch, attributes, says
+):
+    strategy = _Renamed("old_options")
+    for name, value in attributes.items():
+        setattr(strategy, name, value)
+    use_plugins(_plugin_module(monkeypatch, "old_options_plugin", strategies=[strategy]))
+    assert "old_options" not in registry.strategies() and "cot" in registry.strategies()
+    failure = registry.plugin_failures()["old_options_plugin"]
+    assert failure.startswith(f"its strategy old_options {says}") and "one frozen dataclass" in failure
 
 
 def test_a_strategy_may_have_an_attribute_a_family_may_not(use_plugins, monkeypatch):

@@ -123,11 +123,11 @@ def test_the_one_shot_seed_key_and_its_fixed_k():
 
     manager = summeval.task_manager(include_defaults=False, metadata={"tweetsumm_data": "sample"})
     one = manager.load(["tweetsumm_one"])["tasks"]["tweetsumm_one"]
-    assert one.strategy_options["k"] == 1 and one.strategy_options["seed"] == 1234
+    assert one.strategy_options.k == 1 and one.strategy_options.seed == 1234
     seeded = summeval.task_manager(
         include_defaults=False, metadata={"tweetsumm_data": "sample", "tweetsumm_seed": 7}
     )
-    assert seeded.load(["tweetsumm_one"])["tasks"]["tweetsumm_one"].strategy_options["seed"] == 7
+    assert seeded.load(["tweetsumm_one"])["tasks"]["tweetsumm_one"].strategy_options.seed == 7
     clash = summeval.task_manager(
         include_defaults=False, metadata={"tweetsumm_data": "sample", "fewshot": {"k": 3}}
     )

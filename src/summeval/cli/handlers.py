@@ -86,8 +86,8 @@ def _strategies(args: argparse.Namespace) -> int:
         runs_on = [f.name for f in families().values() if strategy.applies_to(f)]
         print(f"  {name}  (from {strategy_owners.get(name, '?')}; families: {', '.join(runs_on) or 'none'})")
         print(f"      {strategy.description}")
-        if strategy.defaults:
-            print(f"      options: {json.dumps(dict(strategy.defaults))}")
+        for option, (default, help_text, right) in strategy.option_help().items():
+            print(f"      {option} = {json.dumps(default)}: {help_text}{f'; {right}' if right else ''}")
     aliases = {t: e for t, e in task_table().items() if t != f"{e['family']}_{e['strategy']}"}
     if aliases:
         print("Other task names:")

@@ -24,7 +24,7 @@ from prompt_strategies.registry import (
     misspelled_key,
     misspelling_message,
 )
-from prompt_strategies.strategy import PromptStrategy, StrategyError, TaskContext
+from prompt_strategies.strategy import PromptStrategy, StrategyError, StrategyOptions, TaskContext
 from summeval.lm_eval.shared_prefix import SHARED_PREFIX_TASKS
 from summeval.lm_eval.task_dir import register_lm_eval_filters
 from summeval_tasks.contract import TaskFamily
@@ -32,7 +32,7 @@ from summeval_tasks.contract import TaskFamily
 
 def strategy_options(
     strategy: PromptStrategy, family: TaskFamily, metadata: Mapping[str, Any], task: str = ""
-) -> dict[str, Any]:
+) -> StrategyOptions:
     """The options of ``strategy`` on ``family``: its defaults, ``--metadata[<strategy>]``, the family's
     metadata keys for it (``tweetsumm_seed``), then the task's fixed ``strategy_options``.
 

@@ -8,6 +8,7 @@ root, keyed by its content, and the start-up hook adds it to lm-eval's include p
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 from collections.abc import Callable
@@ -166,7 +167,7 @@ def resolved_task(task: str, metadata: dict[str, Any] | None = None) -> str:
         "task": task,
         "family": entry["family"],
         "strategy": entry["strategy"],
-        "options": built.strategy_options,
+        "options": dataclasses.asdict(built.strategy_options),
         "output_type": config.output_type,
         "repeats": config.repeats,
         "generation_kwargs": config.generation_kwargs,

@@ -3,10 +3,12 @@ and their sha256, the cell's cache key; which cells sample their outputs and so 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from prompt_strategies.strategy import StrategyOptions
 from summeval.study.inputs import (
     Inputs,
     adapter_current,
@@ -34,7 +36,7 @@ def cell_settings(
         "cell": {"model": cell.model, "task": cell.task, "limit": cell.limit, "sample": cell.sample},
         "family": cell.family.name,
         "strategy": cell.strategy.name,
-        "options": dict(options),
+        "options": dataclasses.asdict(options),
         "model": {
             "backend": spec.backend,
             "model_args": dict(spec.model_args),
@@ -51,7 +53,7 @@ def cell_settings(
         "files": _option_files(options),
         "versions": {k: v for k, v in versions().items() if k in ("summeval", "lm_eval")},
     }
-    selects = cell.strategy.selects_exemplars and not options.get("exemplars_file")
+    selects = cell.strategy.selects_exemplars and not getattr(options, "exemplars_file", "")
     if selects:
         settings["selection"] = dict(config.selection)
     if spec.backend == "hf" and (selects or samples_outputs(cell, options)):
@@ -59,7 +61,7 @@ def cell_settings(
     return settings
 
 
-def samples_outputs(cell: Cell, options: Mapping[str, Any]) -> bool:
+def samples_outputs(cell: Cell, options: StrategyOptions) -> bool:
     """Whether a cell's strategy samples its outputs (``do_sample``) with these options: then the seed,
     and how samples share a prompt encoding, change them."""
     generation = cell.strategy.lm_eval_settings(cell.family, options).get("generation_kwargs") or {}
@@ -87,14 +89,14 @@ def all_cells(config: StudyConfig) -> list[Cell]:
     return [*config.cells, *(replicate_cells(config) if len(config.seeds) > 1 else [])]
 
 
-def cell_options(config: StudyConfig, cell: Cell) -> dict[str, Any]:
+def cell_options(config: StudyConfig, cell: Cell) -> StrategyOptions:
     """The cell's strategy options: the study's, with the task alias's own (``tweetsumm_one``: k=1)."""
     from prompt_strategies.registry import task_table
 
     metadata = config.metadata(cell.family)
     fixed = task_table()[cell.task]["options"]
     name = cell.strategy.name
-    return dict(cell.strategy.options({**metadata, name: {**metadata.get(name, {}), **fixed}}))
+    return cell.strategy.options({**metadata, name: {**metadata.get(name, {}), **fixed}})
 
 
 def _sharing(batch_size: Any) -> dict[str, Any]:
@@ -109,10 +111,10 @@ def _sharing(batch_size: Any) -> dict[str, Any]:
         raise StudyConfigError(f"environment: {err}") from err
 
 
-def _option_files(options: Mapping[str, Any]) -> dict[str, str]:
+def _option_files(options: StrategyOptions) -> dict[str, str]:
     """sha256 of the files a cell's options name (exemplar files), so an edited file reruns the cell."""
     files = {}
-    for name, value in options.items():
+    for name, value in dataclasses.asdict(options).items():
         if name.endswith("_file") and isinstance(value, str) and value and Path(value).is_file():
             files[name] = file_sha256(Path(value))
     return files

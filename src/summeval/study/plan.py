@@ -122,7 +122,7 @@ class StudyConfig:
 
         metadata: dict[str, Any] = {name: dict(opts) for name, opts in self.options.items()}
         for name, strategy in strategies().items():
-            if "seed" in strategy.defaults:
+            if "seed" in strategy.option_help():
                 metadata.setdefault(name, {}).setdefault("seed", self.seed)
         if family.data_key and family.name in self.data:
             metadata[family.data_key] = self.data[family.name]

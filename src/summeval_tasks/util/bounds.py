@@ -56,10 +56,6 @@ class Range:
             return f"a positive integer at most {_number(self.high)}"
         return self.right
 
-    def option_range(self) -> tuple[Any, str]:
-        """The ``(accepts, right)`` pair of ``PromptStrategy.option_ranges``."""
-        return self.accepts, self.right
-
     def check(self, value: Any, where: str, error: type[Exception] = BoundsError) -> Any:
         """``value`` when it is in range, else ``error("<where> is <value>; it must be <right>")``."""
         if not self.accepts(value):

@@ -68,7 +68,7 @@ def test_tweetsumm_one_shows_one_seeded_train_exemplar():
             include_defaults=False, metadata={"tweetsumm_data": "sample", **metadata}
         )
         task = manager.load(["tweetsumm_one"])["tasks"]["tweetsumm_one"]
-        assert task.strategy_options["k"] == 1 and task.strategy_options["seed"] == seed
+        assert task.strategy_options.k == 1 and task.strategy_options.seed == seed
         for doc in task.test_docs():
             (exemplar,) = choose_exemplars(doc, train, 1, seed, family.same_item)
             assert task.doc_to_text(doc) == f"{family.exemplar(exemplar)}\n\n{family.question(doc)}"

@@ -6,6 +6,7 @@ of filtered and multiple-choice results; tweetsumm's strategies."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -235,7 +236,7 @@ def test_prompts_are_deterministic(tasks, name):
 def test_fewshot_k_is_set_with_metadata(tasks):
     three = tasks[task_name("fewshot", GROUP)]
     five = _load(task_name("fewshot", GROUP), fewshot={"k": 5})
-    assert five.strategy_options["k"] == 5
+    assert five.strategy_options.k == 5
     for doc in five.eval_docs:
         shots = _blocks(five.doc_to_text(doc))[:-1]
         assert len(shots) == 5
@@ -367,7 +368,7 @@ def test_self_consistency_refuses_a_temperature_of_zero():
     with pytest.raises(StrategyError, match="option 'temperature' is 0.0; it must be above 0"):
         strategy.options({"self_consistency": {"temperature": 0.0}})
     with pytest.raises(StrategyError, match="temperature must be above 0"):  # a subclass's own options, too
-        strategy.lm_eval_settings(FAMILY, {**strategy.options(), "temperature": 0.0})
+        strategy.lm_eval_settings(FAMILY, dataclasses.replace(strategy.options(), temperature=0.0))
 
 
 # ----------------------------------------------------------------------------- the tweetsumm pairs
