@@ -35,6 +35,8 @@ def sample_outputs(
     request of each prompt and its outputs."""
     from lm_eval.api.instance import Instance
 
+    from summeval.lm_eval.shared_prefix import mark_ours
+
     requests = [
         Instance(
             request_type="generate_until",
@@ -47,6 +49,7 @@ def sample_outputs(
         for i, (prompt, doc) in enumerate(zip(prompts, docs, strict=True))
         for _ in range(k)
     ]
+    mark_ours(requests)  # our requests: their K samples may share one encoding
     outputs = list(model.generate_until(requests))
     if len(outputs) != len(requests):
         raise StrategyError(f"the model returned {len(outputs)} outputs for {len(requests)} requests")
@@ -79,9 +82,6 @@ def select_exemplars(
     check_selection_ranges(k=k, n=n, seed=seed, temperature=generation_kwargs.get("temperature"))
     if n > len(pool):
         raise StrategyError(f"n={n} exemplars requested from a pool of {len(pool)} questions")
-    from summeval.lm_eval.shared_prefix import SHARED_PREFIX_TASKS
-
-    SHARED_PREFIX_TASKS.add(SELECTION_TASK)  # our requests: their K samples may share one encoding
     prompts = [prompt(d) for d in pool]
     asked, outputs = sample_outputs(model, prompts, pool, k=k, generation_kwargs=generation_kwargs)
     two_stage: list[list[Any] | None] = [None] * len(pool)

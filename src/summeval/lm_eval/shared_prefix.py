@@ -3,8 +3,8 @@
 Self-consistency asks for K samples of the same prompt: the task says ``repeats: K`` and
 ``do_sample: true``, and lm-eval's evaluator hands ``HFLM.generate_until`` K identical requests.
 Stock lm-eval encodes that prompt K times. :func:`patch_hflm_generate` wraps ``generate_until`` so
-that each group of identical sampling requests of summeval's own tasks
-(:data:`SHARED_PREFIX_TASKS`; any task with ``SUMMEVAL_SHARED_PREFIX_ALL=1``)
+that each group of identical sampling requests of summeval's own tasks (each request they build carries
+:data:`OURS_ATTRIBUTE`, set by :func:`mark_ours`; any task's with ``SUMMEVAL_SHARED_PREFIX_ALL=1``)
 encodes its prompt once. Requests of other tasks go through lm-eval untouched, so installing summeval
 changes none of lm-eval's own results:
 
@@ -39,10 +39,11 @@ ENABLE_ENV = "SUMMEVAL_SHARED_PREFIX"
 ALL_TASKS_ENV = "SUMMEVAL_SHARED_PREFIX_ALL"
 CHUNK_ENV = "SUMMEVAL_SHARED_PREFIX_CHUNK"
 
-SHARED_PREFIX_TASKS: set[str] = set()
-"""Names of our tasks built in this process (``summeval.lm_eval.task.StrategyTask`` adds each) and of
-active-prompt selection's requests: their sampled repeats may share one prompt encoding; lm-eval's own
-tasks behave exactly as without us. Written and read only by ``summeval.lm_eval``."""
+OURS_ATTRIBUTE = "summeval_shares_prompt"
+"""The attribute (True) that :func:`mark_ours` sets on each request built by summeval's own tasks
+(``summeval.lm_eval.task.StrategyTask``) and by active-prompt selection: their sampled repeats may share
+one prompt encoding. The request itself carries it, so no process-wide list of task names is kept and a
+task of lm-eval's that happens to share a name with ours is never touched."""
 # Rows sampled together from one prompt encoding; a model batch_size above it wins.
 DEFAULT_CHUNK_ROWS = 16
 _PATCHED_FLAG = "_summeval_shared_prefix"
@@ -124,11 +125,18 @@ def even_chunks(indices: Sequence[int], rows: int) -> list[list[int]]:
     return chunks
 
 
+def mark_ours(requests: Sequence[Any]) -> Sequence[Any]:
+    """``requests`` (lm-eval ``Instance`` objects summeval built), each marked as ours; returned."""
+    for request in requests:
+        setattr(request, OURS_ATTRIBUTE, True)
+    return requests
+
+
 def ours(request: Any) -> bool:
-    """Whether ``request`` comes from one of summeval's tasks (or ``SUMMEVAL_SHARED_PREFIX_ALL`` is on)."""
+    """Whether summeval built ``request`` (:func:`mark_ours`), or ``SUMMEVAL_SHARED_PREFIX_ALL`` is on."""
     from summeval_tasks.util.settings import env_flag
 
-    return getattr(request, "task_name", None) in SHARED_PREFIX_TASKS or env_flag(ALL_TASKS_ENV)
+    return getattr(request, OURS_ATTRIBUTE, False) is True or env_flag(ALL_TASKS_ENV)
 
 
 def shared_groups(requests: Sequence[Any], samples: Any, eligible: Any = ours) -> list[list[int]]:

@@ -25,7 +25,7 @@ from prompt_strategies.registry import (
     misspelling_message,
 )
 from prompt_strategies.strategy import PromptStrategy, StrategyError, StrategyOptions, TaskContext
-from summeval.lm_eval.shared_prefix import SHARED_PREFIX_TASKS
+from summeval.lm_eval.shared_prefix import mark_ours
 from summeval.lm_eval.task_dir import register_lm_eval_filters
 from summeval_tasks.contract import TaskFamily
 
@@ -112,8 +112,13 @@ class StrategyTask(ConfigurableTask):
             ],
         )
         super().__init__(config=config, **kwargs)
-        if config.get("task"):
-            SHARED_PREFIX_TASKS.add(config["task"])
+
+    def construct_requests(self, doc, ctx, **kwargs):
+        """lm-eval's requests for ``doc``, each marked as ours: its sampled repeats may share one prompt
+        encoding (``shared_prefix``); lm-eval's own tasks' requests are never marked."""
+        built = super().construct_requests(doc, ctx, **kwargs)
+        mark_ours(built if isinstance(built, list) else [built])
+        return built
 
     def _pool(self) -> list:
         return list(self.training_docs()) if self.has_training_docs() else []

@@ -220,9 +220,9 @@ def test_every_question_is_asked_k_times_with_the_same_prompt_and_generation_kwa
             assert kwargs == GENERATION_KWARGS
             assert kwargs["do_sample"] is True
             assert (request.doc_id, request.repeats) == (i, K)
-            assert request.task_name == SELECTION_TASK  # summeval's own: its samples share a prompt
+            assert request.task_name == SELECTION_TASK
+            assert shared_prefix.ours(request)  # summeval's own: its samples share a prompt
     assert model.asked == Counter({doc["id"]: K for doc in POOL})
-    assert SELECTION_TASK in shared_prefix.SHARED_PREFIX_TASKS
 
 
 def test_ties_are_broken_by_the_seed_reproducibly_and_not_by_pool_order():

@@ -2,8 +2,8 @@
 
 Deterministic sampling (``do_sample: True, top_k: 1``) makes the shared path and lm-eval's own
 comparable string for string, on a tiny random llama (causal) and a tiny random T5 (seq2seq).
-Only requests of summeval's own tasks (``shared_prefix.SHARED_PREFIX_TASKS``) share; the hand-made
-requests here belong to a task registered there by this module, unless a test says otherwise.
+Only requests summeval built (marked by ``shared_prefix.mark_ours``) share; the hand-made requests here
+are marked as ours, unless a test says otherwise.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from summeval.lm_eval import shared_prefix
 
 shared_prefix.patch_hflm_generate(hf)  # normally done by the start-up hook; a no-op then
 
-# A task of ours (its name registered in SHARED_PREFIX_TASKS, as building a summeval task does) and one of
-# lm-eval's own (never registered).
+# A task of ours (its requests marked, as a summeval task marks the requests it builds) and one of
+# lm-eval's own (never marked).
 OUR_TASK = "summeval_test_shared_prefix"
 OTHER_TASK = "lm_eval_own_task"
 
@@ -34,18 +34,14 @@ PROMPT_C = "thank you for waiting"
 
 
 @pytest.fixture(autouse=True)
-def our_task(monkeypatch):
-    """OUR_TASK is one of summeval's tasks for the test; SUMMEVAL_SHARED_PREFIX_ALL is unset."""
+def no_share_all(monkeypatch):
+    """SUMMEVAL_SHARED_PREFIX_ALL is unset unless a test sets it."""
     monkeypatch.delenv(shared_prefix.ALL_TASKS_ENV, raising=False)
-    added = OUR_TASK not in shared_prefix.SHARED_PREFIX_TASKS
-    shared_prefix.SHARED_PREFIX_TASKS.add(OUR_TASK)
-    yield
-    if added:
-        shared_prefix.SHARED_PREFIX_TASKS.discard(OUR_TASK)
 
 
 def requests_for(*pairs: tuple[str, dict], task: str | None = OUR_TASK) -> list[Instance]:
-    return [
+    """Requests of ``task``, marked as ours when it is OUR_TASK."""
+    requests = [
         Instance(
             request_type="generate_until",
             doc={},
@@ -55,6 +51,7 @@ def requests_for(*pairs: tuple[str, dict], task: str | None = OUR_TASK) -> list[
         )
         for i, (context, gen_kwargs) in enumerate(pairs)
     ]
+    return list(shared_prefix.mark_ours(requests)) if task == OUR_TASK else requests
 
 
 def samples_of(context: str, gen_kwargs: dict, k: int, task: str | None = OUR_TASK) -> list[Instance]:
@@ -237,7 +234,6 @@ def test_a_failing_shared_path_falls_back_with_one_warning(llama_lm, monkeypatch
 
 
 def test_requests_of_a_task_not_ours_are_not_shared(llama_lm, monkeypatch):
-    assert OTHER_TASK not in shared_prefix.SHARED_PREFIX_TASKS
     requests = samples_of(PROMPT_A, SAMPLED, 4, task=OTHER_TASK)
     assert shared_prefix.shared_groups(requests, lambda kwargs: kwargs["do_sample"]) == []
     with PromptEncodings(llama_lm) as counted:
@@ -283,13 +279,12 @@ def test_eligible_decides_which_requests_may_share():
     assert shared_prefix.shared_groups(requests, sampling, eligible=lambda r: False) == []
 
 
-def test_building_one_of_our_tasks_registers_it_for_sharing():
+def test_one_of_our_tasks_marks_its_requests_for_sharing():
     import summeval
 
     name = "sports_understanding_self_consistency"
     metadata = {"sports_data": "sample", "self_consistency": {"samples": 3}}
     task = summeval.task_manager(include_defaults=False, metadata=metadata).load([name])["tasks"][name]
-    assert name in shared_prefix.SHARED_PREFIX_TASKS
     task.build_all_requests(limit=1)
     (request,) = task.instances
     assert (request.task_name, request.repeats) == (name, 3)
