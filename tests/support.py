@@ -13,9 +13,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+from summeval_tasks.sports.family import SPORTS_UNDERSTANDING
+from summeval_tasks.tweetsumm.family import TWEETSUMM
+
 REPO = Path(__file__).resolve().parents[1]
 TESTS = REPO / "tests"  # also where the plugin examples live (family_plugin_example.py, ...)
 DATA = TESTS / "data"  # shared test data (see data/README.md)
+SPORTS = SPORTS_UNDERSTANDING  # the built-in families, as the registry gives them; TWEETSUMM is imported
+RECIPE = str(REPO / "adapters" / "tweetsumm-r16.yaml")  # the seed's r=16 adapter recipe
+ROUGE = list(TWEETSUMM.reported_metrics)  # rouge1, rouge2, rougeL, rougeLsum
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"  # the first bytes of every PNG file
 
 
 def offline_env(**extra: str) -> dict[str, str]:

@@ -9,11 +9,9 @@ import json
 import os
 from pathlib import Path
 
-from support import REPO
+from support import RECIPE
 
 from summeval_tasks.util.source_files import DATA_FILE_LIMIT
-
-RECIPE = str(REPO / "adapters" / "tweetsumm-r16.yaml")
 
 
 def dialogstudio(records: dict) -> str:

@@ -8,6 +8,7 @@ import json
 import os
 
 import pytest
+from support import SPORTS
 
 from prompt_strategies import StrategyError
 from prompt_strategies.active_prompt import (
@@ -16,10 +17,7 @@ from prompt_strategies.active_prompt import (
     read_annotations,
     with_conclusion,
 )
-from prompt_strategies.registry import get_family
 from summeval_tasks.sports.answers import IMPLAUSIBLE, PLAUSIBLE
-
-SPORTS = get_family("sports_understanding")
 
 
 def _doc(doc_id: str, statement: str, label: str) -> dict[str, str]:

@@ -7,13 +7,11 @@ from __future__ import annotations
 import math
 
 import pytest
+from support import SPORTS, TWEETSUMM
 
 from prompt_strategies import FamilyError
-from prompt_strategies.registry import get_family
 from summeval_tasks.sports.answers import IMPLAUSIBLE, INVALID, PLAUSIBLE
 
-SPORTS = get_family("sports_understanding")
-TWEETSUMM = get_family("tweetsumm")
 LN2 = math.log(2)
 
 

@@ -17,6 +17,10 @@ and an interrupted or starved write ends in one line with nothing half-written t
   that folder as ``within`` and refuse a link on the way, in one line naming it and its target (a file
   that is itself a link is replaced by the rename, never followed); lock files are opened without
   following a link at all.
+
+Over 400 lines on purpose: the writers, the ownership marker, the locks and the link checks guard the
+same folders against the same failures, and each leans on the others (a write takes its folder's link
+check; the lock file lives inside the owned folder).
 """
 
 from __future__ import annotations

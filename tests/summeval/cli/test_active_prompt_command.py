@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from support import SPORTS, TWEETSUMM
 
 from prompt_strategies import StrategyError
 from prompt_strategies.active_prompt import (
@@ -16,9 +17,6 @@ from prompt_strategies.exemplars import read_exemplar_file
 from prompt_strategies.registry import get_family
 from summeval import cli
 from summeval.study import compare as study_compare
-
-SPORTS = get_family("sports_understanding")
-TWEETSUMM = get_family("tweetsumm")
 
 
 def _ids(content) -> list[str]:
@@ -188,7 +186,6 @@ def test_select_command_bad_input_is_exit_2_before_the_model_loads(
 
 
 def test_the_evaluated_split_is_refused_as_a_pool_before_any_model_loads():
-    from prompt_strategies.registry import get_family
     from summeval.study.selection import Selection, check_selection
 
     sports, tweetsumm = get_family("sports_understanding"), get_family("tweetsumm")

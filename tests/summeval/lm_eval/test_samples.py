@@ -9,20 +9,18 @@ import io
 import json
 
 import pytest
+from support import ROUGE, SPORTS, TWEETSUMM
 
-from prompt_strategies.registry import get_family, task_name
+from prompt_strategies.registry import task_name
 from summeval.lm_eval.samples import sample_answer, sample_rows, samples_csv
 from summeval.report.analysis import result_row
 from summeval.stats import mean_interval, rate_interval
 from summeval_tasks.tweetsumm.rouge import rouge_scores
 
-SPORTS = get_family("sports_understanding")
-TWEETSUMM = get_family("tweetsumm")
 CSV_COLUMNS = [
     "id", "prompt", "target", "model_output", "answer", "two_stage_answer",
     "acc", "invalid", "acc_two_stage", "agree_two_stage",
 ]  # fmt: skip
-ROUGE = ["rouge1", "rouge2", "rougeL", "rougeLsum"]
 TWEETSUMM_CSV_COLUMNS = ["id", "prompt", "target", "model_output", "answer", *ROUGE]
 
 

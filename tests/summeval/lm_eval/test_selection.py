@@ -11,6 +11,7 @@ import os
 from collections import Counter
 
 import pytest
+from support import SPORTS, TWEETSUMM
 
 from prompt_strategies import StrategyError
 from prompt_strategies.active_prompt import (
@@ -20,14 +21,11 @@ from prompt_strategies.active_prompt import (
     read_annotations,
 )
 from prompt_strategies.exemplars import read_exemplar_file
-from prompt_strategies.registry import get_family
 from summeval.lm_eval import shared_prefix
 from summeval.lm_eval.selection import select_exemplars
 from summeval_tasks.sports.answers import IMPLAUSIBLE, INVALID, PLAUSIBLE, extract_answer
 from summeval_tasks.util.files import write_text_atomically
 
-SPORTS = get_family("sports_understanding")
-TWEETSUMM = get_family("tweetsumm")
 LN2 = math.log(2)
 K = 4
 GENERATION_KWARGS = {"until": ["\nQ:"], "do_sample": True, "temperature": 0.7, "max_gen_toks": 32}

@@ -11,6 +11,7 @@ import json
 
 import pytest
 import yaml
+from support import TWEETSUMM
 
 import summeval
 from prompt_strategies import StrategyError
@@ -373,7 +374,6 @@ def test_self_consistency_refuses_a_temperature_of_zero():
 
 # ----------------------------------------------------------------------------- the tweetsumm pairs
 
-TWEETSUMM = get_family("tweetsumm")
 TWEETSUMM_METADATA = {"tweetsumm_data": "sample"}
 
 

@@ -8,15 +8,10 @@ import json
 from dataclasses import asdict
 
 import pytest
+from support import PNG_MAGIC, ROUGE, SPORTS, TWEETSUMM
 
-from prompt_strategies.registry import get_family
 from summeval.report.analysis import StrategyResult
 from summeval.report.compare import results_markdown, write_report
-
-SPORTS = get_family("sports_understanding")
-TWEETSUMM = get_family("tweetsumm")
-ROUGE = ["rouge1", "rouge2", "rougeL", "rougeLsum"]
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def _cells(mean: float, low: float, high: float, n: int = 2) -> dict[str, float]:

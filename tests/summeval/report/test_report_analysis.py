@@ -4,13 +4,13 @@ family; intervals labelled unadjusted; context (items, split, seed) beside every
 from __future__ import annotations
 
 import pytest
+from support import SPORTS
 
-from prompt_strategies.registry import get_family, get_strategy
+from prompt_strategies.registry import get_strategy
 from summeval.report.analysis import FAMILY, verdict
 from summeval.report.tables import comparisons_table, items_text
 from summeval.study.plan import Cell
 
-SPORTS = get_family("sports_understanding")
 ANSWER_ONLY = get_strategy("answer_only")
 
 

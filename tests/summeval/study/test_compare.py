@@ -10,6 +10,7 @@ import json
 import re
 
 import pytest
+from support import PNG_MAGIC, SPORTS, TWEETSUMM
 
 from prompt_strategies import StrategyError
 from prompt_strategies.builtin import BUILTIN_STRATEGIES
@@ -21,16 +22,10 @@ from summeval.stats import rate_interval
 from summeval.study import compare as study_compare
 from summeval.study.compare import resolve_strategies
 
-SPORTS = get_family("sports_understanding")
-TWEETSUMM = get_family("tweetsumm")
-
 
 def resolve_strategy_names(spec: str, family: str) -> list[str]:
     """The names of the strategies ``--strategies spec`` resolves to on ``family``."""
     return [s.name for s in resolve_strategies(spec, get_family(family))]
-
-
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 # ----------------------------------------------------------------------------- strategy names

@@ -11,14 +11,11 @@ import time
 from pathlib import Path
 
 import pytest
-from support import REPO, offline_env, read_results, run_lm_eval
+from support import RECIPE, TWEETSUMM, offline_env, read_results, run_lm_eval
 
-from prompt_strategies.registry import get_family
 from summeval.training.encoding import PadToLongest, encode_example
 from summeval.training.finetune import last_complete_checkpoint
 
-TWEETSUMM = get_family("tweetsumm")
-RECIPE = str(REPO / "adapters" / "tweetsumm-r16.yaml")
 SAMPLE = json.dumps({"tweetsumm_data": "sample"})
 
 
