@@ -33,3 +33,20 @@ def test_only_summeval_lm_eval_imports_lm_eval():
         str(path.relative_to(src)) for path in src.rglob("*.py") if importing.search(path.read_text("utf-8"))
     )
     assert found and all(path.startswith("summeval/lm_eval/") for path in found), found
+
+
+def test_no_module_of_src_imports_itself_round_a_circle():
+    """No two modules import each other, directly or through others (TYPE_CHECKING imports aside, as in the
+    contracts): each module can be read, and imported, after the ones it uses."""
+    import grimp
+
+    graph = grimp.build_graph(
+        "summeval", "prompt_strategies", "summeval_tasks", exclude_type_checking_imports=True
+    )
+    circles = sorted(
+        (module, imported)
+        for module in graph.modules
+        for imported in graph.find_modules_directly_imported_by(module)
+        if graph.chain_exists(importer=imported, imported=module)
+    )
+    assert circles == []

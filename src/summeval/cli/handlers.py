@@ -34,7 +34,7 @@ def json_object_argument(text: str | None, flag: str, example: str) -> dict:
 
 def _task_dir(args: argparse.Namespace) -> int:
     if args.show:
-        from summeval.lm_eval.task_dir import resolved_task
+        from summeval.lm_eval.runner import resolved_task
 
         metadata = json_object_argument(args.metadata, "--metadata", '{"sports_data": "sample"}')
         print(resolved_task(args.show, metadata), end="")

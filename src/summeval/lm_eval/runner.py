@@ -1,6 +1,7 @@
 """Evaluating one cell through lm-eval: build the model, run one of our tasks on it (every seed set),
 and hand back its logged samples. ``summeval compare`` and ``summeval study`` both evaluate through
-``load_lm`` and ``evaluate_task``."""
+``load_lm`` and ``evaluate_task``; ``summeval task-dir --show`` prints what lm-eval builds for a task
+(``resolved_task``)."""
 
 from __future__ import annotations
 
@@ -152,3 +153,58 @@ def quiet_per_task_notice() -> None:
     logger = logging.getLogger("lm_eval.api.task")
     if not any(isinstance(f, _DropNotice) for f in logger.filters):
         logger.addFilter(_DropNotice())
+
+
+def resolved_task(task: str, metadata: dict[str, Any] | None = None) -> str:
+    """What lm-eval runs for one of our tasks, resolved as lm-eval builds it: the family, the strategy
+    and its options, output type, repeats, generation settings, the filter chain, the metrics, the split,
+    and the prompt of the first evaluated doc (JSON, then the prompt, for people)."""
+    import json
+    from dataclasses import asdict
+
+    from prompt_strategies.registry import task_table, unknown_task
+    from prompt_strategies.strategy import StrategyError
+    from summeval.lm_eval import task_manager
+
+    table = task_table()
+    if task not in table:
+        raise StrategyError(unknown_task(task))
+    entry = table[task]
+    metadata = dict(metadata or {})
+    quiet_per_task_notice()
+    built = task_manager(include_defaults=False, metadata=metadata).load([task])["tasks"][task]
+    config = built.config
+    docs = list(built.eval_docs)
+    shown = {
+        "task": task,
+        "family": entry["family"],
+        "strategy": entry["strategy"],
+        "options": asdict(built.strategy_options),
+        "output_type": config.output_type,
+        "repeats": config.repeats,
+        "generation_kwargs": config.generation_kwargs,
+        "filter_list": config.filter_list,
+        "metric_list": config.metric_list,
+        "evaluated split": f"{config.test_split} ({len(docs)} docs)",
+        "exemplar split": config.training_split,
+    }
+    text = json.dumps(shown, indent=2, ensure_ascii=False, default=str) + "\n"
+    if docs:
+        text += f"prompt of doc {docs[0].get('id', 0)!r} (before any chat template):\n"
+        text += "\n".join(f"  | {line}" for line in str(built.doc_to_text(docs[0])).splitlines()) + "\n"
+        exemplars = built.strategy.exemplars(docs[0], built.strategy_context, built.strategy_options)
+        turns = built.strategy.chat_turns(docs[0], built.family, exemplars, built.strategy_options)
+        if turns:
+            text += "under a chat template (lm-eval's fewshot_as_multiturn, its default there), as turns:\n"
+            for role, content in turns:
+                text += "\n".join(f"  {role:>9} | {line}" for line in content.splitlines()) + "\n"
+        else:
+            text += "under a chat template: the prompt above as one user turn\n"
+        if built.reads_two_stage:
+            words = " / ".join("|".join(w) for w in built.family.answer_words.values())
+            prompt = "the prompt without its exemplars" if exemplars else "the prompt"
+            text += (
+                f"second stage: {prompt}, the output, {built.family.answer_trigger!r}, then the more likely "
+                f"of {words} (acc_two_stage)\n"
+            )
+    return text

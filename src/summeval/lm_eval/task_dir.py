@@ -8,7 +8,6 @@ root, keyed by its content, and the start-up hook adds it to lm-eval's include p
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import hashlib
 from collections.abc import Callable
@@ -21,7 +20,6 @@ from prompt_strategies.registry import (
     generation,
     group_members,
     task_table,
-    unknown_task,
 )
 from prompt_strategies.strategy import StrategyError
 
@@ -143,56 +141,3 @@ def _holds(folder: Path, files: dict[str, str]) -> bool:
         )
     except (OSError, UnicodeDecodeError):
         return False
-
-
-def resolved_task(task: str, metadata: dict[str, Any] | None = None) -> str:
-    """What lm-eval runs for one of our tasks, resolved as lm-eval builds it: the family, the strategy
-    and its options, output type, repeats, generation settings, the filter chain, the metrics, the split,
-    and the prompt of the first evaluated doc (JSON, then the prompt, for people)."""
-    import json
-
-    from summeval.lm_eval import task_manager
-    from summeval.lm_eval.runner import quiet_per_task_notice
-
-    table = task_table()
-    if task not in table:
-        raise StrategyError(unknown_task(task))
-    entry = table[task]
-    metadata = dict(metadata or {})
-    quiet_per_task_notice()
-    built = task_manager(include_defaults=False, metadata=metadata).load([task])["tasks"][task]
-    config = built.config
-    docs = list(built.eval_docs)
-    shown = {
-        "task": task,
-        "family": entry["family"],
-        "strategy": entry["strategy"],
-        "options": dataclasses.asdict(built.strategy_options),
-        "output_type": config.output_type,
-        "repeats": config.repeats,
-        "generation_kwargs": config.generation_kwargs,
-        "filter_list": config.filter_list,
-        "metric_list": config.metric_list,
-        "evaluated split": f"{config.test_split} ({len(docs)} docs)",
-        "exemplar split": config.training_split,
-    }
-    text = json.dumps(shown, indent=2, ensure_ascii=False, default=str) + "\n"
-    if docs:
-        text += f"prompt of doc {docs[0].get('id', 0)!r} (before any chat template):\n"
-        text += "\n".join(f"  | {line}" for line in str(built.doc_to_text(docs[0])).splitlines()) + "\n"
-        exemplars = built.strategy.exemplars(docs[0], built.strategy_context, built.strategy_options)
-        turns = built.strategy.chat_turns(docs[0], built.family, exemplars, built.strategy_options)
-        if turns:
-            text += "under a chat template (lm-eval's fewshot_as_multiturn, its default there), as turns:\n"
-            for role, content in turns:
-                text += "\n".join(f"  {role:>9} | {line}" for line in content.splitlines()) + "\n"
-        else:
-            text += "under a chat template: the prompt above as one user turn\n"
-        if built.reads_two_stage:
-            words = " / ".join("|".join(w) for w in built.family.answer_words.values())
-            prompt = "the prompt without its exemplars" if exemplars else "the prompt"
-            text += (
-                f"second stage: {prompt}, the output, {built.family.answer_trigger!r}, then the more likely "
-                f"of {words} (acc_two_stage)\n"
-            )
-    return text
