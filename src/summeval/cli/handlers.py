@@ -183,8 +183,8 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _study(args: argparse.Namespace) -> int:
-    from summeval.study import rebuild_report, run_study
     from summeval.study.config import load_study
+    from summeval.study.run import rebuild_report, run_study
 
     config = load_study(args.config)
     out = args.out or Path("results") / f"study-{config.name}"

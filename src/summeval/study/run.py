@@ -74,7 +74,7 @@ def _run_cells(config: StudyConfig, out: Path, inputs: Any, progress: bool) -> d
 
     from summeval.lm_eval.runner import quiet_per_task_notice
     from summeval.lm_eval.shared_prefix import fallbacks
-    from summeval.report import write_study_report
+    from summeval.report.study import write_study_report
 
     wall_started = time.time()
     clean_interrupted(out)
@@ -153,7 +153,7 @@ def _run_cells(config: StudyConfig, out: Path, inputs: Any, progress: bool) -> d
 def rebuild_report(config: StudyConfig, out: Path) -> Path:
     """Write the report from the saved cells, loading no model; cells that are not intact or were saved
     with other settings than the config gives now are listed on stdout as stale, and not reported."""
-    from summeval.report import write_study_report
+    from summeval.report.study import write_study_report
 
     check_study_folder(config, out)  # not ours, or in use by a running study (named by its pid): say so
     if not (out / "cells").is_dir():
@@ -189,7 +189,7 @@ def _empty_cuda_cache() -> None:
 
 def environment(lm: Any) -> dict[str, Any]:
     """Where a cell ran: package versions, hardware, and the base model's resolved revision if known."""
-    from summeval.report import hardware
+    from summeval.report.provenance import hardware
 
     model = getattr(lm, "_model", None)
     config = getattr(model, "config", None)

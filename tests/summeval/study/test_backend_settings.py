@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from summeval.study import backend_settings
+from summeval.study.backends import backend_settings
 from summeval.study.plan import ModelSpec, StudyConfigError
 from summeval.training.adapters import adapter_rank
 

@@ -65,8 +65,8 @@ def finished_cells(out: Path) -> dict[str, float]:
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory, tiny_llama, tiny_t5):
     """One tiny study run in this process; its folder, config path and the summary."""
-    from summeval.study import run_study
     from summeval.study.config import load_study
+    from summeval.study.run import run_study
 
     folder = tmp_path_factory.mktemp("tiny-study")
     config_path = write_config(folder / "tiny.yaml", tiny_study(tiny_llama, tiny_t5))
@@ -164,8 +164,8 @@ def test_the_report_numbers_are_the_cells_scores(tiny_run):
 
 
 def test_a_rerun_skips_finished_cells_and_reruns_only_a_changed_one(tiny_run, tiny_llama, tiny_t5, offline):
-    from summeval.study import run_study
     from summeval.study.config import load_study
+    from summeval.study.run import run_study
 
     folder, config_path, out, _ = tiny_run
     before = finished_cells(out)
@@ -185,8 +185,8 @@ def test_a_rerun_skips_finished_cells_and_reruns_only_a_changed_one(tiny_run, ti
 
 
 def test_greedy_and_sampled_cells_rerun_to_identical_outputs_at_the_same_seed(tiny_run, offline):
-    from summeval.study import run_study
     from summeval.study.config import load_study
+    from summeval.study.run import run_study
 
     folder, config_path, _, _ = tiny_run
     first, second = folder / "rerun-1", folder / "rerun-2"  # (the shared run's folder is changed elsewhere)
@@ -208,8 +208,8 @@ def test_shared_prefix_settings_are_in_a_sampled_cells_key_and_its_fallbacks_rec
     """Sharing on/off and its rows per encoding change sampled outputs at one seed: flipping either
     reruns the sampled cell only; a group that falls back to plain repeats is recorded and reported."""
     from summeval.lm_eval import shared_prefix
-    from summeval.study import run_study
     from summeval.study.config import load_study
+    from summeval.study.run import run_study
     from summeval_tasks.util.errors import SummevalError
 
     folder, config_path, out, _ = tiny_run
@@ -267,8 +267,8 @@ def test_shared_prefix_settings_are_in_a_sampled_cells_key_and_its_fallbacks_rec
 def test_further_seeds_rerun_only_the_sampled_cells_and_the_report_gives_their_spread(
     tiny_run, tiny_llama, tiny_t5, offline
 ):
-    from summeval.study import run_study
     from summeval.study.config import load_study
+    from summeval.study.run import run_study
 
     folder, _, out, _ = tiny_run
     copy = folder / "seeds"
@@ -390,8 +390,8 @@ def test_the_html_report_renders_its_tables_and_charts_in_headless_chromium(tiny
 def test_a_reduced_embedded_study_exercises_every_cell_type(tmp_path, offline):
     """studies/embedded.yaml cut to two items per task: base, trained adapters (r16 and r32), sampled
     self-consistency and active-prompt on both families, log-likelihood, CoT, few-shot, chat template."""
-    from summeval.study import run_study
     from summeval.study.config import load_study
+    from summeval.study.run import run_study
 
     tree = yaml.safe_load((REPO / "studies" / "embedded.yaml").read_text())
     tree["limit"] = 2

@@ -260,8 +260,8 @@ def test_a_bad_cache_root_is_one_line(env, expected, command, case_dir, capsys, 
 @pytest.fixture(scope="module")
 def finished_study(tmp_path_factory, tiny_llama):
     """A real two-cell study on the tiny llama, run once; tests copy its folder."""
-    from summeval.study import run_study
     from summeval.study.config import load_study
+    from summeval.study.run import run_study
 
     folder = tmp_path_factory.mktemp("finished")
     config = write_config(folder / "study.yaml", study_tree(tiny_llama))
@@ -323,8 +323,8 @@ def test_a_damaged_cell_is_stale_listed_by_report_only_and_rerun(
     damage, reason, finished_study, tmp_path, capsys, offline, monkeypatch
 ):
     import summeval.study.run
-    from summeval.study import run_study
     from summeval.study.config import load_study
+    from summeval.study.run import run_study
 
     config_path, finished = finished_study
     out = tmp_path / "out"
