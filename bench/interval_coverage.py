@@ -20,6 +20,11 @@ It calls ``summeval.stats`` itself (the functions the report calls), on simulate
   0.3 (the last strongly correlated: few discordant items, the case that broke the interval scaled by
   the observed discordant share alone, shown in the "observed share (not printed)" rows).
 
+- equivalence (``equivalence_test``, TOST): the share of data sets declared equivalent when the true
+  B − A sits exactly on the margin (type-I error, goal ≤ 0.05), on ROUGE-1-like pairs (B +0.05, the
+  margin set to the true difference) and on correlated 0/1 pairs (accuracy 0.6 vs 0.7, margin 0.1);
+  beside it, the power when B is drawn like A (printed in the coverage column's place, no goal).
+
 In each paired row, coverage is measured where B differs from A, and type-I error where they do not
 (the "data" column names the first; the second is the same set-up with B drawn like A).
 
@@ -160,10 +165,68 @@ def mcnemar_rows(rng, reps: int) -> Iterator[tuple]:
             yield ("  observed share (not printed)", data, n, old_hits / reps, reps, None, "", False)
 
 
+def equivalence_rows(rng, reps: int) -> Iterator[tuple]:
+    """(method, data, n, type-I error at the margin, reps, power when B is drawn like A, ok)."""
+    shape, zeros_a, shift, zeros_b = PAIRED_SHAPES["ROUGE-1-like, B +0.05"]
+    q = items(rng, shape, 2_000_000)
+    margin = float(rouge_scores(rng, q + shift, zeros_b).mean() - rouge_scores(rng, q, zeros_a).mean())
+    cache: dict[tuple[int, int, int], float] = {}
+
+    def binary_p(a: np.ndarray, b: np.ndarray, margin: float) -> float:
+        b_better, a_better = int(np.sum(b > a)), int(np.sum(a > b))
+        key = (b_better, a_better, a.size)
+        if key not in cache:  # only the discordant counts (and n) matter
+            x = [0] * b_better + [1] * a_better + [1] * (a.size - b_better - a_better)
+            y = [1] * b_better + [0] * a_better + [1] * (a.size - b_better - a_better)
+            cache[key] = stats.equivalence_test(x, y, margin).p_value
+        return cache[key]
+
+    for n in SIZES:
+        q = items(rng, shape, (reps, n))
+        a = rouge_scores(rng, q, zeros_a)
+        at_margin = rouge_scores(rng, q + shift, zeros_b)
+        same = rouge_scores(rng, q, zeros_a)
+        wrong = sum(
+            stats.equivalence_test(x.tolist(), y.tolist(), margin).p_value < stats.ALPHA
+            for x, y in zip(a, at_margin, strict=True)
+        )
+        found = sum(
+            stats.equivalence_test(x.tolist(), y.tolist(), margin).p_value < stats.ALPHA
+            for x, y in zip(a, same, strict=True)
+        )
+        yield (
+            "equivalence: TOST",
+            f"ROUGE-1-like, true B − A = margin {margin:.3f}",
+            n,
+            wrong / reps,
+            reps,
+            found / reps,
+        )
+    for n in SIZES:
+        a1, b1 = correlated_pairs(rng, (reps, n), 0.6, 0.7, 0.5)
+        a0, b0 = correlated_pairs(rng, (reps, n), 0.6, 0.6, 0.5)
+        wrong = sum(binary_p(x, y, 0.1) < stats.ALPHA for x, y in zip(a1, b1, strict=True))
+        found = sum(binary_p(x, y, 0.1) < stats.ALPHA for x, y in zip(a0, b0, strict=True))
+        yield (
+            "equivalence: TOST",
+            "accuracy 0.6 vs 0.7, correlation 0.5, margin 0.1",
+            n,
+            wrong / reps,
+            reps,
+            found / reps,
+        )
+
+
+def wilson(correct: int, n: int) -> tuple[float, float]:
+    """Wilson's score interval (scipy), the rate interval the report used before Clopper–Pearson."""
+    ci = sps.binomtest(correct, n).proportion_ci(0.95, method="wilson")
+    return float(ci.low), float(ci.high)
+
+
 def rate_rows() -> Iterator[tuple]:
     methods: list[tuple[str, Callable[[int, int], tuple[float, float]], bool]] = [
         ("rate: Clopper–Pearson", stats.rate_interval, True),
-        ("rate: Wilson (not printed)", stats.wilson_interval, False),
+        ("rate: Wilson (not printed)", wilson, False),
     ]
     for label, interval, printed in methods:
         for n in SIZES:
@@ -211,6 +274,25 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{method:<32} {data:<48} {n:>4} {coverage:>9.4f} {se:>6} {shown_type_i:>7} {verdict:>9}")
             if printed and not ok:
                 failed.append(f"{method}, {data}, n = {n}")
+    header = (
+        f"{'method':<32} {'data':<48} {'n':>4} {'type-I':>9} {'±':>6} {'power at B = A':>15} {'goal met':>9}"
+    )
+    print()
+    print(
+        f"equivalence: type-I error with the true B − A on the margin (goal <= {TYPE_I_GOAL}); "
+        "power when B = A"
+    )
+    print(header)
+    print("-" * len(header))
+    for method, data, n, type_i, row_reps, power in equivalence_rows(rng, reps):
+        se = math.sqrt(TYPE_I_GOAL * (1 - TYPE_I_GOAL) / row_reps)
+        ok = type_i <= TYPE_I_GOAL + 1.96 * se
+        print(
+            f"{method:<32} {data:<48} {n:>4} {type_i:>9.4f} {se:>6.4f} {power:>15.4f} "
+            f"{'yes' if ok else 'NO':>9}"
+        )
+        if not ok:
+            failed.append(f"{method}, {data}, n = {n}")
     print(f"({time.perf_counter() - started:.0f} s)")
     if failed:
         print(f"goal missed: {'; '.join(failed)}", file=sys.stderr)

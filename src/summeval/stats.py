@@ -5,8 +5,9 @@ printed beside a test comes from the same procedure as the test (it excludes 0 e
 and each covers at least 94% at n = 8, 15, 50 and 200 on realistic scores (``bench/interval_coverage.py``
 measures it): Clopper–Pearson for a rate, Hall's skewness-corrected t for a mean ROUGE, exact McNemar and
 its dual interval for paired 0/1 scores, the paired t test and its interval for paired ROUGE. scipy does
-the distributions (``binomtest``, ``ttest_1samp``, ``stats.t``); Holm's step-down correction is the one
-piece scipy lacks, and it is four lines.
+the distributions (``binomtest``, ``ttest_1samp``, ``stats.t``) and Benjamini-Hochberg
+(``false_discovery_control``); Holm's step-down correction is the one piece scipy lacks, and it is four
+lines. Equivalence within a margin is the two one-sided tests (TOST) on the per-item differences.
 """
 
 from __future__ import annotations
@@ -289,6 +290,89 @@ def holm_reachable(smallest: Sequence[float], alpha: float = ALPHA) -> list[tupl
         threshold = alpha / (m - rejected)
         found.append((own < threshold, threshold))
     return found
+
+
+CORRECTIONS = {"holm": "Holm", "bh": "Benjamini-Hochberg"}
+"""A study's ``correction:`` and its name in the report: Holm's step-down (the family-wise error rate,
+the default) or Benjamini-Hochberg's step-up (the false discovery rate: more power, weaker guarantee)."""
+
+
+def benjamini_hochberg(p_values: Sequence[float]) -> list[float]:
+    """Benjamini-Hochberg adjusted p-values (``scipy.stats.false_discovery_control``), in input order."""
+    from scipy import stats
+
+    _finite(p_values, "p-values")
+    if not p_values:
+        return []
+    return [float(p) for p in stats.false_discovery_control(list(p_values), method="bh")]
+
+
+def adjusted_p(p_values: Sequence[float], correction: str = "holm") -> list[float]:
+    """The p-values adjusted by ``correction`` (a key of ``CORRECTIONS``): significant where below ALPHA."""
+    if correction not in CORRECTIONS:
+        raise ValueError(f"correction {correction!r}: must be one of {', '.join(CORRECTIONS)}")
+    return holm(p_values) if correction == "holm" else benjamini_hochberg(p_values)
+
+
+def reachable(
+    smallest: Sequence[float], correction: str = "holm", alpha: float = ALPHA
+) -> list[tuple[bool, float]]:
+    """``holm_reachable``, or its Benjamini-Hochberg counterpart: every test at its smallest attainable p
+    is the best case for each (a smaller p elsewhere only helps BH's step-up), so a test can be
+    significant when BH at those p-values rejects it; its threshold is then alpha k / m at the largest
+    rank k rejected (else alpha / m, the strictest)."""
+    if correction == "holm":
+        return holm_reachable(smallest, alpha)
+    m = len(smallest)
+    order = sorted(range(m), key=lambda i: smallest[i])
+    k = max((rank + 1 for rank, i in enumerate(order) if smallest[i] < alpha * (rank + 1) / m), default=0)
+    threshold = alpha * max(k, 1) / m if m else alpha
+    rejected = set(order[:k])
+    return [(i in rejected, threshold) for i in range(m)]
+
+
+@dataclass
+class Equivalence:
+    """B and A equivalent within ± ``margin``? The two one-sided tests (TOST) on the per-item differences
+    B − A: p is the larger of the two one-sided p-values (H0: the difference is at most −margin, or at
+    least +margin), and the 90% interval of the difference lies inside ± margin exactly when p < 0.05."""
+
+    margin: float
+    n: int
+    p_value: float
+    ci90_low: float | None
+    ci90_high: float | None
+
+    def to_dict(self) -> dict[str, float | int | None]:
+        return asdict(self)
+
+
+def equivalence_test(a: Sequence[float], b: Sequence[float], margin: float) -> Equivalence:
+    """TOST of mean(b) − mean(a) within ± ``margin``, by one-sided t tests on the per-item differences
+    (``scipy.stats.ttest_1samp`` with ``alternative``), for ROUGE and 0/1 scores alike (for 0/1 scores the
+    differences are −1, 0 and 1: the paired-proportion test with t's tails; exact McNemar has no
+    equivalence form). Fewer than 2 items: p = 1. Differences without spread (all equal to d): p is the
+    sign test's 0.5ⁿ when |d| < margin, else 1."""
+    import numpy as np
+    from scipy import stats
+
+    if len(a) != len(b):
+        raise ValueError(f"paired scores differ in length: {len(a)} and {len(b)}")
+    if not (math.isfinite(margin) and margin > 0):
+        raise ValueError(f"equivalence margin {margin!r}: must be a positive number")
+    _finite([*a, *b], "scores")
+    differences = np.asarray(b, dtype=float) - np.asarray(a, dtype=float)
+    n = differences.size
+    if n < 2:
+        return Equivalence(margin, n, 1.0, None, None)
+    if _no_spread(differences):
+        inside = abs(float(differences[0])) < margin
+        d = float(differences[0])
+        return Equivalence(margin, n, min(1.0, 0.5**n) if inside else 1.0, d, d)
+    above = stats.ttest_1samp(differences, -margin, alternative="greater")
+    below = stats.ttest_1samp(differences, margin, alternative="less")
+    low, high = stats.ttest_1samp(differences, 0.0).confidence_interval(confidence_level=1 - 2 * ALPHA)
+    return Equivalence(margin, n, float(max(above.pvalue, below.pvalue)), float(low), float(high))
 
 
 def chance_range(n: int, p: float) -> tuple[float, float]:

@@ -9,14 +9,19 @@ import pytest
 from summeval.stats import (
     ALPHA,
     StatisticsError,
+    adjusted_p,
+    benjamini_hochberg,
     chance_range,
+    equivalence_test,
     holm,
+    holm_reachable,
     mcnemar_exact,
     mean_interval,
     metric_summary,
     paired_t,
     paired_test,
     rate_interval,
+    reachable,
     smallest_attainable_p,
 )
 
@@ -209,7 +214,7 @@ def test_a_report_of_one_or_no_items_renders():
 
     for a, b in (([0.1], [0.4]), ([], [])):
         result = {**paired_test(a, b, binary=False).to_dict(), "label": "x", "a": "A", "b": "B"}
-        result.update(metric="rouge1", p_holm=1.0, significant=False)
+        result.update(metric="rouge1", p_adjusted=1.0, significant=False)
         assert "not tested" in verdict(result)
         assert difference_text(result) == ("+0.300 (n too small)" if a else "—")
 
@@ -433,9 +438,9 @@ def test_holm_reachable_agrees_with_brute_force_over_attainable_p_values(smalles
     grids = [
         sorted({p, *(p + d for d in (1e-6, 1e-4, 1e-3, 0.004, 0.01, 0.02, 0.03, 0.05))}) for p in smallest
     ]
-    for i, (reachable, threshold) in enumerate(holm_reachable(smallest)):
+    for i, (can, threshold) in enumerate(holm_reachable(smallest)):
         brute = any(_holm_rejects(list(ps), i) for ps in itertools.product(*grids))
-        assert reachable == brute, (smallest, i)
+        assert can == brute, (smallest, i)
         assert 0.05 / len(smallest) <= threshold <= 0.05
 
 
@@ -458,3 +463,95 @@ def test_metric_summary_uses_clopper_pearson_for_rates_and_t_otherwise():
     assert summary["mean"] == pytest.approx(sum(scores) / 4)
     assert (summary["ci_low"], summary["ci_high"]) == mean_interval(scores)
     assert metric_summary([], binary=True) == {"mean": None, "ci_low": None, "ci_high": None, "n": 0}
+
+
+# ----------------------------------------------------------------------------- Benjamini-Hochberg, TOST
+
+
+def test_benjamini_hochberg_hand_computed():
+    # sorted: 0.005 (rank 1), 0.01 (2), 0.03 (3), 0.04 (4) of m = 4: p m / rank = 0.02, 0.02, 0.04, 0.04;
+    # the running minimum from the top keeps them; back in input order:
+    assert benjamini_hochberg([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.02, 0.04, 0.04, 0.02])
+    assert benjamini_hochberg([]) == []
+    assert adjusted_p([0.01, 0.04, 0.03, 0.005], "bh") == pytest.approx([0.02, 0.04, 0.04, 0.02])
+    assert adjusted_p([0.01, 0.04, 0.03, 0.005], "holm") == holm([0.01, 0.04, 0.03, 0.005])
+    with pytest.raises(ValueError, match="'bonferroni': must be one of holm, bh"):
+        adjusted_p([0.5], "bonferroni")
+
+
+def test_benjamini_hochberg_is_never_stricter_than_holm():
+    import random
+
+    rng = random.Random(7)
+    for _ in range(200):
+        p = [rng.random() ** 3 for _ in range(rng.randint(1, 9))]
+        assert all(bh <= h + 1e-12 for bh, h in zip(benjamini_hochberg(p), holm(p), strict=True))
+
+
+def test_bh_reachable_hand_computed():
+    # m = 3 at their smallest p: 0.001 <= 0.05 / 3 (rank 1) and 0.02 <= 0.05 * 2 / 3 (rank 2), 0.5 > 0.05:
+    # the first two can be significant, at the threshold 0.05 * 2 / 3.
+    assert reachable([0.001, 0.02, 0.5], "bh") == [(True, pytest.approx(0.1 / 3))] * 2 + [
+        (False, pytest.approx(0.1 / 3))
+    ]
+    assert reachable([0.2, 0.3], "bh") == [(False, 0.025), (False, 0.025)]
+    assert reachable([0.001, 0.02, 0.5], "holm") == holm_reachable([0.001, 0.02, 0.5])
+
+
+def test_equivalence_hand_computed():
+    # differences 0.01, -0.01, 0.02, 0.00: mean 0.005, sd sqrt(5e-4 / 3) = 0.012910, se = 0.006455;
+    # against -0.05: t = 0.055 / 0.006455 = 8.521 (upper tail); against +0.05: t = -0.045 / 0.006455 =
+    # -6.971 (lower tail); 3 degrees of freedom; p is the larger tail.
+    from scipy import stats
+
+    a = [0.30, 0.40, 0.20, 0.50]
+    b = [0.31, 0.39, 0.22, 0.50]
+    se = math.sqrt(5e-4 / 3) / 2
+    expected = max(stats.t.sf(0.055 / se, 3), stats.t.cdf(-0.045 / se, 3))
+    result = equivalence_test(a, b, 0.05)
+    assert result.p_value == pytest.approx(expected)
+    half = stats.t.ppf(0.95, 3) * se
+    assert (result.ci90_low, result.ci90_high) == pytest.approx((0.005 - half, 0.005 + half))
+    assert result.p_value < 0.05 and -0.05 < result.ci90_low and result.ci90_high < 0.05
+    narrow = equivalence_test(a, b, 0.01)  # the interval reaches past ± 0.01: not equivalent
+    assert narrow.p_value > 0.05
+
+
+def test_equivalence_agrees_with_its_90_percent_interval():
+    import random
+
+    rng = random.Random(3)
+    for _ in range(300):
+        n = rng.randint(2, 40)
+        a = [rng.random() for _ in range(n)]
+        b = [x + rng.gauss(0.01, 0.05) for x in a]
+        margin = rng.choice([0.01, 0.02, 0.05, 0.1])
+        result = equivalence_test(a, b, margin)
+        inside = -margin < result.ci90_low and result.ci90_high < margin
+        assert (result.p_value < 0.05) == inside
+
+
+def test_equivalence_edge_cases():
+    assert equivalence_test([1.0], [1.0], 0.1).p_value == 1.0
+    # five differences of exactly 0.01: the sign test's 0.5 ** 5 inside the margin, 1 outside
+    same = equivalence_test([0.1] * 5, [0.11] * 5, 0.05)
+    assert same.p_value == pytest.approx(0.5**5) and same.ci90_low == pytest.approx(0.01)
+    assert equivalence_test([0.1] * 5, [0.11] * 5, 0.005).p_value == 1.0
+    with pytest.raises(ValueError, match="must be a positive number"):
+        equivalence_test([0, 1], [1, 1], 0.0)
+    # 0/1 scores: the differences -1, 0, 1 go through the same t tests
+    a, b = _pairs(2, 2, 40)
+    assert equivalence_test(a, b, 0.1).p_value < 0.05
+
+
+@pytest.mark.parametrize(
+    "smallest",
+    [[0.001, 0.02, 0.5], [0.02, 0.0, 0.0], [0.0, 0.0, 0.04], [0.5, 0.001, 0.02], [1.0, 0.0], [0.03, 0.04]],
+)
+def test_bh_reachable_agrees_with_brute_force_over_attainable_p_values(smallest):
+    import itertools
+
+    grids = [sorted({p, *(min(1.0, p + d) for d in (1e-4, 0.004, 0.01, 0.02, 0.05))}) for p in smallest]
+    for i, (can, _) in enumerate(reachable(smallest, "bh")):
+        brute = any(benjamini_hochberg(list(ps))[i] < 0.05 for ps in itertools.product(*grids))
+        assert can == brute, (smallest, i)

@@ -1,6 +1,7 @@
 """The figures of a report, computed from per-item scores: each metric's mean with its 95% interval
-(Clopper–Pearson for rates, Hall's skewness-corrected t otherwise), and the paired comparisons with Holm's
-correction. ``summeval compare`` and ``summeval study`` both summarise through ``score_summaries``."""
+(Clopper–Pearson for rates, Hall's skewness-corrected t otherwise), and the paired comparisons (with the
+equivalence tests a comparison asks for) under the study's correction, Holm's or Benjamini-Hochberg's.
+``summeval compare`` and ``summeval study`` both summarise through ``score_summaries``."""
 
 from __future__ import annotations
 
@@ -12,11 +13,13 @@ from summeval.lm_eval.samples import item_scores, sample_rows
 from summeval.power import MOST_ITEMS, power_of
 from summeval.stats import (
     ALPHA,
+    CORRECTIONS,
     StatisticsError,
-    holm,
-    holm_reachable,
+    adjusted_p,
+    equivalence_test,
     metric_summary,
     paired_test,
+    reachable,
     smallest_attainable_p,
 )
 from summeval.study.plan import Cell, StudyConfig
@@ -106,7 +109,8 @@ def compared_metrics(family: TaskFamily) -> list[str]:
 
 def comparison_results(config: StudyConfig, records: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Each comparison of the config whose two cells finished: a paired test of each compared metric
-    (``compared_metrics``) on the items both scored, with Holm-adjusted p-values over all of them."""
+    (``compared_metrics``) on the items both scored, and the equivalence test (TOST) where the comparison
+    sets a margin; every p-value adjusted by the study's correction over all of these tests (m)."""
     results, paired = [], []
     for comparison in config.comparisons:
         if comparison.a not in records or comparison.b not in records:
@@ -124,6 +128,8 @@ def comparison_results(config: StudyConfig, records: Mapping[str, Any]) -> list[
             binary = is_rate(family, [v for pair in pairs for v in pair])
             paired.append(([p[0] for p in pairs], [p[1] for p in pairs], binary))
             test = paired_test(paired[-1][0], paired[-1][1], binary=binary, seed=config.seed)
+            margin = comparison.equivalence_margin
+            equivalence = None if margin is None else equivalence_test(*paired[-1][:2], margin).to_dict()
             results.append(
                 {
                     "label": comparison.label,
@@ -132,47 +138,63 @@ def comparison_results(config: StudyConfig, records: Mapping[str, Any]) -> list[
                     "metric": metric,
                     "higher_is_better": family.reported_metrics[metric],
                     **test.to_dict(),
+                    "equivalence": equivalence,
                 }
             )
-    m = len(results)
-    smallest = [smallest_attainable_p(r["test"] == "exact McNemar", r["n"]) for r in results]
-    adjusted = holm([r["p_value"] for r in results])
-    for result, p_holm, p_min, (can, threshold), (a_scores, b_scores, binary) in zip(
-        results, adjusted, smallest, holm_reachable(smallest), paired, strict=True
+    # One family of tests: every difference test, then every equivalence test.
+    tests = [*results, *[r["equivalence"] for r in results if r["equivalence"]]]
+    m = len(tests)
+    smallest = [smallest_attainable_p(t.get("test") == "exact McNemar", t["n"]) for t in tests]
+    correction = config.correction
+    for tested, p_adjusted, p_min, (can, threshold) in zip(
+        tests,
+        adjusted_p([t["p_value"] for t in tests], correction),
+        smallest,
+        reachable(smallest, correction),
+        strict=True,
     ):
+        tested.update(p_adjusted=p_adjusted, smallest_p=p_min, reachable=can, best_threshold=threshold)
+    for result, (a_scores, b_scores, binary) in zip(results, paired, strict=True):
         result["power"] = power_of(a_scores, b_scores, binary, m).to_dict()
-        result["p_holm"] = p_holm
+        result["correction"] = correction
         result["m"] = m
         result["family"] = FAMILY
-        result["significant"] = p_holm < ALPHA
-        result["smallest_p"] = p_min
-        result["reachable"] = can
-        result["best_threshold"] = threshold
+        result["significant"] = result["p_adjusted"] < ALPHA
+        if result["equivalence"]:
+            result["equivalence"]["equivalent"] = result["equivalence"]["p_adjusted"] < ALPHA
         result["verdict"] = verdict(result)
     return results
 
 
+def correction_name(result: Mapping[str, Any]) -> str:
+    """The correction a comparison's adjusted p comes from, as the report names it (``Holm``)."""
+    return CORRECTIONS[result.get("correction", "holm")]
+
+
 def unreachable_banner(results: Sequence[Mapping[str, Any]]) -> str | None:
     """A sentence for the top of the comparisons when no outcome at all could make any of them
-    significant after Holm's correction (every smallest attainable p at or above alpha / m)."""
+    significant after the study's correction (every smallest attainable p at or above alpha / m)."""
     if not results or any(r["reachable"] for r in results):
         return None
     m = len(results)
     lowest = min(r["smallest_p"] for r in results)
     return (
         f"No comparison can be significant at these sample sizes: the smallest p any outputs could give "
-        f"({lowest:.2g}) is at or above Holm's first threshold ({ALPHA:.0%} / {m} = {ALPHA / m:.2g}). "
+        f"({lowest:.2g}) is at or above {correction_name(results[0])}'s first threshold "
+        f"({ALPHA:.0%} / {m} = {ALPHA / m:.2g}). "
         "Score more items, or test fewer comparisons, before reading these tests."
     )
 
 
 FAMILY = "all comparisons of the study"
-"""The family over which Holm's correction controls the family-wise error rate."""
+"""The family of tests the study's correction covers (Holm: the family-wise error rate; Benjamini-Hochberg:
+the false discovery rate): every comparison's test and equivalence test."""
 
 
 def verdict(result: Mapping[str, Any]) -> str:
-    """One sentence: is the difference real at this sample size, after correcting for the m comparisons
-    of the family? It gives the unadjusted p, the Holm p, m, and the (unadjusted) interval."""
+    """One sentence: is the difference real at this sample size, after correcting for the m tests of the
+    family? It gives the unadjusted p, the adjusted p, m, and the (unadjusted) interval; then what the
+    comparison could detect, and its equivalence test where it has one."""
     if result["n"] < 2:
         return f"{result['label']}: not tested: {result['n']} paired item(s), a test needs at least 2."
     direction = "higher" if result["difference"] > 0 else "lower"
@@ -181,17 +203,47 @@ def verdict(result: Mapping[str, Any]) -> str:
         if result["ci_low"] is not None
         else "no interval: the differences do not vary"
     )
+    name = correction_name(result)
     tested = (
-        f"p = {result['p_value']:.3g} unadjusted, Holm p = {result['p_holm']:.3g} over m = {result['m']} "
-        f"comparisons, n = {result['n']}"
+        f"p = {result['p_value']:.3g} unadjusted, {name} p = {result['p_adjusted']:.3g} "
+        f"over m = {result['m']} tests, n = {result['n']}"
     )
     if result["significant"]:
         return (
-            f"{result['label']}: significant at {ALPHA:.0%} after Holm's correction ({tested}): "
+            f"{result['label']}: significant at {ALPHA:.0%} after {name}'s correction ({tested}): "
             f"{result['b']} scores {direction} {result['metric']} than {result['a']} by "
-            f"{abs(result['difference']):.3f} ({interval})." + power_sentence(result)
+            f"{abs(result['difference']):.3f} ({interval})."
+            + power_sentence(result)
+            + equivalence_sentence(result)
         )
-    return _not_significant(result, tested, interval) + power_sentence(result)
+    return _not_significant(result, tested, interval) + power_sentence(result) + equivalence_sentence(result)
+
+
+def equivalence_words(result: Mapping[str, Any]) -> str:
+    """The equivalence verdict in a few words: ``equivalent within ±0.020``, ``not shown equivalent
+    within ±0.020``; '' without an equivalence test."""
+    equivalence = result.get("equivalence")
+    if not equivalence:
+        return ""
+    shown = "equivalent" if equivalence.get("equivalent") else "not shown equivalent"
+    return f"{shown} within ±{equivalence['margin']:.3g}"
+
+
+def equivalence_sentence(result: Mapping[str, Any]) -> str:
+    """The equivalence test's verdict (TOST), after the comparison's sentence; '' without one."""
+    equivalence = result.get("equivalence")
+    if not equivalence:
+        return ""
+    interval = (
+        f"90% interval of B − A [{equivalence['ci90_low']:+.3f}, {equivalence['ci90_high']:+.3f}]"
+        if equivalence["ci90_low"] is not None
+        else "no interval: fewer than 2 items"
+    )
+    return (
+        f" Equivalence (two one-sided tests): {equivalence_words(result)} at {ALPHA:.0%} after "
+        f"{correction_name(result)}'s correction (TOST p = {equivalence['p_value']:.3g}, adjusted "
+        f"{equivalence['p_adjusted']:.3g}; {interval})."
+    )
 
 
 def power_sentence(result: Mapping[str, Any]) -> str:
@@ -200,6 +252,7 @@ def power_sentence(result: Mapping[str, Any]) -> str:
     power = result.get("power")
     if not power:
         return ""
+    name = correction_name(result)
     if power["detectable_holm"] is None and power["detectable"] is None:
         could = f" At n = {power['n']} no difference is detectable with 80% power" + (
             f" ({power['why']})" if power["why"] else ""
@@ -207,7 +260,7 @@ def power_sentence(result: Mapping[str, Any]) -> str:
     else:
         could = (
             f" At n = {power['n']} it detects with 80% power a true difference of "
-            f"{_or_none(power['detectable_holm'])} after Holm's correction "
+            f"{_or_none(power['detectable_holm'])} after {name}'s correction "
             f"({_or_none(power['detectable'])} alone)"
         )
     if power["items_needed_holm"] is None and power["items_needed"] is None:
@@ -219,7 +272,8 @@ def power_sentence(result: Mapping[str, Any]) -> str:
     else:
         items = (
             f"; about {_items(power['items_needed_holm'])} items would detect the observed "
-            f"{abs(result['difference']):.3f} after Holm's correction ({_items(power['items_needed'])} alone)"
+            f"{abs(result['difference']):.3f} after {name}'s correction "
+            f"({_items(power['items_needed'])} alone)"
         )
     return could + items + "."
 
@@ -234,18 +288,19 @@ def _items(value: int | None) -> str:
 
 def _not_significant(result: Mapping[str, Any], tested: str, interval: str) -> str:
     unadjusted_only = result["p_value"] < ALPHA
+    name = correction_name(result)
     reach = (
         ""
         if result.get("reachable", True)
         else f"; no outcome could be significant here: the smallest attainable p at n = {result['n']} "
-        f"({result['smallest_p']:.2g}) is above the loosest Holm threshold it could meet "
+        f"({result['smallest_p']:.2g}) is above the loosest {name} threshold it could meet "
         f"({result['best_threshold']:.2g})"
     )
     return (
-        f"{result['label']}: not significant after Holm's correction ({tested}): the "
+        f"{result['label']}: not significant after {name}'s correction ({tested}): the "
         f"{abs(result['difference']):.3f} difference in {result['metric']} could be chance"
         + (
-            f" once the {result['m']} comparisons are accounted for, although it is below {ALPHA:.0%} alone"
+            f" once the {result['m']} tests are accounted for, although it is below {ALPHA:.0%} alone"
             if unadjusted_only
             else " at this sample size"
         )

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from summeval.report.analysis import StrategyResult
+from summeval.stats import CORRECTIONS
 from summeval.study.plan import StudyConfig
 from summeval_tasks.contract import TaskFamily
 from summeval_tasks.util.files import write_bytes_atomically
@@ -96,8 +97,8 @@ def write_forest(
     comparisons: Sequence[Mapping[str, Any]], path: Path, *, within: Path | None = None
 ) -> Path | None:
     """One forest plot: a row per comparison, its B − A with the 95% interval (unadjusted), a zero line;
-    significant ones (after Holm) filled and starred. Comparisons without an interval (n too small) are
-    left out; None when none is left."""
+    significant ones (after the study's correction) filled and starred. Comparisons without an interval
+    (n too small) are left out; None when none is left."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -126,7 +127,8 @@ def write_forest(
     ]
     ax.set_yticks(range(len(rows)), labels, fontsize=8)
     ax.set_ylim(-0.6, len(rows) - 0.4)
-    ax.set_xlabel("B \u2212 A (95% interval, unadjusted; \u2605 significant after Holm)", fontsize=8)
+    name = CORRECTIONS[rows[0].get("correction", "holm")]
+    ax.set_xlabel(f"B \u2212 A (95% interval, unadjusted; \u2605 significant after {name})", fontsize=8)
     ax.tick_params(axis="x", labelsize=8)
     fig.tight_layout()
     buffer = io.BytesIO()

@@ -105,7 +105,9 @@ class Table:
         )
 
 
-MARKS = {"significant": ("\u2605", "marks a row significant after Holm's correction.")}
+MARKS = {
+    "significant": ("\u2605", "marks a row significant after the study's correction (named in its table).")
+}
 """Row classes the page marks with a sign in the first cell (and its meaning, printed under the table)."""
 
 

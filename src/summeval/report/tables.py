@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from summeval.report.analysis import difference_text, interval_text
+from summeval.report.analysis import correction_name, difference_text, interval_text
 from summeval.report.document import Table
 from summeval.stats import ALPHA, chance_range, holm, paired_test, rate_interval
 from summeval.study.plan import Cell, StudyConfig
@@ -214,10 +214,32 @@ def baseline_tables(
     return [against_majority, guessing]
 
 
+def _correction_note(name: str, m: int) -> str:
+    if name == "Holm":
+        return (
+            f"Holm's step-down correction over the family of all m = {m} tests of the study "
+            "(family-wise error at 5%); "
+        )
+    return (
+        f"Benjamini-Hochberg's step-up correction over all m = {m} tests of the study "
+        "(false discovery rate at 5%: among the comparisons called significant, at most 5% are expected "
+        "to be false, on average; "
+        "a weaker guarantee than Holm's, with more power); "
+    )
+
+
 def _rate(correct: int, n: int) -> dict[str, float | None]:
     """A rate's 95% interval as ``interval_text`` reads it: none below 2 items."""
     low, high = rate_interval(correct, n) if n >= 2 else (None, None)
     return {"ci_low": low, "ci_high": high}
+
+
+def _equivalence_cell(result: Mapping[str, Any]) -> str:
+    equivalence = result.get("equivalence")
+    if not equivalence:
+        return "—"
+    shown = "yes" if equivalence["equivalent"] else "no"
+    return f"{shown} (±{equivalence['margin']:.3g}, adjusted p {equivalence['p_adjusted']:.3g})"
 
 
 def _power_cells(power: Mapping[str, Any] | None) -> list[str]:
@@ -240,6 +262,9 @@ def _power_cells(power: Mapping[str, Any] | None) -> list[str]:
 
 
 def comparisons_table(results: Sequence[Mapping[str, Any]], missing: Sequence[str] = ()) -> Table:
+    name = correction_name(results[0]) if results else "Holm"
+    m = results[0].get("m", len(results)) if results else 0
+    equivalence = any(r.get("equivalence") for r in results)
     rows = [
         [
             r["label"],
@@ -253,10 +278,11 @@ def comparisons_table(results: Sequence[Mapping[str, Any]], missing: Sequence[st
             f"{r['b_better']}/{r['a_better']}",
             r["test"],
             f"{r['p_value']:.3g}",
-            f"{r['p_holm']:.3g}",
+            f"{r['p_adjusted']:.3g}",
             "yes" if r["significant"] else "no",
             "yes" if r.get("reachable", True) else f"no: min p {r['smallest_p']:.2g}",
             *_power_cells(r.get("power")),
+            *([_equivalence_cell(r)] if equivalence else []),
         ]
         for r in results
     ]
@@ -274,11 +300,12 @@ def comparisons_table(results: Sequence[Mapping[str, Any]], missing: Sequence[st
             "B>A / A>B",
             "test",
             "p (unadjusted)",
-            f"Holm p (m = {len(results)})",
-            f"significant at {ALPHA:.0%} after Holm",
+            f"{name} p (m = {m})",
+            f"significant at {ALPHA:.0%} after {name}",
             "can be significant",
-            "detectable at 80% power: Holm / alone",
-            "items for the observed B − A: Holm / alone",
+            f"detectable at 80% power: {name} / alone",
+            f"items for the observed B − A: {name} / alone",
+            *([f"equivalent (TOST, after {name})"] if equivalence else []),
         ],
         rows,
         text_columns=4,
@@ -289,14 +316,14 @@ def comparisons_table(results: Sequence[Mapping[str, Any]], missing: Sequence[st
             "items, scaled by their share). ROUGE: a two-sided paired t test on the per-item differences "
             "and its interval (scipy.stats.ttest_1samp). Each interval comes from its test, so it excludes 0 "
             "exactly when p < 0.05. "
-            f"Holm's step-down correction over the family of all {len(results)} comparisons of the study "
-            "(m, family-wise error at 5%); the intervals are unadjusted (each is a 95% interval alone), so "
+            + _correction_note(name, m)
+            + "the intervals are unadjusted (each is a 95% interval alone), so "
             "an interval can exclude 0 while the comparison is not significant after correction. "
             "Can be significant: whether any outputs at all could make the comparison significant after "
-            "Holm's correction (its smallest attainable p, e.g. 2 × 0.5ⁿ for McNemar on n items, below the "
-            "loosest Holm threshold it could meet). "
+            f"{name}'s correction (its smallest attainable p, e.g. 2 × 0.5ⁿ for McNemar on n items, below "
+            f"the loosest {name} threshold it could meet). "
             "Detectable: the smallest true |B − A| the same test finds with 80% power at this n, at 5% / m "
-            "(the strictest Holm threshold) and at 5% alone; items: how many would find the observed "
+            f"(the strictest {name} threshold) and at 5% alone; items: how many would find the observed "
             "difference so (summeval.power: exact for McNemar, with the observed share of discordant items; "
             "noncentral t with the observed spread of the differences for ROUGE; bench/power.py checks both "
             "against simulation; for ROUGE it assumes roughly symmetric differences). —: nothing "
@@ -304,8 +331,18 @@ def comparisons_table(results: Sequence[Mapping[str, Any]], missing: Sequence[st
         ]
         + (
             [
-                f"Not run yet (a cell missing), so not tested: {'; '.join(missing)}. Holm's correction above "
-                "covers only the comparisons shown and will be stricter once these are added."
+                "Equivalent: the two one-sided tests (TOST) that B − A lies within ± the comparison's "
+                "equivalence_margin (one-sided t tests on the per-item differences; the 90% interval lies "
+                f"inside the margin exactly when p < 0.05), adjusted with the rest by {name}'s correction. "
+                "No does not mean different: only that equivalence is not shown at this n."
+            ]
+            if equivalence
+            else []
+        )
+        + (
+            [
+                f"Not run yet (a cell missing), so not tested: {'; '.join(missing)}. {name}'s correction "
+                "above covers only the comparisons shown and will be stricter once these are added."
             ]
             if missing
             else []

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from summeval.stats import CORRECTIONS
 from summeval.study.plan import (
     BACKENDS,
     EMBEDDED,
@@ -49,6 +50,7 @@ _TOP = {
     "models",
     "evaluations",
     "comparisons",
+    "correction",
     "published",
 }
 _MODEL_KEYS = {"pretrained", "backend", "model_args", "adapter", "recipe", "recipe_set", "max_steps"}
@@ -194,6 +196,9 @@ def load_study(path: str | Path) -> StudyConfig:
     cells = _cells(where, tree["evaluations"], models, default_limit, default_sample)
     comparisons = _comparisons(where, tree.get("comparisons") or [], cells)
     published_label, published = _published(where, tree.get("published") or {}, cells)
+    correction = tree.get("correction", "holm")
+    if correction not in CORRECTIONS:
+        raise where.fail("correction", f"must be one of {', '.join(CORRECTIONS)}, got {_shown(correction)}")
     return StudyConfig(
         path=path,
         name=name,
@@ -212,6 +217,7 @@ def load_study(path: str | Path) -> StudyConfig:
         published=published,
         raw=tree,
         seeds=seeds,
+        correction=correction,
     )
 
 
@@ -407,13 +413,13 @@ def _cells(
 
 def _comparisons(where: _Reader, value: Any, cells: list[Cell]) -> list[Comparison]:
     if not isinstance(value, list):
-        raise where.fail("comparisons", "must be a list of {label, a, b}")
+        raise where.fail("comparisons", "must be a list of {label, a, b} (and equivalence_margin)")
     by_id = {c.id: c for c in cells}
     comparisons = []
     for i, entry in enumerate(value):
         at = f"comparisons[{i}]"
         entry = where.mapping(entry, at)
-        where.keys(entry, {"label", "a", "b"}, at)
+        where.keys(entry, {"label", "a", "b", "equivalence_margin"}, at)
         for side in ("a", "b"):
             if not isinstance(entry.get(side), str) or entry.get(side) not in by_id:
                 raise where.fail(
@@ -429,7 +435,10 @@ def _comparisons(where: _Reader, value: Any, cells: list[Cell]) -> list[Comparis
                 f"{a.id} and {b.id} are not scored on the same items (family, limit and sample must match)",
             )
         label = where.string(entry.get("label") or f"{a.id} vs {b.id}", f"{at}.label")
-        comparisons.append(Comparison(label=label, a=a.id, b=b.id))
+        margin = entry.get("equivalence_margin")
+        if margin is not None:
+            margin = float(where.bounded(margin, f"{at}.equivalence_margin", bounds.EQUIVALENCE_MARGIN))
+        comparisons.append(Comparison(label=label, a=a.id, b=b.id, equivalence_margin=margin))
     return comparisons
 
 

@@ -80,6 +80,9 @@ class Comparison:
     label: str
     a: str
     b: str
+    equivalence_margin: float | None = None
+    """``equivalence_margin:`` of the config: also test whether B and A are equivalent within ± this
+    (TOST), in the metric's own units; None: no equivalence test."""
 
 
 @dataclass
@@ -105,6 +108,9 @@ class StudyConfig:
     seeds: tuple[int, ...] = ()
     """Every seed of ``seeds: [...]`` (the first is ``seed``): sampled cells run once per seed, greedy
     cells once."""
+    correction: str = "holm"
+    """``correction:`` of the config, over all the study's tests: ``holm`` (family-wise error) or ``bh``
+    (Benjamini-Hochberg, false discovery rate); ``summeval.stats.CORRECTIONS``."""
 
     def cell(self, cell_id: str) -> Cell:
         return next(c for c in self.cells if c.id == cell_id)

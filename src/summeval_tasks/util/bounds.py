@@ -82,6 +82,8 @@ TEMPERATURE = Range(0, 100, integer=False, low_open=True, note="sampling; 0.7 is
 SEED = Range(0, 2**32 - 1, note="numpy and torch take seeds below 2**32")
 DEFAULT_SEED = 1234
 """The seed of every seeded choice a user does not seed: exemplars, samples, selection, training."""
+EQUIVALENCE_MARGIN = Range(0, 1, integer=False, low_open=True, note="in the metric's units: 0.02 is 2 points")
+"""A comparison's equivalence margin (TOST): B and A are equivalent when B - A lies within ± it."""
 STEPS = Range(1, 1_000_000_000)
 """Optimiser steps."""
 LORA_RANK = Range(1, 4096)

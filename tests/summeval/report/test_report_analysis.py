@@ -14,7 +14,7 @@ from summeval.study.plan import Cell
 ANSWER_ONLY = get_strategy("answer_only")
 
 
-def result(p: float, p_holm: float, m: int = 11, **changes) -> dict:
+def result(p: float, p_adjusted: float, m: int = 11, **changes) -> dict:
     base = {
         "label": "zero vs one",
         "a": "m/zero",
@@ -31,10 +31,10 @@ def result(p: float, p_holm: float, m: int = 11, **changes) -> dict:
         "p_value": p,
         "b_better": 6,
         "a_better": 2,
-        "p_holm": p_holm,
+        "p_adjusted": p_adjusted,
         "m": m,
         "family": FAMILY,
-        "significant": p_holm < 0.05,
+        "significant": p_adjusted < 0.05,
     }
     return {**base, **changes}
 
@@ -43,7 +43,7 @@ def test_a_significant_verdict_gives_both_p_values_m_and_the_unadjusted_interval
     text = verdict(result(0.001, 0.011))
     assert text == (
         "zero vs one: significant at 5% after Holm's correction (p = 0.001 unadjusted, Holm p = 0.011 over "
-        "m = 11 comparisons, n = 8): m/one scores higher rouge1 than m/zero by 0.050 (unadjusted 95% "
+        "m = 11 tests, n = 8): m/one scores higher rouge1 than m/zero by 0.050 (unadjusted 95% "
         "interval of B − A [+0.010, +0.090])."
     )
 
@@ -53,7 +53,7 @@ def test_a_difference_significant_only_before_correction_says_so():
     assert text.startswith(
         "zero vs one: not significant after Holm's correction (p = 0.02 unadjusted, Holm p"
     )
-    assert "could be chance once the 11 comparisons are accounted for, although it is below 5% alone" in text
+    assert "could be chance once the 11 tests are accounted for, although it is below 5% alone" in text
     assert "unadjusted 95% interval of B − A [+0.010, +0.090]" in text
 
 
@@ -66,7 +66,7 @@ def test_the_comparisons_table_labels_its_intervals_unadjusted_and_names_m_and_t
     table = comparisons_table([result(0.001, 0.003, m=3), result(0.2, 0.4, m=3), result(0.5, 0.5, m=3)])
     assert "B − A [95%, unadjusted]" in table.header and "p (unadjusted)" in table.header
     assert "Holm p (m = 3)" in table.header and "significant at 5% after Holm" in table.header
-    assert any("family of all 3 comparisons" in note for note in table.notes)
+    assert any("family of all m = 3 tests" in note for note in table.notes)
 
 
 @pytest.mark.parametrize(
@@ -160,3 +160,59 @@ def test_a_comparison_with_nothing_detectable_says_why():
     text = verdict(result(0.6, 1.0, metric="acc", power=power.to_dict()))
     assert "At n = 8 no difference is detectable with 80% power (only 3 of the 8 items differ" in text
     assert comparisons_table([result(0.6, 1.0, power=power.to_dict())]).rows[0][-2] == "—"
+
+
+# ---------------------------------------------------------------------------- equivalence, Benjamini-Hochberg
+
+
+def test_an_equivalence_margin_and_bh_flow_through_to_the_verdict_and_the_table(tmp_path):
+    import random
+
+    import yaml
+
+    from summeval.report.analysis import comparison_results
+    from summeval.stats import benjamini_hochberg
+    from summeval.study.config import load_study
+
+    tree = {
+        "name": "equivalence",
+        "correction": "bh",
+        "models": {"base": {"pretrained": "embedded"}},
+        "evaluations": [{"model": "base", "tasks": ["tweetsumm_zero", "tweetsumm_one"]}],
+        "comparisons": [
+            {
+                "label": "zero vs one",
+                "a": "base/tweetsumm_zero",
+                "b": "base/tweetsumm_one",
+                "equivalence_margin": 0.05,
+            }
+        ],
+    }
+    path = tmp_path / "study.yaml"
+    path.write_text(yaml.safe_dump(tree), encoding="utf-8")
+    rng = random.Random(1)
+    items = [f"d{i}" for i in range(30)]
+    a = [rng.uniform(0.2, 0.4) for _ in items]
+    b = [x + rng.uniform(-0.01, 0.01) for x in a]
+    records = {
+        "base/tweetsumm_zero": {"items": items, "scores": {"rouge1": a}},
+        "base/tweetsumm_one": {"items": items, "scores": {"rouge1": b}},
+    }
+    (compared,) = comparison_results(load_study(path), records)
+    equivalence = compared["equivalence"]
+    assert compared["m"] == 2 and compared["correction"] == "bh"  # the difference test and the TOST
+    assert [compared["p_adjusted"], equivalence["p_adjusted"]] == pytest.approx(
+        benjamini_hochberg([compared["p_value"], equivalence["p_value"]])
+    )
+    assert equivalence["equivalent"] and -0.05 < equivalence["ci90_low"] < equivalence["ci90_high"] < 0.05
+    assert "after Benjamini-Hochberg's correction (p = " in compared["verdict"]
+    assert (
+        "Equivalence (two one-sided tests): equivalent within ±0.05 at 5% after Benjamini-Hochberg's"
+        in (compared["verdict"])
+    )
+    table = comparisons_table([compared])
+    assert "Benjamini-Hochberg p (m = 2)" in table.header
+    assert table.header[-1] == "equivalent (TOST, after Benjamini-Hochberg)"
+    assert table.rows[0][-1].startswith("yes (±0.05, adjusted p ")
+    assert any("false discovery rate" in note for note in table.notes)
+    assert any("No does not mean different" in note for note in table.notes)

@@ -28,7 +28,7 @@ def comparison(
         "a_better": 12,
         "test": "exact McNemar",
         "p_value": 0.0003 if significant else 0.4,
-        "p_holm": 0.003 if significant else 1.0,
+        "p_adjusted": 0.003 if significant else 1.0,
         "significant": significant,
         "verdict": "",
     }
@@ -138,7 +138,10 @@ def test_significant_rows_carry_a_visible_mark_not_colour_alone(page):
     marked = [r for r in rows if 'class="significant"' in r]
     assert len(marked) == 1 and "CoT with exemplars" in marked[0] and "\u2605" in marked[0]
     assert not any("\u2605" in r for r in rows if r not in marked)
-    assert "marks a row significant after Holm" in html_text
+    assert (
+        "marks a row significant after the study" in html_text
+        and "correction (named in its table)" in html_text
+    )
     assert "| yes |" in markdown and "| no |" in markdown
 
 

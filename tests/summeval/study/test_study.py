@@ -112,7 +112,7 @@ def test_every_cell_is_saved_whole_and_the_report_is_written(tiny_run):
     # three comparisons; each sports one on both the strict and the two-stage accuracy: five tests
     assert "| comparison | A | B | metric | n |" in report and "B − A [95%, unadjusted]" in report
     assert "| llama/sports_understanding_cot | acc_two_stage | 3 |" in report
-    assert "over the family of all 5 comparisons of the study" in report
+    assert "over the family of all m = 5 tests of the study" in report
     # each sports cell against the majority baseline (paired), and guessing as a prediction range apart
     assert f"### {SPORTS}: random guessing (a prediction range, not a confidence interval)" in report
     assert "Holm p (m = 5)" in report  # the five sports cells against the majority

@@ -335,6 +335,24 @@ BAD = [
         "published.cells.base/tweetsumm_zero.rouge1",
         "number",
     ),
+    (
+        "zero-equivalence-margin",
+        _set("comparisons", 0, "equivalence_margin", 0),
+        "comparisons[0].equivalence_margin",
+        "above 0 and at most 1",
+    ),
+    (
+        "text-equivalence-margin",
+        _set("comparisons", 0, "equivalence_margin", "2 points"),
+        "comparisons[0].equivalence_margin",
+        "number",
+    ),
+    (
+        "unknown-correction",
+        _set("correction", "bonferroni"),
+        "correction",
+        "one of holm, bh, got str 'bonferroni'",
+    ),
     ("zero-temperature", _set("active_prompt", {"temperature": 0}), "active_prompt.temperature", "above 0"),
     ("zero-k", _set("active_prompt", {"k": 0}), "active_prompt.k", "at least 1"),
     ("unknown-selection-field", _set("active_prompt", {"kk": 2}), "active_prompt.kk", "did you mean 'k'"),
@@ -352,6 +370,16 @@ def test_bad_config_names_the_field(tmp_path, change, field, detail):
     assert message.startswith(f"study config {path}: {field}: "), message
     assert detail in message
     assert "\n" not in message
+
+
+def test_correction_and_equivalence_margins_are_read(tmp_path):
+    tree = _minimal()
+    assert load_study(_write(tmp_path, tree)).correction == "holm"
+    assert load_study(_write(tmp_path, tree)).comparisons[0].equivalence_margin is None
+    tree["correction"] = "bh"
+    tree["comparisons"][0]["equivalence_margin"] = 0.02
+    config = load_study(_write(tmp_path, tree))
+    assert config.correction == "bh" and config.comparisons[0].equivalence_margin == 0.02
 
 
 def test_seeds_list_sets_the_first_as_the_seed(tmp_path):
