@@ -20,7 +20,7 @@ window.addEventListener("load", () => {
   // the key columns of every table with a Holm p: p, Holm p and the verdict (the last column)
   const cells = [...document.querySelectorAll("table")].flatMap(table => {
     const header = [...table.rows[0].cells].map(c => c.textContent);
-    const holm = header.findIndex(h => h.startsWith("Holm p"));
+    const holm = header.findIndex(h => h.startsWith("Holm p") || h.startsWith("Benjamini-Hochberg p"));
     if (holm < 0) return [];
     const p = header.findIndex(h => h === "p" || h.startsWith("p "));
     if (p < 0) throw new Error("no p column beside Holm p in " + header.join(" | "));
@@ -36,6 +36,11 @@ window.addEventListener("load", () => {
     keysVisible: keys.reduce((a, b) => a + b, 0),
     keys: keys.length,
     shown: [...document.querySelectorAll(".items .item")].filter(e => e.offsetParent !== null).length,
+    // each visible A | B pair of the diff view: B right of A, on one line, inside the window
+    sides: [...document.querySelectorAll(".sides")].filter(e => e.offsetParent !== null).map(e => {
+      const [a, b] = [...e.children].map(c => c.getBoundingClientRect());
+      return b.left >= a.right - 1 && Math.abs(a.top - b.top) < 2 && b.right <= window.innerWidth ? 1 : 0;
+    }),
   });
   document.body.appendChild(out);
 });

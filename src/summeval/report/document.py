@@ -33,6 +33,8 @@ details.samples > summary { cursor: pointer; font-weight: 600; }
 .status { padding: 0 4px; border: 1px solid #999; border-radius: 3px; }
 .correct .status { background: #dff0d8; } .wrong .status { background: #f2dede; }
 .invalid .status { background: #eee; }
+.sides { display: grid; grid-template-columns: 1fr 1fr; gap: 0.6em; }
+.sides > div { min-width: 0; }
 """
 """The style of every report page (the study's report.html, compare's results.html)."""
 
@@ -193,6 +195,10 @@ class SampleView:
         return {k: v for k, v in counts.items() if v}
 
     def markdown(self) -> str:
+        if not self.href:  # no CSV holds these items: name them
+            ids = ", ".join(md(item.id, line_start=False) for item in self.items[:20])
+            more = f" and {len(self.items) - 20} more" if len(self.items) > 20 else ""
+            return f"- {md(self.title)}" + (f": {ids}{more}" if ids else "") + "\n"
         counts = ", ".join(f"{v} {k}" for k, v in self.counts().items())
         return f"- [{md(self.title)}]({self.href}): {len(self.items)} items ({counts or 'none'})\n"
 
@@ -208,8 +214,8 @@ class SampleView:
         shown = self.items[: self.limit]
         rows = "".join(self._item(item) for item in shown)
         cut = (
-            f"<p class=note>The first {len(shown)} of {len(self.items)} items are shown; all are in "
-            f"{html.escape(self.href)}.</p>"
+            f"<p class=note>The first {len(shown)} of {len(self.items)} items are shown"
+            + (f"; all are in {html.escape(self.href)}.</p>" if self.href else ".</p>")
             if len(shown) < len(self.items)
             else ""
         )
@@ -221,15 +227,7 @@ class SampleView:
         )
 
     def _item(self, item: SampleItem) -> str:
-        prompt = html.escape(item.prompt)
-        if len(item.prompt) > self.prompt_chars:
-            tail = html.escape(item.prompt[-self.prompt_chars :])
-            prompt = (
-                f"<details><summary>\u2026 {len(item.prompt)} characters; the end:</summary>"
-                f"<pre>{prompt}</pre></details><pre>\u2026{tail}</pre>"
-            )
-        else:
-            prompt = f"<pre>{prompt}</pre>"
+        prompt = _prompt_html(item.prompt, self.prompt_chars)
         scores = ", ".join(f"{k} {v}" for k, v in item.scores.items())
         status = item.status if item.status in STATUSES else "scored"
         return (
@@ -241,7 +239,88 @@ class SampleView:
         )
 
 
-Block = Heading | Paragraph | Bullets | Links | Figures | Table | SampleView
+def _prompt_html(prompt: str, chars: int) -> str:
+    """A prompt as ``<pre>``; one longer than ``chars`` shows its end, the full text one click away."""
+    if len(prompt) <= chars:
+        return f"<pre>{html.escape(prompt)}</pre>"
+    return (
+        f"<details><summary>\u2026 {len(prompt)} characters; the end:</summary>"
+        f"<pre>{html.escape(prompt)}</pre></details><pre>\u2026{html.escape(prompt[-chars:])}</pre>"
+    )
+
+
+@dataclass
+class Side:
+    """One cell's side of an item in :class:`ItemDiff`: its output, the answer read and its score."""
+
+    output: str
+    answer: str
+    score: str
+
+
+@dataclass
+class PairedItem:
+    """An item of a comparison: its input and reference, and A's and B's sides."""
+
+    id: str
+    prompt: str
+    target: str
+    a: Side
+    b: Side
+
+
+@dataclass
+class ItemDiff:
+    """A comparison item by item: groups of items (B right and A wrong, A right and B wrong; for ROUGE the
+    largest differences), each item's input and reference above A's and B's outputs side by side. One
+    collapsible element in the HTML page, no script; one line per group in Markdown (the item ids)."""
+
+    title: str
+    a: str
+    b: str
+    groups: list[tuple[str, list[PairedItem]]]
+    limit: int = 50
+    prompt_chars: int = 600
+
+    def markdown(self) -> str:
+        parts = []
+        for name, items in self.groups:
+            ids = ", ".join(md(i.id, line_start=False) for i in items[:20])
+            more = f" and {len(items) - 20} more" if len(items) > 20 else ""
+            parts.append(f"{md(name, line_start=False)}: {len(items)}" + (f" ({ids}{more})" if items else ""))
+        return f"- {md(self.title)}: {'; '.join(parts)}\n"
+
+    def html(self) -> str:
+        counts = "; ".join(f"{name}: {len(items)}" for name, items in self.groups)
+        body = []
+        for name, items in self.groups:
+            shown = items[: self.limit]
+            body.append(f"<p class=k>{html.escape(name)} ({len(items)})</p>")
+            body += [self._item(item) for item in shown]
+            if len(shown) < len(items):
+                body.append(f"<p class=note>The first {len(shown)} of {len(items)} are shown.</p>")
+        return (
+            f'<details class="samples diff"><summary>{html.escape(self.title)} '
+            f"({html.escape(counts)})</summary>" + "".join(body) + "</details>"
+        )
+
+    def _item(self, item: PairedItem) -> str:
+        def side(name: str, cell: str, shown: Side) -> str:
+            return (
+                f"<div><p class=k>{name}: {html.escape(cell)}, score {html.escape(shown.score)}</p>"
+                f"<pre>{html.escape(shown.output)}</pre><p class=k>answer read</p>"
+                f"<pre>{html.escape(shown.answer)}</pre></div>"
+            )
+
+        return (
+            f'<div class="item pair"><p class=head><b>{html.escape(item.id)}</b></p><p class=k>prompt</p>'
+            f"{_prompt_html(item.prompt, self.prompt_chars)}<p class=k>target</p>"
+            f"<pre>{html.escape(item.target)}</pre><div class=sides>"
+            f"{side('A', self.a, item.a)}{side('B', self.b, item.b)}</div></div>"
+        )
+
+
+Block = Heading | Paragraph | Bullets | Links | Figures | Table | SampleView | ItemDiff
 
 
 @dataclass

@@ -9,6 +9,9 @@ It is built from the saved cells only (``summeval.study``), so it can be rebuilt
   the same procedure (exact McNemar and its dual interval for accuracy, the paired t test for ROUGE), with
   Holm's correction over all of them, and a sentence saying whether it is significant at this size;
   a forest plot of every B − A with its interval; significant rows marked;
+* per comparison, its items that changed (B right and A wrong, A right and B wrong; for ROUGE the largest
+  differences) with A's and B's outputs side by side, and per family with fixed labels the items every
+  cell gets wrong (``summeval.report.items``);
 * per cell, its items (prompt, output, answer read, scores) inside the HTML page, collapsible and
   filterable by correct / wrong / invalid, so the page needs no file beside it;
 * provenance: package versions, models and their fingerprints, adapters, data hashes, seed, hardware,
@@ -20,11 +23,11 @@ The report is one ``Document`` (``summeval.report.document``), rendered to Markd
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from summeval.lm_eval.samples import SampleRow, sample_rows
+from summeval.lm_eval.samples import sample_rows
 from summeval.report.analysis import comparison_results, comparisons_not_run, summaries, unreachable_banner
 from summeval.report.charts import charts, write_forest
 from summeval.report.document import (
@@ -34,17 +37,15 @@ from summeval.report.document import (
     Figures,
     Heading,
     Paragraph,
-    SampleItem,
-    SampleView,
     to_html,
     to_markdown,
 )
+from summeval.report.items import item_diff, sample_view, wrong_everywhere
 from summeval.report.provenance import provenance, provenance_tables
 from summeval.report.tables import baseline_tables, comparisons_table, results_table
 from summeval.study.keys import all_cells, replicate_cells, sampled_cells
 from summeval.study.plan import StudyConfig
 from summeval.study.store import CSV_FILE, cell_dir, cell_states, read_cell, read_cell_samples
-from summeval_tasks.contract import TaskFamily
 from summeval_tasks.util.files import write_text_atomically
 
 
@@ -128,7 +129,7 @@ def write_study_report(
     forest = (
         write_forest(compared, out / "charts" / "comparisons_forest.png", within=out) if compared else None
     )
-    views = []
+    views, rows_by_cell = [], {}
     for cell in config.cells:
         if cell.id in records:
             csv_text = (cell_dir(out, cell) / CSV_FILE).read_text(encoding="utf-8")
@@ -136,8 +137,14 @@ def write_study_report(
             write_text_atomically(
                 out / href, csv_text, within=out
             )  # the cell's CSV, copied beside the report
-            rows = sample_rows(read_cell_samples(out, cell, records[cell.id]), cell.family)
-            views.append(sample_view(cell.id, cell.family, rows, href))
+            rows_by_cell[cell.id] = sample_rows(read_cell_samples(out, cell, records[cell.id]), cell.family)
+            views.append(sample_view(cell.id, cell.family, rows_by_cell[cell.id], href))
+    diffs = [
+        item_diff(r, rows_by_cell)
+        for r in compared
+        if r["metric"] == config.cell(r["a"]).family.primary_metric
+    ]
+    wrong = [w for f in families if (w := wrong_everywhere(f, config, rows_by_cell)) is not None]
 
     finished = len(records)
     status = (
@@ -165,6 +172,18 @@ def write_study_report(
             if forest
             else None,
         )
+    if diffs or wrong:
+        document.add(
+            Heading("A against B, item by item"),
+            Paragraph(
+                "Each comparison's items that changed: for accuracy, those B gets right and A wrong, and "
+                "those A gets right and B wrong (its discordant items); for ROUGE, the largest differences. "
+                "Each item shows its input and reference, then A's and B's outputs side by side. Then, per "
+                "family with fixed labels, the items every cell gets wrong."
+            ),
+            *diffs,
+            *wrong,
+        )
     document.add(
         Heading("Per-sample outputs"),
         Paragraph(
@@ -187,29 +206,3 @@ def write_study_report(
         + "\n",
     )
     return out / "report.md"
-
-
-def sample_view(title: str, family: TaskFamily, rows: Sequence[SampleRow], href: str) -> SampleView:
-    """A cell's per-sample view from its rows (``summeval.lm_eval.samples.sample_rows``): an item is
-    invalid when no answer was read (the ``invalid`` metric, or an empty answer), else correct or wrong
-    for families with fixed labels (the headline metric 1 or 0), else just scored."""
-    items = []
-    for row in rows:
-        if row.scores.get("invalid") == 1 or not row.answer.strip():
-            status = "invalid"
-        elif family.choices:
-            status = "correct" if row.scores.get(family.primary_metric) == 1 else "wrong"
-        else:
-            status = "scored"
-        items.append(
-            SampleItem(
-                id=row.id,
-                prompt=row.prompt,
-                target=row.target,
-                output=row.model_output,
-                answer=row.answer,
-                scores=row.score_texts(),
-                status=status,
-            )
-        )
-    return SampleView(title, href, items)

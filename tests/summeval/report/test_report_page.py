@@ -4,9 +4,11 @@ nothing from the network. Built from the report's own renderers (no model needed
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
+from support import SPORTS, TWEETSUMM
 from support_report import WIDTH, assert_no_network, measure
 
 
@@ -72,8 +74,14 @@ def page(tmp_path):
     significant, one without an interval), the forest plot and two per-sample views."""
     from summeval.report.charts import write_forest
     from summeval.report.document import REPORT_CSS, Document, Figures, Heading, Table, to_html, to_markdown
-    from summeval.report.study import sample_view
+    from summeval.report.items import item_diff, sample_view
     from summeval.report.tables import comparisons_table
+
+    _, a_rows = sample_rows_of("sports_understanding", 9)
+    b_rows = [
+        dataclasses.replace(row, answer="plausible", scores={"acc": 1.0, "invalid": 0.0}) for row in a_rows
+    ]
+    b_rows[0] = dataclasses.replace(b_rows[0], model_output="So " + "unbroken" * 80)  # one long word
 
     results = [
         comparison("CoT with exemplars vs self-consistency (K=10, majority vote)", 0.16, 0.09, 0.23, True),
@@ -119,6 +127,8 @@ def page(tmp_path):
         sample_view(
             "base/tweetsumm_zero", *sample_rows_of("tweetsumm", 4), "samples/base__tweetsumm_zero.csv"
         ),
+        Heading("A against B, item by item"),
+        item_diff(results[0], {results[0]["a"]: a_rows, results[0]["b"]: b_rows}),
     )
     html_text = to_html(document, REPORT_CSS)
     return html_text, to_markdown(document, tmp_path), forest
@@ -203,10 +213,92 @@ def test_the_per_sample_view_filters_by_status_in_the_one_file(page, tmp_path):
 
 
 def test_a_view_shows_at_most_its_limit_and_says_so():
-    from summeval.report.study import sample_view
+    from summeval.report.items import sample_view
 
     view = sample_view("x", *sample_rows_of("sports_understanding", 12), "samples/x.csv")
     view.limit = 5
     text = view.html(1)
     assert text.count('<div class="item') == 5
     assert "The first 5 of 12 items are shown; all are in samples/x.csv." in text
+
+
+def test_the_diff_view_shows_a_comparisons_flipped_items_with_a_and_b_side_by_side(page, tmp_path):
+    html_text, markdown, _ = page
+    # B reads "plausible" everywhere: right where A was wrong or invalid (6 of 9), never the other way
+    assert "B right, A wrong: 6; A right, B wrong: 0" in html_text
+    assert "B right, A wrong (6)" in html_text and "A right, B wrong (0)" in html_text
+    assert (
+        "- CoT with exemplars vs self-consistency (K=10, majority vote) (acc, 9 items): "
+        "B right, A wrong: 6 (s1, s2" in markdown
+    )
+    opened = "<script>document.querySelectorAll('details').forEach(d => d.open = true);</script>"
+    measured = measure(html_text, tmp_path, extra_js=opened)
+    assert measured["sides"] == [1] * 6, measured  # A left, B right, inside the 1280 px window
+    assert measured["scrollWidth"] <= measured["innerWidth"], measured
+    assert_no_network(html_text)
+
+
+def test_the_diff_view_of_rouge_shows_the_largest_differences_first():
+    from summeval.lm_eval.samples import SampleRow
+    from summeval.report.items import LARGEST, item_diff
+
+    def rows(values):
+        return [
+            SampleRow(f"d{i}", "dialog", "ref", "out", "out", "", {"rouge1": v}) for i, v in enumerate(values)
+        ]
+
+    a = rows([0.3] * 14)
+    b = rows([0.3, 0.5, 0.1, 0.3, 0.35, *[0.31] * 9])
+    diff = item_diff({"label": "x", "a": "A", "b": "B", "metric": "rouge1"}, {"A": a, "B": b})
+    ((name, items),) = diff.groups
+    assert name == "largest |B − A| in rouge1 first (12 of 14 items differ)"
+    assert [i.id for i in items][:3] == ["d1", "d2", "d4"] and len(items) == LARGEST
+    assert (items[0].a.score, items[0].b.score) == ("0.300000", "0.500000")
+
+
+def test_items_every_cell_of_a_family_gets_wrong_are_listed_with_each_cells_answer(tmp_path):
+    import yaml
+
+    from summeval.lm_eval.samples import SampleRow
+    from summeval.report.items import wrong_everywhere
+    from summeval.study.config import load_study
+
+    tree = {
+        "name": "wrong",
+        "models": {"m": {"pretrained": "embedded"}},
+        "evaluations": [
+            {"model": "m", "family": "sports_understanding", "strategies": ["answer_only", "cot"]},
+            {"model": "m", "tasks": ["tweetsumm_zero"]},
+        ],
+    }
+    path = tmp_path / "study.yaml"
+    path.write_text(yaml.safe_dump(tree), encoding="utf-8")
+    config = load_study(path)
+
+    def rows(accs, answer):
+        return [
+            SampleRow(f"s{i}", f"statement {i}", "plausible", "out", answer, "", {"acc": a, "invalid": 0.0})
+            for i, a in enumerate(accs)
+        ]
+
+    by_cell = {
+        "m/sports_understanding_answer_only": rows([0, 1, 0, 0], "implausible"),
+        "m/sports_understanding_cot": rows([0, 0, 1], ""),  # scored 3 items only
+    }
+    view = wrong_everywhere(SPORTS, config, by_cell)
+    assert [item.id for item in view.items] == ["s0"]  # s2: right in cot; s3: not scored by cot
+    assert view.items[0].output == (
+        "m/sports_understanding_answer_only: implausible\nm/sports_understanding_cot: (none read)"
+    )
+    assert (
+        view.title
+        == "sports_understanding: wrong in every one of its 2 cells (1 of the 3 items they all scored)"
+    )
+    assert view.markdown() == f"- {view.title}: s0\n"
+    assert wrong_everywhere(TWEETSUMM, config, by_cell) is None  # no right or wrong
+    assert (
+        wrong_everywhere(
+            SPORTS, config, {"m/sports_understanding_cot": by_cell["m/sports_understanding_cot"]}
+        )
+        is None
+    )

@@ -359,7 +359,13 @@ def test_the_html_report_renders_its_tables_and_charts_in_headless_chromium(tiny
     # two bar charts and the forest plot of the comparisons, embedded
     assert dom.count("<table>") >= 8 and dom.count('src="data:image/png;base64,') == 3
     html_text = (out / "report.html").read_text(encoding="utf-8")
-    assert html_text.count("<details class=samples>") == 7  # a per-sample view per cell, in the file
+    # a per-sample view per cell and sports' items every cell gets wrong, in the file; each of the three
+    # comparisons item by item, A and B side by side inside the window when opened
+    assert html_text.count("<details class=samples>") == 7 + 1
+    assert html_text.count('<details class="samples diff">') == 3
+    opened = "<script>document.querySelectorAll('details').forEach(d => d.open = true);</script>"
+    sides = measure(html_text, tmp_path, extra_js=opened)["sides"]
+    assert sides and all(sides), sides
     assert_no_network(html_text)
     measured = measure(html_text, tmp_path)
     assert measured["scrollWidth"] <= measured["innerWidth"] == 1280, measured
