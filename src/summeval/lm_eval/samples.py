@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,6 +61,28 @@ def sample_scores(sample: Mapping[str, Any], family: TaskFamily) -> dict[str, fl
             f"logged sample {doc_id!r} has no {', '.join(lost)} (logged before two-stage answers)"
         )
     return {m: float(sample[m]) if m in sample else float(scores[m]) for m in family.reported_metrics}
+
+
+TRUNCATION_SLACK = 2
+"""Tokens short of ``max_gen_toks`` that still count as stopped by it: an output is measured by encoding
+its text again, which can merge a token or two of what the model generated."""
+
+
+def truncated_share(
+    sample: Mapping[str, Any], count_tokens: Callable[[str], int], default_max_gen_toks: int
+) -> float | None:
+    """The share of a logged generated sample's outputs (K when sampled) that stopped at ``max_gen_toks``
+    instead of at a stop sequence or the end of text: lm-eval cuts an output at its first stop sequence, so
+    an output that was stopped runs short of the budget, and one the budget cut is as long as it (within
+    ``TRUNCATION_SLACK`` tokens, counted by ``count_tokens``). None for a multiple-choice sample."""
+    arguments = _arguments(sample)
+    if not arguments or len(arguments[0]) < 2 or not isinstance(arguments[0][1], Mapping):
+        return None
+    budget = int(arguments[0][1].get("max_gen_toks") or default_max_gen_toks)
+    outputs = (sample.get("resps") or [[]])[0]
+    if not outputs or not all(isinstance(o, str) for o in outputs):
+        return None
+    return sum(count_tokens(o) >= budget - TRUNCATION_SLACK for o in outputs) / len(outputs)
 
 
 def two_stage_answer(sample: Mapping[str, Any], family: TaskFamily) -> str:

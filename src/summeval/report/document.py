@@ -33,6 +33,7 @@ details.samples > summary { cursor: pointer; font-weight: 600; }
 .status { padding: 0 4px; border: 1px solid #999; border-radius: 3px; }
 .correct .status { background: #dff0d8; } .wrong .status { background: #f2dede; }
 .invalid .status { background: #eee; }
+.cut { padding: 0 4px; border: 1px dashed #a05a00; border-radius: 3px; color: #a05a00; }
 .sides { display: grid; grid-template-columns: 1fr 1fr; gap: 0.6em; }
 .sides > div { min-width: 0; }
 """
@@ -170,6 +171,8 @@ class SampleItem:
     answer: str
     scores: dict[str, str]
     status: str
+    truncated: float | None = None
+    """The share of its outputs cut by ``max_gen_toks`` (None: not known); marked when above 0."""
 
 
 STATUSES = ("correct", "wrong", "invalid", "scored")
@@ -230,9 +233,13 @@ class SampleView:
         prompt = _prompt_html(item.prompt, self.prompt_chars)
         scores = ", ".join(f"{k} {v}" for k, v in item.scores.items())
         status = item.status if item.status in STATUSES else "scored"
+        cut = ""
+        if item.truncated:
+            share = "" if item.truncated == 1 else f"{item.truncated:.0%} of its outputs "
+            cut = f" <span class=cut>{share}cut at max_gen_toks</span>"
         return (
             f'<div class="item {status}"><p class=head><b>{html.escape(item.id)}</b> '
-            f"<span class=status>{status}</span> {html.escape(scores)}</p>"
+            f"<span class=status>{status}</span>{cut} {html.escape(scores)}</p>"
             f"<p class=k>prompt</p>{prompt}<p class=k>output</p><pre>{html.escape(item.output)}</pre>"
             f"<p class=k>answer read</p><pre>{html.escape(item.answer)}</pre>"
             f"<p class=k>target</p><pre>{html.escape(item.target)}</pre></div>"

@@ -16,10 +16,18 @@ LARGEST = 10
 """How many of a ROUGE comparison's items the diff view shows: those with the largest |B − A|."""
 
 
-def sample_view(title: str, family: TaskFamily, rows: Sequence[SampleRow], href: str) -> SampleView:
+def sample_view(
+    title: str,
+    family: TaskFamily,
+    rows: Sequence[SampleRow],
+    href: str,
+    truncated: Mapping[str, float | None] | None = None,
+) -> SampleView:
     """A cell's per-sample view from its rows (``summeval.lm_eval.samples.sample_rows``): an item is
     invalid when no answer was read (the ``invalid`` metric, or an empty answer), else correct or wrong
-    for families with fixed labels (the headline metric 1 or 0), else just scored."""
+    for families with fixed labels (the headline metric 1 or 0), else just scored. ``truncated``: item id
+    → the share of its outputs cut by ``max_gen_toks`` (the cell record's), marked on the item."""
+    truncated = truncated or {}
     items = []
     for row in rows:
         if row.scores.get("invalid") == 1 or not row.answer.strip():
@@ -37,6 +45,7 @@ def sample_view(title: str, family: TaskFamily, rows: Sequence[SampleRow], href:
                 answer=row.answer,
                 scores=row.score_texts(),
                 status=status,
+                truncated=truncated.get(row.id),
             )
         )
     return SampleView(title, href, items)

@@ -138,7 +138,9 @@ def write_study_report(
                 out / href, csv_text, within=out
             )  # the cell's CSV, copied beside the report
             rows_by_cell[cell.id] = sample_rows(read_cell_samples(out, cell, records[cell.id]), cell.family)
-            views.append(sample_view(cell.id, cell.family, rows_by_cell[cell.id], href))
+            record = records[cell.id]
+            truncated = dict(zip(record["items"], record.get("truncated") or [], strict=False))
+            views.append(sample_view(cell.id, cell.family, rows_by_cell[cell.id], href, truncated))
     diffs = [
         item_diff(r, rows_by_cell)
         for r in compared

@@ -39,7 +39,15 @@ def results_table(
     metrics = list(family.reported_metrics)
     cells = [c for c in config.cells if c.family is family]
     published_metrics = [m for m in metrics if any(m in config.published.get(c.id, {}) for c in cells)]
-    header = ["model", "task", "filter", "items", "seed", *(f"{m} [95%]" for m in metrics)]
+    header = [
+        "model",
+        "task",
+        "filter",
+        "items",
+        "seed",
+        *(f"{m} [95%]" for m in metrics),
+        "cut by max_gen_toks",
+    ]
     with_spread = len(config.seeds) > 1 and any((sampled or {}).get(c.id) for c in cells)
     if with_spread:
         header.append("between seeds")
@@ -53,7 +61,7 @@ def results_table(
         shown_published = [f"{published[m]:.3f}" if m in published else "" for m in published_metrics]
         if record is None:
             why = f"stale: {stale[cell.id]}, rerun" if stale and cell.id in stale else "not run"
-            blank = [""] * (len(metrics) + with_spread)
+            blank = [""] * (len(metrics) + 1 + with_spread)
             rows.append([cell.model, cell.task, why, "", "", *blank, *shown_published])
             continue
         summary = cell_summaries[cell.id]
@@ -65,6 +73,7 @@ def results_table(
                 items_text(cell, record["n"], family.eval_split, split_size),
                 seeds if sampled.get(cell.id) else "greedy",
                 *(interval_text(summary[m]) for m in metrics),
+                truncated_text(record),
                 *([spreads.get(cell.id, "greedy: one run")] if with_spread else []),
                 *shown_published,
             ]
@@ -88,6 +97,12 @@ def results_table(
         + f". A seeded sample draws n of them with the study's seed ({config.seed}), the same items for "
         "every cell of that size; lm-eval's limit takes the first n.",
     ]
+    notes.append(
+        "Cut by max_gen_toks: the share of the cell's outputs that stopped at the token budget instead of "
+        "at a stop sequence or the end of text (an output is as long as the budget, within 2 tokens, "
+        "counted by the model's tokenizer); such an answer may be unfinished, and one the reader cannot "
+        "read counts as invalid. —: not known (multiple choice, or a cell saved before it was measured)."
+    )
     if family.two_stage_metrics:
         notes.append(two_stage_note(family))
     if published_metrics:
@@ -96,6 +111,14 @@ def results_table(
             "reproduces them (they have no interval: the study reported none)."
         )
     return Table(f"{family.name}: results", header, rows, notes, text_columns=5)
+
+
+def truncated_text(record: Mapping[str, Any]) -> str:
+    """A cell's share of outputs cut by ``max_gen_toks`` (``0.24 (6 of 25 items)``), or — when unknown."""
+    shares = [s for s in record.get("truncated") or [] if s is not None]
+    if not shares:
+        return "—"
+    return f"{sum(shares) / len(shares):.2f} ({sum(1 for s in shares if s > 0)} of {len(shares)} items)"
 
 
 def two_stage_note(family: Any) -> str:

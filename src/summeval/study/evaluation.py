@@ -25,6 +25,9 @@ class CellRun:
     scores: dict[str, list[float]]
     csv_text: str
     seconds: float
+    truncated: list[float | None]
+    """Per item, the share of its outputs cut by ``max_gen_toks`` (``samples.truncated_share``); None where
+    not known (multiple choice, or a model without a tokenizer)."""
 
 
 def evaluate_cell(
@@ -43,7 +46,7 @@ def evaluate_cell(
     from prompt_strategies.registry import task_table
     from summeval.lm_eval import task_manager
     from summeval.lm_eval.runner import evaluate_task
-    from summeval.lm_eval.samples import item_scores, sample_rows, samples_csv
+    from summeval.lm_eval.samples import item_scores, sample_rows, samples_csv, truncated_share
 
     family = cell.family
     if manager is None:
@@ -66,7 +69,17 @@ def evaluate_cell(
     ordered = sorted(samples, key=lambda s: s.get("doc_id", 0))
     rows = sample_rows(ordered, family)
     scores = item_scores(rows, family)
-    return CellRun(evaluation, ordered, primary, scores, samples_csv(rows, family), seconds)
+    tokenizer = getattr(lm, "tokenizer", None)
+    budget = int(getattr(lm, "max_gen_toks", 256) or 256)
+    truncated = [
+        None
+        if tokenizer is None
+        else truncated_share(
+            s, lambda text: len(tokenizer(text, add_special_tokens=False)["input_ids"]), budget
+        )
+        for s in ordered
+    ]
+    return CellRun(evaluation, ordered, primary, scores, samples_csv(rows, family), seconds, truncated)
 
 
 def run_cell(
@@ -100,6 +113,7 @@ def run_cell(
         "n": len(run.samples),
         "items": [str(s["doc"].get("id", s.get("doc_id"))) for s in run.samples],
         "scores": run.scores,
+        "truncated": run.truncated,
         "lm_eval": {
             "results": run.evaluation["results"].get(cell.task, {}),
             "config": run.evaluation.get("configs", {}).get(cell.task, {}),

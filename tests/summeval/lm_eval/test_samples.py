@@ -317,3 +317,41 @@ def test_result_row_of_tweetsumm_has_t_intervals_for_each_rouge_metric():
                 "n": 2,
             }
         )
+
+
+# ----------------------------------------------------------------------------- outputs cut by max_gen_toks
+
+
+def _logged_generation(outputs: list[str], budget: int | None) -> dict:
+    """A generated sample as lm-eval logs it: arguments as {"arg_0": ..., "arg_1": ...}, K outputs."""
+    settings = {"until": ["\n\n"], "do_sample": False, **({"max_gen_toks": budget} if budget else {})}
+    return {
+        "doc_id": 0,
+        "arguments": {"gen_args_0": {"arg_0": "Q: ...", "arg_1": settings}},
+        "resps": [outputs],
+    }
+
+
+def test_an_output_as_long_as_its_budget_was_cut_one_that_stopped_short_was_not():
+    from summeval.lm_eval.samples import TRUNCATION_SLACK, truncated_share
+
+    words = lambda text: len(text.split())  # noqa: E731 - a tokenizer that counts words, for hand-counting
+    assert truncated_share(_logged_generation(["one two three four five six"], 6), words, 256) == 1.0
+    assert truncated_share(_logged_generation(["one two"], 6), words, 256) == 0.0
+    # within the slack (re-encoding can merge a token or two): 6 - 2 = 4 words count as cut, 3 do not
+    assert TRUNCATION_SLACK == 2
+    assert truncated_share(_logged_generation(["a b c d"], 6), words, 256) == 1.0
+    assert truncated_share(_logged_generation(["a b c"], 6), words, 256) == 0.0
+    # K sampled outputs: the share of them; no max_gen_toks in the settings: the model's default
+    assert (
+        truncated_share(_logged_generation(["a b c d e f", "a", "a b c d e f", "a b"], 6), words, 256) == 0.5
+    )
+    assert truncated_share(_logged_generation(["a b c d e f"], None), words, 6) == 1.0
+    assert truncated_share(_logged_generation(["a b c d e f"], None), words, 256) == 0.0
+    # multiple choice: one request per choice, log-likelihoods, no budget
+    choice = {
+        "doc_id": 0,
+        "arguments": [("Q", " plausible"), ("Q", " implausible")],
+        "resps": [[(-1.0, True)]],
+    }
+    assert truncated_share(choice, words, 256) is None

@@ -302,3 +302,22 @@ def test_items_every_cell_of_a_family_gets_wrong_are_listed_with_each_cells_answ
         )
         is None
     )
+
+
+def test_the_per_sample_view_marks_outputs_cut_by_max_gen_toks():
+    from summeval.report.items import sample_view
+
+    family, rows = sample_rows_of("sports_understanding", 4)
+    view = sample_view("x", family, rows, "samples/x.csv", {"s0": 1.0, "s1": 0.0, "s2": 0.4, "s3": None})
+    page = view.html(1)
+    assert page.count("cut at max_gen_toks") == 2
+    assert "<span class=cut>cut at max_gen_toks</span>" in page  # s0: its one output
+    assert "<span class=cut>40% of its outputs cut at max_gen_toks</span>" in page  # s2: 2 of 5 samples
+
+
+def test_the_results_table_gives_each_cells_share_cut_by_max_gen_toks():
+    from summeval.report.tables import truncated_text
+
+    assert truncated_text({"truncated": [1.0, 0.0, 0.5, 0.0]}) == "0.38 (2 of 4 items)"
+    assert truncated_text({"truncated": [None, None]}) == "—"
+    assert truncated_text({}) == "—"  # a cell saved before truncation was measured

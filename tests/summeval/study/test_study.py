@@ -90,6 +90,9 @@ def test_every_cell_is_saved_whole_and_the_report_is_written(tiny_run):
         assert sorted(p.name for p in cell.iterdir()) == ["cell.json", "samples.csv", "samples.jsonl"]
         record = json.loads((cell / "cell.json").read_text())
         assert record["n"] == 3 and len(record["items"]) == 3
+        # the tiny random models never write a stop sequence: every generated output runs to its budget
+        multiple_choice = cell.name.endswith("_mc")
+        assert record["truncated"] == ([None] * 3 if multiple_choice else [1.0] * 3), cell
         samples = [json.loads(line) for line in (cell / "samples.jsonl").read_text().splitlines()]
         assert {s["doc_id"] for s in samples} == {0, 1, 2}
     report = (out / "report.md").read_text()
