@@ -20,6 +20,12 @@ It calls ``summeval.stats`` itself (the functions the report calls), on simulate
   0.3 (the last strongly correlated: few discordant items, the case that broke the interval scaled by
   the observed discordant share alone, shown in the "observed share (not printed)" rows).
 
+- a sampled cell at several seeds (the report's ``combined_over_seeds``): each item's scores averaged over
+  S = 3 seeds (seeds within items), the interval over the item means (``metric_summary``, as the report
+  picks it), and the paired t test on the item-mean differences; on accuracy whose items differ in
+  difficulty (each item's chance of a right answer drawn from Beta(3, 2)) and on ROUGE-1-like scores
+  (each seed a fresh draw around the item's mean); beside each, the one-seed interval's mean width as a
+  ratio (seed-combined width / one-seed width);
 - equivalence (``equivalence_test``, TOST): the share of data sets declared equivalent when the true
   B − A sits exactly on the margin (type-I error, goal ≤ 0.05), on ROUGE-1-like pairs (B +0.05, the
   margin set to the true difference) and on correlated 0/1 pairs (accuracy 0.6 vs 0.7, margin 0.1);
@@ -165,6 +171,61 @@ def mcnemar_rows(rng, reps: int) -> Iterator[tuple]:
             yield ("  observed share (not printed)", data, n, old_hits / reps, reps, None, "", False)
 
 
+SEEDS = 3
+
+
+def _combined_summary(item_means: np.ndarray) -> dict:
+    values = item_means.tolist()
+    return stats.metric_summary(values, binary=all(v in (0.0, 1.0) for v in values))
+
+
+def _width(summary: dict) -> float | None:
+    return None if summary["ci_low"] is None else summary["ci_high"] - summary["ci_low"]
+
+
+def seed_rows(rng, reps: int) -> Iterator[tuple]:
+    """Seed-combined intervals and paired tests; the data column ends with the width ratio."""
+    shape, zeros = ROUGE_SHAPES["ROUGE-1-like (mean 0.30)"]
+    kinds = {
+        "accuracy, item p ~ Beta(3, 2)": (
+            lambda size: rng.beta(3.0, 2.0, size=size),
+            lambda p: (rng.random(p.shape) < p).astype(float),
+            3.0 / 5.0,
+        ),
+        "ROUGE-1-like": (
+            lambda size: items(rng, shape, size),
+            lambda q: rouge_scores(rng, q, zeros),
+            float(rouge_scores(rng, items(rng, shape, 2_000_000), zeros).mean()),
+        ),
+    }
+    for name, (draw_items, draw_scores, truth) in kinds.items():
+        for n in SIZES:
+            hits = rejected = 0
+            ratios = []
+            for _ in range(reps):
+                q = draw_items(n)
+                a = np.stack([draw_scores(q) for _ in range(SEEDS)])  # seeds x items
+                b = np.stack([draw_scores(q) for _ in range(SEEDS)])  # B drawn like A: exchangeable
+                combined = _combined_summary(a.mean(axis=0))
+                hits += combined["ci_low"] is not None and combined["ci_low"] <= truth <= combined["ci_high"]
+                one = stats.metric_summary(a[0].tolist(), binary=name.startswith("accuracy"))
+                if _width(combined) and _width(one):
+                    ratios.append(_width(combined) / _width(one))
+                test = stats.paired_test(a.mean(axis=0).tolist(), b.mean(axis=0).tolist(), binary=False)
+                rejected += test.p_value < stats.ALPHA
+            ratio = f"width ×{np.mean(ratios):.2f}" if ratios else "width —"
+            yield (
+                f"{SEEDS} seeds combined",
+                f"{name}; {ratio}",
+                n,
+                hits / reps,
+                reps,
+                rejected / reps,
+                "",
+                True,
+            )
+
+
 def equivalence_rows(rng, reps: int) -> Iterator[tuple]:
     """(method, data, n, type-I error at the margin, reps, power when B is drawn like A, ok)."""
     shape, zeros_a, shift, zeros_b = PAIRED_SHAPES["ROUGE-1-like, B +0.05"]
@@ -265,7 +326,14 @@ def main(argv: list[str] | None = None) -> int:
     print(header)
     print("-" * len(header))
     failed = []
-    for rows in (rate_rows(), mean_rows(rng, reps), paired_rows(rng, reps), mcnemar_rows(rng, reps)):
+    every = (
+        rate_rows(),
+        mean_rows(rng, reps),
+        paired_rows(rng, reps),
+        mcnemar_rows(rng, reps),
+        seed_rows(rng, reps),
+    )
+    for rows in every:
         for method, data, n, coverage, row_reps, type_i, _, printed in rows:
             se = "exact" if row_reps is None else f"{math.sqrt(coverage * (1 - coverage) / row_reps):.4f}"
             ok = met(coverage, row_reps, type_i)

@@ -28,7 +28,13 @@ from pathlib import Path
 from typing import Any
 
 from summeval.lm_eval.samples import sample_rows
-from summeval.report.analysis import comparison_results, comparisons_not_run, summaries, unreachable_banner
+from summeval.report.analysis import (
+    comparison_results,
+    comparisons_not_run,
+    score_summaries,
+    summaries,
+    unreachable_banner,
+)
 from summeval.report.charts import charts, write_forest
 from summeval.report.document import (
     REPORT_CSS,
@@ -65,6 +71,57 @@ def load_records(
     return records, stale
 
 
+def _replicate_ids(config: StudyConfig) -> dict[str, list[str]]:
+    """Sampled cell id → the ids of its replicates at the study's further seeds."""
+    replicates: dict[str, list[str]] = {}
+    for replicate in replicate_cells(config):
+        replicates.setdefault(f"{replicate.model}/{replicate.task}", []).append(replicate.id)
+    return replicates
+
+
+def combined_over_seeds(config: StudyConfig, records: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Sampled cell id → its record with every item's scores averaged over the seeds that ran (at least
+    two), on the items every seed scored (the same items by design), in the first seed's order: its
+    figures, intervals and paired tests then take all seeds, items as clusters and seeds within items (a
+    t interval over the item means). ``seeds_combined`` counts the seeds; ``first_seed_scores`` keeps the
+    first seed's scores of the same items."""
+    if len(config.seeds) < 2:
+        return {}
+    combined = {}
+    for cell_id, ids in _replicate_ids(config).items():
+        runs = [records[i] for i in [cell_id, *ids] if i in records]
+        if cell_id not in records or len(runs) < 2:
+            continue
+        first = records[cell_id]
+        by_item = [
+            {m: dict(zip(run["items"], run["scores"][m], strict=True)) for m in first["scores"]}
+            for run in runs
+        ]
+        items = [i for i in first["items"] if all(i in run[m] for run in by_item for m in run)]
+        scores = {m: [sum(run[m][i] for run in by_item) / len(runs) for i in items] for m in first["scores"]}
+        combined[cell_id] = {
+            **first,
+            "items": items,
+            "n": len(items),
+            "scores": scores,
+            "seeds_combined": len(runs),
+            "first_seed_scores": {m: [by_item[0][m][i] for i in items] for m in first["scores"]},
+        }
+    return combined
+
+
+def widening(cell: Any, record: Mapping[str, Any], summary: Mapping[str, Any], seed: int) -> str:
+    """How much wider the headline metric's interval over all seeds is than the first seed's alone, as a
+    clause for the 'between seeds' column (empty where either has no interval)."""
+    metric = cell.family.primary_metric
+    alone = score_summaries(cell.family, {metric: record["first_seed_scores"][metric]}, seed)[metric]
+    both = summary[metric]
+    if None in (alone["ci_low"], both["ci_low"]) or alone["ci_high"] == alone["ci_low"]:
+        return ""
+    ratio = (both["ci_high"] - both["ci_low"]) / (alone["ci_high"] - alone["ci_low"])
+    return f"; interval over the {record['seeds_combined']} seeds {ratio:.2f}× the first seed's width"
+
+
 def seed_spreads(config: StudyConfig, records: Mapping[str, Any]) -> dict[str, str]:
     """Sampled cell id → the spread of its primary metric between the study's seeds (``seeds: [...]``):
     the standard deviation and range of the per-seed means, over the seeds that have run."""
@@ -72,11 +129,8 @@ def seed_spreads(config: StudyConfig, records: Mapping[str, Any]) -> dict[str, s
 
     if len(config.seeds) < 2:
         return {}
-    replicates: dict[str, list[str]] = {}
-    for replicate in replicate_cells(config):
-        replicates.setdefault(f"{replicate.model}/{replicate.task}", []).append(replicate.id)
     spreads = {}
-    for cell_id, ids in replicates.items():
+    for cell_id, ids in _replicate_ids(config).items():
         metric = config.cell(cell_id).family.primary_metric
         means = [
             sum(records[i]["scores"][metric]) / len(records[i]["scores"][metric])
@@ -104,8 +158,12 @@ def write_study_report(
     """Write the report files from the saved cells whose key is ``keys``' (all saved cells without
     ``keys``); return the path of ``report.md``."""
     every_record, stale = load_records(config, out, keys)
-    records = {c.id: every_record[c.id] for c in config.cells if c.id in every_record}
+    combined = combined_over_seeds(config, every_record)
+    records = {c.id: combined.get(c.id, every_record[c.id]) for c in config.cells if c.id in every_record}
     cell_summaries = {c.id: summaries(c, records[c.id], config.seed) for c in config.cells if c.id in records}
+    spreads = seed_spreads(config, every_record)
+    for cell_id, record in combined.items():
+        spreads[cell_id] += widening(config.cell(cell_id), record, cell_summaries[cell_id], config.seed)
     families = config.families()
     sizes = dict(inputs.eval_sizes) if inputs is not None else {}
     sampled = sampled_cells(config)
@@ -118,7 +176,7 @@ def write_study_report(
             stale,
             sizes.get(f.name),
             sampled,
-            seed_spreads(config, every_record),
+            spreads,
         )
         for f in families
     ]
@@ -138,8 +196,8 @@ def write_study_report(
                 out / href, csv_text, within=out
             )  # the cell's CSV, copied beside the report
             rows_by_cell[cell.id] = sample_rows(read_cell_samples(out, cell, records[cell.id]), cell.family)
-            record = records[cell.id]
-            truncated = dict(zip(record["items"], record.get("truncated") or [], strict=False))
+            first_seed = every_record[cell.id]  # the outputs shown are the first seed's
+            truncated = dict(zip(first_seed["items"], first_seed.get("truncated") or [], strict=False))
             views.append(sample_view(cell.id, cell.family, rows_by_cell[cell.id], href, truncated))
     diffs = [
         item_diff(r, rows_by_cell)

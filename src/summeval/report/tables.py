@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from summeval.report.analysis import correction_name, difference_text, interval_text
+from summeval.report.analysis import correction_name, difference_text, interval_text, is_rate
 from summeval.report.document import Table
 from summeval.stats import ALPHA, chance_range, holm, paired_test, rate_interval
 from summeval.study.plan import Cell, StudyConfig
@@ -84,13 +84,18 @@ def results_table(
         else "t intervals over items, corrected for skewness (Hall 1992)"
     )
     notes = [
-        f"Intervals: 95% {how}. They cover the sampling of items only"
+        f"Intervals: 95% {how}."
         + (
-            f": a sampled cell ran at each of the seeds {seeds} (the same items); its intervals are the "
-            "first seed's, and 'between seeds' gives the spread of its per-seed means (sd, min–max)."
+            f" A sampled cell ran at each of the seeds {seeds} (the same items); its figures, intervals and "
+            "paired tests take all of them: each item's mean over the seeds, and a t interval over those "
+            "item means (items as clusters, seeds within items; Hall's skewness correction; "
+            "Clopper–Pearson when every item's mean is 0 or 1), so it holds the randomness of sampling as "
+            "well as of items. "
+            "'between seeds' gives the spread of the per-seed means (sd, min–max) and the interval's width "
+            "against the first seed's alone (averaging the seeds makes it narrower, not wider)."
             if with_spread
-            else ": a sampled cell (self-consistency) ran with one seed, so the spread between seeds is not "
-            "in them (list several with seeds: [...])."
+            else " They cover the sampling of items only: a sampled cell (self-consistency) ran with one "
+            "seed, so the spread between seeds is not in them (list several with seeds: [...])."
         ),
         f"Items: the {family.eval_split} split"
         + (f" ({split_size} items)" if split_size is not None else "")
@@ -165,7 +170,12 @@ def baseline_tables(
             (
                 cell,
                 record,
-                paired_test([a for a, _ in pairs], [b for _, b in pairs], binary=True, seed=config.seed),
+                paired_test(
+                    [a for a, _ in pairs],
+                    [b for _, b in pairs],
+                    binary=is_rate(family, [v for pair in pairs for v in pair]),  # not a seed-combined mean
+                    seed=config.seed,
+                ),
             )
         )
     adjusted = holm([t.p_value for _, _, t in tests]) if tests else []

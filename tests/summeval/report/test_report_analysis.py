@@ -216,3 +216,64 @@ def test_an_equivalence_margin_and_bh_flow_through_to_the_verdict_and_the_table(
     assert table.rows[0][-1].startswith("yes (±0.05, adjusted p ")
     assert any("false discovery rate" in note for note in table.notes)
     assert any("No does not mean different" in note for note in table.notes)
+
+
+# ---------------------------------------------------------------------------- a sampled cell at several seeds
+
+
+def test_a_cell_at_several_seeds_is_reported_on_each_items_mean_over_the_seeds(tmp_path):
+    import yaml
+
+    from summeval.report.analysis import comparison_results
+    from summeval.report.study import combined_over_seeds, widening
+    from summeval.study.config import load_study
+
+    tree = {
+        "name": "seeds",
+        "seeds": [1, 2, 3],
+        "models": {"m": {"pretrained": "embedded"}},
+        "evaluations": [
+            {"model": "m", "family": "sports_understanding", "strategies": ["fewshot", "self_consistency"]}
+        ],
+        "comparisons": [
+            {
+                "label": "sc",
+                "a": "m/sports_understanding_fewshot",
+                "b": "m/sports_understanding_self_consistency",
+            }
+        ],
+    }
+    path = tmp_path / "study.yaml"
+    path.write_text(yaml.safe_dump(tree), encoding="utf-8")
+    config = load_study(path)
+    sc = "m/sports_understanding_self_consistency"
+
+    def record(items, acc):
+        return {
+            "items": items,
+            "n": len(items),
+            "filter": "maj",
+            "scores": {"acc": acc, "invalid": [0.0] * len(acc), "acc_two_stage": acc},
+        }
+
+    records = {
+        "m/sports_understanding_fewshot": record(["a", "b", "c", "d"], [1.0, 0.0, 0.0, 1.0]),
+        sc: record(["a", "b", "c", "d"], [1.0, 1.0, 0.0, 0.0]),
+        f"{sc}@seed2": record(["a", "b", "c", "d"], [1.0, 0.0, 0.0, 1.0]),
+        f"{sc}@seed3": record(["b", "a", "c"], [1.0, 1.0, 1.0]),  # item d missing: left out
+    }
+    combined = combined_over_seeds(config, records)
+    assert list(combined) == [sc]
+    merged = combined[sc]
+    assert merged["items"] == ["a", "b", "c"] and merged["n"] == 3 and merged["seeds_combined"] == 3
+    assert merged["scores"]["acc"] == pytest.approx([1.0, 2 / 3, 1 / 3])  # each item's mean over 3 seeds
+    assert merged["first_seed_scores"]["acc"] == [1.0, 1.0, 0.0]
+    # the paired test of a seed-combined cell runs on the item means: a paired t, not McNemar
+    (acc, _) = comparison_results(config, {**records, sc: merged})[:2]
+    assert acc["test"] == "paired t" and acc["n"] == 3
+    cell = config.cell(sc)
+    from summeval.report.analysis import summaries
+
+    clause = widening(cell, merged, summaries(cell, merged, 1), 1)
+    assert clause.startswith("; interval over the 3 seeds ") and clause.endswith("× the first seed's width")
+    assert combined_over_seeds(config, {k: v for k, v in records.items() if "@" not in k}) == {}

@@ -297,6 +297,9 @@ def test_further_seeds_rerun_only_the_sampled_cells_and_the_report_gives_their_s
         line for line in report.splitlines() if line.startswith(f"| llama | {SPORTS}_self_consistency |")
     )
     assert "| 7, 8 |" in row and "acc: sd " in row and "(2 seeds)" in row
+    # its figures and interval take both seeds: each item's mean over them, the t interval over items
+    assert "interval over the 2 seeds " in row or "no spread" in row or "(n too small)" in row
+    assert "each item's mean over the seeds" in report
     assert "| llama | tweetsumm_zero | none | 3 of 8 test, the first 3 | greedy |" in report
 
 
