@@ -176,7 +176,7 @@ def unreachable_banner(results: Sequence[Mapping[str, Any]]) -> str | None:
     significant after the study's correction (every smallest attainable p at or above alpha / m)."""
     if not results or any(r["reachable"] for r in results):
         return None
-    m = len(results)
+    m = results[0].get("m", len(results))  # every test the correction covers, equivalence tests included
     lowest = min(r["smallest_p"] for r in results)
     return (
         f"No comparison can be significant at these sample sizes: the smallest p any outputs could give "
