@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,17 +69,28 @@ def evaluate_cell(
     ordered = sorted(samples, key=lambda s: s.get("doc_id", 0))
     rows = sample_rows(ordered, family)
     scores = item_scores(rows, family)
-    tokenizer = getattr(lm, "tokenizer", None)
+    count = _token_counter(lm)
     budget = int(getattr(lm, "max_gen_toks", 256) or 256)
-    truncated = [
-        None
-        if tokenizer is None
-        else truncated_share(
-            s, lambda text: len(tokenizer(text, add_special_tokens=False)["input_ids"]), budget
-        )
-        for s in ordered
-    ]
+    truncated = [None if count is None else truncated_share(s, count, budget) for s in ordered]
     return CellRun(evaluation, ordered, primary, scores, samples_csv(rows, family), seconds, truncated)
+
+
+def _token_counter(lm: Any) -> Callable[[str], int] | None:
+    """Counts the tokens of a text with the model's Hugging Face tokenizer (lm-eval's ``hf`` and ``vllm``
+    models have one); None where there is none or it does not take HF's call, so truncation is not known
+    rather than the cell failing after its evaluation."""
+    tokenizer = getattr(lm, "tokenizer", None)
+    if not callable(tokenizer):
+        return None
+
+    def count(text: str) -> int:
+        return len(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    try:
+        count("a")
+    except Exception:
+        return None
+    return count
 
 
 def run_cell(
