@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from summeval_tasks.contract import Doc, TaskFamily
-from summeval_tasks.util.bounds import MAX_GEN_TOKS, Range
+from summeval_tasks.util.bounds import MAX_GEN_TOKS, SEED, Range
 from summeval_tasks.util.errors import SummevalError
 
 
@@ -29,6 +29,13 @@ class StrategyError(SummevalError):
 OptionRange = Range | tuple[Callable[[Any], bool], str]
 """An option's range: a ``summeval_tasks.util.bounds.Range``, or ``(accepts(value), "what would be
 right")`` for a rule a range cannot say."""
+COMMON_RANGES = {"max_gen_toks": MAX_GEN_TOKS, "seed": SEED}
+"""Options bounded the same in every strategy: a field of these names without a range of its own (a
+plugin's) still gets one."""
+
+
+def _range(option_field: dataclasses.Field) -> OptionRange | None:
+    return option_field.metadata.get("range") or COMMON_RANGES.get(option_field.name)
 
 
 def option(default: Any, help: str, range: OptionRange | None = None) -> Any:
@@ -148,7 +155,7 @@ class PromptStrategy:
             raise StrategyError(
                 f"{self.name}: option {key!r} must be {type(default).__name__}, got {value!r}"
             )
-        bound = option_field.metadata.get("range")
+        bound = _range(option_field)
         if bound is not None and value is not None:
             accepts, right = (bound.accepts, bound.right) if isinstance(bound, Range) else bound
             if not accepts(value):
@@ -165,7 +172,7 @@ class PromptStrategy:
         (right is '' for an option with no range)."""
         described = {}
         for option_field in dataclasses.fields(self.Options):
-            bound = option_field.metadata.get("range")
+            bound = _range(option_field)
             right = "" if bound is None else bound.right if isinstance(bound, Range) else bound[1]
             described[option_field.name] = (
                 option_field.default,

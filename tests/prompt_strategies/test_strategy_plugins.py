@@ -446,3 +446,20 @@ def test_a_plugin_family_runs_in_lm_eval_with_the_builtin_strategies(use_plugins
     assert [m["metric"] for m in task.config.metric_list] == ["exact"]
     assert task.score(docs[0], [" A0 "]) == {"exact": 1.0}
     assert task.score(docs[0], ["a1"]) == {"exact": 0.0}
+
+
+def test_a_plugin_options_max_gen_toks_and_seed_are_bounded_without_a_range_of_their_own():
+    @dataclasses.dataclass(frozen=True)
+    class Loose(StrategyOptions):
+        max_gen_toks: int = 4  # a plain field: no option(), no range
+        seed: int = 0
+
+    strategy = _Renamed("loose")
+    strategy.Options = Loose
+    with pytest.raises(
+        StrategyError, match="option 'max_gen_toks' is 0; it must be at least 1 and at most 32768"
+    ):
+        strategy.options({"loose": {"max_gen_toks": 0}})
+    with pytest.raises(StrategyError, match=r"option 'seed' is -1; it must be at least 0"):
+        strategy.options({"loose": {"seed": -1}})
+    assert strategy.options({"loose": {"max_gen_toks": 8, "seed": 3}}) == Loose(8, 3)
