@@ -14,8 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from summeval.report.analysis import StrategyResult
-from summeval.stats import CORRECTIONS
+from summeval.report.analysis import StrategyResult, correction_name
 from summeval.study.plan import StudyConfig
 from summeval_tasks.contract import TaskFamily
 from summeval_tasks.util.files import write_bytes_atomically
@@ -127,7 +126,7 @@ def write_forest(
     ]
     ax.set_yticks(range(len(rows)), labels, fontsize=8)
     ax.set_ylim(-0.6, len(rows) - 0.4)
-    name = CORRECTIONS[rows[0].get("correction", "holm")]
+    name = correction_name(rows[0])
     ax.set_xlabel(f"B \u2212 A (95% interval, unadjusted; \u2605 significant after {name})", fontsize=8)
     ax.tick_params(axis="x", labelsize=8)
     fig.tight_layout()

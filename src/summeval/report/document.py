@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import html
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -199,9 +200,8 @@ class SampleView:
 
     def markdown(self) -> str:
         if not self.href:  # no CSV holds these items: name them
-            ids = ", ".join(md(item.id, line_start=False) for item in self.items[:20])
-            more = f" and {len(self.items) - 20} more" if len(self.items) > 20 else ""
-            return f"- {md(self.title)}" + (f": {ids}{more}" if ids else "") + "\n"
+            ids = _id_list([item.id for item in self.items])
+            return f"- {md(self.title)}" + (f": {ids}" if ids else "") + "\n"
         counts = ", ".join(f"{v} {k}" for k, v in self.counts().items())
         return f"- [{md(self.title)}]({self.href}): {len(self.items)} items ({counts or 'none'})\n"
 
@@ -244,6 +244,12 @@ class SampleView:
             f"<p class=k>answer read</p><pre>{html.escape(item.answer)}</pre>"
             f"<p class=k>target</p><pre>{html.escape(item.target)}</pre></div>"
         )
+
+
+def _id_list(ids: Sequence[str], shown: int = 20) -> str:
+    """The first ``shown`` item ids for Markdown, and how many more: ``a, b and 3 more``."""
+    more = f" and {len(ids) - shown} more" if len(ids) > shown else ""
+    return ", ".join(md(i, line_start=False) for i in ids[:shown]) + more
 
 
 def _prompt_html(prompt: str, chars: int) -> str:
@@ -292,9 +298,8 @@ class ItemDiff:
     def markdown(self) -> str:
         parts = []
         for name, items in self.groups:
-            ids = ", ".join(md(i.id, line_start=False) for i in items[:20])
-            more = f" and {len(items) - 20} more" if len(items) > 20 else ""
-            parts.append(f"{md(name, line_start=False)}: {len(items)}" + (f" ({ids}{more})" if items else ""))
+            ids = _id_list([i.id for i in items])
+            parts.append(f"{md(name, line_start=False)}: {len(items)}" + (f" ({ids})" if items else ""))
         return f"- {md(self.title)}: {'; '.join(parts)}\n"
 
     def html(self) -> str:

@@ -195,8 +195,8 @@ def write_study_report(
             write_text_atomically(
                 out / href, csv_text, within=out
             )  # the cell's CSV, copied beside the report
-            rows_by_cell[cell.id] = sample_rows(read_cell_samples(out, cell, records[cell.id]), cell.family)
             first_seed = every_record[cell.id]  # the outputs shown are the first seed's
+            rows_by_cell[cell.id] = sample_rows(read_cell_samples(out, cell, first_seed), cell.family)
             truncated = dict(zip(first_seed["items"], first_seed.get("truncated") or [], strict=False))
             views.append(sample_view(cell.id, cell.family, rows_by_cell[cell.id], href, truncated))
     diffs = [

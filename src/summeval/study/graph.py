@@ -18,8 +18,8 @@ import heapq
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from summeval.study.keys import all_cells, cell_options
-from summeval.study.plan import Cell, StudyConfig
+from summeval.study.keys import all_cells, cell_options, selects_exemplars
+from summeval.study.plan import StudyConfig
 
 
 @dataclass(frozen=True)
@@ -32,11 +32,6 @@ class Task:
     after: tuple[str, ...] = ()
 
 
-def selects_exemplars(config: StudyConfig, cell: Cell) -> bool:
-    """Whether the cell reads exemplars the study selects first (active-prompt without its own file)."""
-    return cell.strategy.selects_exemplars and not getattr(cell_options(config, cell), "exemplars_file", "")
-
-
 def study_graph(config: StudyConfig) -> dict[str, Task]:
     """Every task of ``config`` from scratch (each adapter with a recipe trained, each selection made), in
     the order ``summeval study`` would run them."""
@@ -47,7 +42,7 @@ def study_graph(config: StudyConfig) -> dict[str, Task]:
     for cell in all_cells(config):
         trained = (f"train:{cell.model}",) if f"train:{cell.model}" in tasks else ()
         needs = list(trained)
-        if selects_exemplars(config, cell):
+        if selects_exemplars(cell, cell_options(config, cell)):
             select = f"select:{cell.model}/{cell.family.name}"
             tasks.setdefault(select, Task(select, "select", trained))
             needs.append(select)

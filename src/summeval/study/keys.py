@@ -53,12 +53,18 @@ def cell_settings(
         "files": _option_files(options),
         "versions": {k: v for k, v in versions().items() if k in ("summeval", "lm_eval")},
     }
-    selects = cell.strategy.selects_exemplars and not getattr(options, "exemplars_file", "")
+    selects = selects_exemplars(cell, options)
     if selects:
         settings["selection"] = dict(config.selection)
     if spec.backend == "hf" and (selects or samples_outputs(cell, options)):
         settings["shared_prefix"] = _sharing(config.batch_size)
     return settings
+
+
+def selects_exemplars(cell: Cell, options: StrategyOptions) -> bool:
+    """Whether the cell reads exemplars the study selects first (``cell_options``: active-prompt without an
+    exemplar file of its own): its key then holds the selection settings, and it waits for the selection."""
+    return cell.strategy.selects_exemplars and not getattr(options, "exemplars_file", "")
 
 
 def samples_outputs(cell: Cell, options: StrategyOptions) -> bool:

@@ -15,7 +15,14 @@ from summeval.study.backends import load_model
 from summeval.study.evaluation import run_cell
 from summeval.study.exemplars import exemplars_for
 from summeval.study.inputs import adapter_fingerprint, check_inputs, versions
-from summeval.study.keys import adapter_prints, all_cells, cell_settings, study_keys
+from summeval.study.keys import (
+    adapter_prints,
+    all_cells,
+    cell_options,
+    cell_settings,
+    selects_exemplars,
+    study_keys,
+)
 from summeval.study.plan import StudyConfig, StudyConfigError
 from summeval.study.store import CELL_FILE, cached, cell_states, clean_interrupted, rerun_reason, write_cell
 
@@ -123,8 +130,7 @@ def _run_cells(config: StudyConfig, out: Path, inputs: Any, progress: bool) -> d
                 bar.set_postfix_str(cell.id)
                 fallbacks(lm).clear()
                 exemplars, selection_seconds = (None, 0.0)
-                given_exemplars = (config.options.get(cell.strategy.name) or {}).get("exemplars_file")
-                if cell.strategy.selects_exemplars and not given_exemplars:
+                if selects_exemplars(cell, cell_options(config, cell)):
                     exemplars, selection_seconds = exemplars_for(
                         config, cell, lm, inputs, out, prints.get(model_name)
                     )
