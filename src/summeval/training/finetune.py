@@ -137,11 +137,25 @@ def trainable_parameters(model) -> int:
 
 
 def last_complete_checkpoint(work_dir: Path) -> Path | None:
-    """The newest ``checkpoint-N`` whose ``trainer_state.json`` was written (the Trainer writes it last)."""
-    complete = [
-        p for p in work_dir.glob("checkpoint-*") if p.is_dir() and (p / "trainer_state.json").is_file()
-    ]
-    return max(complete, key=lambda p: int(p.name.rsplit("-", 1)[1]), default=None)
+    """The newest ``checkpoint-N`` whose ``trainer_state.json`` is whole and says step N.
+
+    The Trainer writes that file last, but not atomically: a run stopped while writing it leaves an
+    empty or cut file, so the file is read, not merely found (a checkpoint is trusted by its content)."""
+    complete = [p for p in work_dir.glob("checkpoint-*") if _checkpoint_step(p) is not None]
+    return max(complete, key=_checkpoint_step, default=None)
+
+
+def _checkpoint_step(folder: Path) -> int | None:
+    """N for a real folder ``checkpoint-N`` whose trainer state parses and records step N, else None."""
+    number = folder.name.removeprefix("checkpoint-")
+    if folder.is_symlink() or not folder.is_dir() or not number.isdigit():
+        return None
+    try:
+        state = json.loads((folder / "trainer_state.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    step = state.get("global_step") if isinstance(state, dict) else None
+    return int(number) if step == int(number) else None
 
 
 def _trainer_callbacks(log_path: Path):

@@ -185,7 +185,7 @@ def test_an_adapter_of_other_settings_is_refused_never_deleted(
         (work / "checkpoint-2").mkdir(parents=True)
         (work / "train_log.jsonl").write_text('{"step": 1, "loss": 3.0}\n')
         if state == "work-other-run":
-            (work / "checkpoint-2" / "trainer_state.json").write_text("{}")
+            (work / "checkpoint-2" / "trainer_state.json").write_text('{"global_step": 2}')
             (work / "summeval_run.json").write_text(json.dumps({"recipe": {"lora": {"r": 32}}}))
     model = {"pretrained": str(case_dir / "tinybase"), "recipe": RECIPE, "max_steps": 1}
     if where == "outside":

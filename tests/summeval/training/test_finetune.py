@@ -143,13 +143,35 @@ def test_pad_to_longest_pads_only_to_the_batch_maximum():
     assert batch["attention_mask"].tolist() == [[1, 1, 1], [1, 0, 0]]
 
 
-def test_last_complete_checkpoint_skips_half_written(tmp_path):
-    for step, complete in ((2, True), (4, True), (6, False)):
-        folder = tmp_path / f"checkpoint-{step}"
-        folder.mkdir()
-        if complete:
-            (folder / "trainer_state.json").write_text("{}")
+@pytest.mark.parametrize(
+    "newest_state",
+    [None, "", '{"global_step": 6, "log_hist', '{"global_step": 4}', "[6]", b"\xff\xfe"],
+    ids=["missing", "empty", "cut-mid-write", "another-step", "not-an-object", "not-utf8"],
+)
+def test_last_complete_checkpoint_trusts_a_checkpoint_by_its_state_not_by_its_file(tmp_path, newest_state):
+    """A SIGTERM while the Trainer writes trainer_state.json leaves it empty or cut (CI saw it, stop 38):
+    that checkpoint is not complete, the one before it is."""
+    for step in (2, 4, 6):
+        (tmp_path / f"checkpoint-{step}").mkdir()
+    for step in (2, 4):
+        (tmp_path / f"checkpoint-{step}" / "trainer_state.json").write_text(json.dumps({"global_step": step}))
+    newest = tmp_path / "checkpoint-6" / "trainer_state.json"
+    if isinstance(newest_state, bytes):
+        newest.write_bytes(newest_state)
+    elif newest_state is not None:
+        newest.write_text(newest_state)
     assert last_complete_checkpoint(tmp_path).name == "checkpoint-4"
+
+
+def test_last_complete_checkpoint_follows_no_link(tmp_path):
+    elsewhere = tmp_path / "elsewhere" / "checkpoint-8"
+    elsewhere.mkdir(parents=True)
+    (elsewhere / "trainer_state.json").write_text(json.dumps({"global_step": 8}))
+    work = tmp_path / "work"
+    (work / "checkpoint-2").mkdir(parents=True)
+    (work / "checkpoint-2" / "trainer_state.json").write_text(json.dumps({"global_step": 2}))
+    (work / "checkpoint-8").symlink_to(elsewhere)
+    assert last_complete_checkpoint(work).name == "checkpoint-2"
 
 
 def test_finetune_writes_a_complete_adapter_and_lm_eval_loads_it(tiny_llama, tmp_path):
