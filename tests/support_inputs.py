@@ -243,13 +243,11 @@ def _no_model_loads(monkeypatch) -> None:
     from transformers.models.auto import auto_factory
 
     import summeval.lm_eval.runner as runner
-    import summeval.study.compare as study_compare
 
     def refuse(*args, **kwargs):
         raise ModelLoaded(f"a model was loaded: {args[:2]}")
 
     monkeypatch.setattr(runner, "load_lm", refuse)
-    monkeypatch.setattr(study_compare, "load_lm", refuse)
     monkeypatch.setattr(auto_factory._BaseAutoModelClass, "from_pretrained", classmethod(refuse))
     monkeypatch.setattr(transformers.PreTrainedModel, "from_pretrained", classmethod(refuse))
 

@@ -112,9 +112,8 @@ def _selection(args: argparse.Namespace, prefix: str = "", **more: object):
 
 
 def _active_prompt_select(args: argparse.Namespace) -> int:
-    from summeval.lm_eval.runner import released
+    from summeval.lm_eval.runner import load_lm, released
     from summeval.paths import input_file, output_file
-    from summeval.study.compare import load_lm
     from summeval.study.selection import check_selection, select_to_file
 
     family = resolve_family(args.task)
@@ -129,7 +128,8 @@ def _active_prompt_select(args: argparse.Namespace) -> int:
         max_gen_toks=args.max_gen_toks,
     )
     check_selection(family, args.data, selection, args.seed)  # bad input fails here, before the model loads
-    with released(load_lm(args.model, args.model_args, args.batch_size, args.device)) as lm:
+    extra = {"batch_size": args.batch_size, "device": args.device}
+    with released(load_lm(args.model, args.model_args, extra)) as lm:
         content = select_to_file(
             lm,
             family=family,
@@ -152,20 +152,19 @@ def _active_prompt_select(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from summeval.paths import input_file, output_folder
-    from summeval.report.compare import results_markdown
-    from summeval.study.compare import resolve_strategies, run_compare
+    from summeval.paths import input_file
+    from summeval.report.study import results_section
+    from summeval.study.compare import compare_plan, resolve_strategies
+    from summeval.study.run import run_study
 
     family = resolve_family(args.task)
-    output_folder(args.out, "--out")
     if args.active_prompt_exemplars:
         input_file(args.active_prompt_exemplars, "--active-prompt-exemplars")
     options = json_object_argument(args.options, "--options", '{"self_consistency": {"samples": 5}}')
-    rows = run_compare(
+    plan = compare_plan(
         model=args.model,
         model_args=args.model_args,
         strategies_to_run=resolve_strategies(args.strategies, family),
-        out=args.out,
         family=family,
         data=args.data,
         limit=args.limit,
@@ -177,8 +176,9 @@ def _compare(args: argparse.Namespace) -> int:
         selection=_selection(args, "active_"),
         seed=args.seed,
     )
-    print(results_markdown(rows, family, f"{args.model} {args.model_args}"))
-    print(f"written to {args.out}/ (results.md, results.html, results.json, a chart, one CSV per strategy)")
+    report = run_study(plan, args.out, progress=not args.no_progress)["report"]
+    print(results_section(report))
+    print(f"report: {report} and {report.with_suffix('.html')} (a CSV per strategy in samples/)")
     return 0
 
 

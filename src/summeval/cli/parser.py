@@ -293,13 +293,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "compare",
-        help="run prompt strategies on one model and task family; write a table, CSVs and a chart",
-        description="Run each strategy's task <family>_<strategy> on one model (loaded once) and "
-        "write OUT/results.md, results.html and results.json (each metric of the family with a 95% interval: "
-        "Clopper–Pearson for accuracy and invalid rate, skewness-corrected t for ROUGE), "
-        "OUT/<strategy>.csv (prompt, target, model output, answer, metrics) and a chart of the "
-        "headline metric (accuracy.png, rouge1.png). "
-        "With active_prompt and no --active-prompt-exemplars, exemplars are selected first.",
+        help="run prompt strategies on one model and task family; write the study's report of them",
+        description="A study of one model: run each strategy's task <family>_<strategy> on the model (loaded "
+        "once) and write the study's report into OUT: report.md, report.html and report.json (each metric "
+        "with a 95% interval; each strategy against the first one with a paired test), charts, and a CSV "
+        "per strategy in samples/. A rerun into the same OUT reuses the strategies already run with the "
+        "same settings. With active_prompt and no --active-prompt-exemplars, exemplars are selected first.",
     )
     _add_model_arguments(p)
     p.add_argument(
@@ -307,7 +306,9 @@ def build_parser() -> argparse.ArgumentParser:
         default="all",
         help="all (every strategy that applies to the family), or a comma-separated list",
     )
-    p.add_argument("--out", type=Path, default=Path("results/compare"), help="output folder")
+    p.add_argument(
+        "--out", type=Path, default=Path("results/compare"), help="output folder (default results/compare)"
+    )
     p.add_argument(
         "--limit", type=bounded(bounds.ITEMS), default=None, help="evaluate only the first N items"
     )
@@ -345,6 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="selection: seeded subset of the train pool",
     )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_compare)
 
     p = sub.add_parser(

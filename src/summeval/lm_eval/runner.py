@@ -37,6 +37,15 @@ def load_lm(model: str, model_args: str | Mapping[str, Any], extra: Mapping[str,
     return get_model(model).create_from_arg_obj(dict(model_args), extra)
 
 
+def model_arguments(model_args: str, where: str = "model_args") -> dict[str, Any]:
+    """``key=value,...`` as ``lm_eval --model_args`` reads it (values typed as lm-eval types them)."""
+    from lm_eval.utils import simple_parse_args_string
+
+    from summeval_tasks.util.settings import check_model_arg_string
+
+    return simple_parse_args_string(check_model_arg_string(model_args, where))
+
+
 def release_lm(lm: Any) -> None:
     """Stop a vLLM engine now (lm-eval's ``vllm`` model holds a ``vllm.LLM`` in ``.model``), not at
     interpreter exit: vLLM 0.32 keeps the traceback of an optional import it could not make (torchcodec

@@ -9,7 +9,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from summeval.lm_eval.samples import item_scores, sample_rows
 from summeval.power import MOST_ITEMS, power_of
 from summeval.stats import (
     ALPHA,
@@ -39,19 +38,6 @@ class StrategyResult:
 
     def mean(self, metric: str) -> float:
         return self.metrics[metric]["mean"]
-
-
-def result_row(
-    family: TaskFamily,
-    name: str,
-    task: str,
-    filter_name: str,
-    samples: Sequence[Mapping[str, Any]],
-    seed: int = 0,
-) -> StrategyResult:
-    """One table row: each metric's mean and interval over ``samples`` (Clopper–Pearson for 0/1 metrics)."""
-    metrics = score_summaries(family, item_scores(sample_rows(samples, family), family), seed)
-    return StrategyResult(name, task, filter_name, len(samples), metrics)
 
 
 def is_rate(family: TaskFamily, values: Sequence[float]) -> bool:

@@ -20,10 +20,6 @@ from summeval_tasks.contract import TaskFamily
 from summeval_tasks.util.files import write_bytes_atomically
 
 
-def chart_name(family: TaskFamily) -> str:
-    return f"{family.primary_metric}.png"
-
-
 def write_chart(
     rows: Sequence[StrategyResult],
     path: Path,

@@ -21,7 +21,7 @@ def provenance(config: StudyConfig, records: Mapping[str, Any], inputs: Any, tim
     return {
         "study": {
             "name": config.name,
-            "config": str(config.path),
+            "config": config.origin or str(config.path),
             "seed": config.seed,
             "seeds": list(config.seeds or (config.seed,)),
         },

@@ -256,13 +256,42 @@ def write_study_report(
     )
     write_text_atomically(out / "report.md", to_markdown(document, out), within=out)
     write_text_atomically(out / "report.html", to_html(document, REPORT_CSS), within=out)
+    results = [
+        {
+            "cell": cell.id,
+            "model": cell.model,
+            "task": cell.task,
+            "family": cell.family.name,
+            "strategy": cell.strategy.name,
+            "filter": records[cell.id]["filter"],
+            "n": records[cell.id]["n"],
+            "metrics": cell_summaries[cell.id],
+        }
+        for cell in config.cells
+        if cell.id in records
+    ]
     write_text_atomically(
         out / "report.json",
         json.dumps(
-            {"complete": finished == len(config.cells), "comparisons": compared, "provenance": facts},
+            {
+                "complete": finished == len(config.cells),
+                "results": results,
+                "comparisons": compared,
+                "provenance": facts,
+            },
             indent=2,
             default=str,
         )
         + "\n",
+        within=out,
     )
     return out / "report.md"
+
+
+def results_section(report: Path) -> str:
+    """The results tables of a written ``report.md`` (its ``Results`` section, charts left out): what
+    ``summeval compare`` prints."""
+    lines = report.read_text(encoding="utf-8").splitlines()
+    start = lines.index("## Results") if "## Results" in lines else len(lines)
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    return "\n".join(lines[start:end]).strip()

@@ -20,6 +20,6 @@ The package, one module per job (each imports only those before it):
 * ``adapters``: adapters trained from their recipe; ``exemplars``: a study's active-prompt exemplars,
   selected once per model and family;
 * ``run``: the loop over cells, then the report (``summeval.report``);
-* ``compare``: ``summeval compare``, a study of one model and several strategies without a cache, on
-  the same path (``check_family_inputs``, ``load_lm``, ``select_to_file``, ``evaluate_cell``).
+* ``compare``: ``summeval compare``'s arguments as a plan of one model, one family and a cell per
+  strategy, which ``run`` runs like any other (same cache, same report).
 """

@@ -23,7 +23,7 @@ def ensure_adapter(config: StudyConfig, name: str, inputs: Inputs, out: Path) ->
         return adapter, 0.0
     if (adapter / "adapter_config.json").exists():  # check_inputs refused it; never deleted here
         raise StudyConfigError(
-            f"study config {config.path}: models.{name}.adapter: {adapter} was trained with other settings; "
+            f"{config.where}: models.{name}.adapter: {adapter} was trained with other settings; "
             "remove it to retrain, or point adapter elsewhere"
         )
     started = time.time()

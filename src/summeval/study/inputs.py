@@ -120,36 +120,15 @@ def check_inputs(config: StudyConfig, out: Path) -> Inputs:
     import importlib.util
 
     from prompt_strategies.strategy import StrategyError
+    from summeval.lm_eval.checks import check_metadata
+    from summeval.training.adapters import base_model_config
     from summeval.training.recipe import load_recipe
 
     for spec in config.models.values():
         if spec.backend == "vllm" and importlib.util.find_spec("vllm") is None:
             raise StudyConfigError(
-                f"study config {config.path}: models.{spec.name}.backend: vllm is not installed "
+                f"{config.where}: models.{spec.name}.backend: vllm is not installed "
                 "(pip install vllm on a GPU machine, or the README's vLLM on CPU install), or use backend: hf"
-            )
-    used = {c.model for c in config.cells}
-    pretrained = {name: resolve_pretrained(config.models[name]) for name in used}
-    from summeval.lm_eval.checks import check_metadata
-    from summeval.training.adapters import base_model_config
-
-    for name, path in pretrained.items():  # a missing folder, or a hub name offline, fails now
-        if config.apply_chat_template and chat_template_missing(path):
-            raise StudyConfigError(
-                f"study config {config.path}: apply_chat_template: true, but models.{name} ({path}) has no "
-                "chat template (tokenizer_config.json sets none); set apply_chat_template: false, or use "
-                "a model with one"
-            )
-        model_config = base_model_config(
-            path,
-            revision=config.models[name].model_args.get("revision"),
-            what=f"study config {config.path}: models.{name}.pretrained:",
-        )
-        if config.models[name].backend == "vllm" and vllm_cpu_build():
-            import os
-
-            check_vllm_kv_cache(
-                config.models[name], model_config, os.environ, f"study config {config.path}: models.{name}"
             )
     data_hashes: dict[str, str] = {}
     eval_sizes: dict[str, int] = {}
@@ -161,13 +140,14 @@ def check_inputs(config: StudyConfig, out: Path) -> Inputs:
             strategies = [c.strategy for c in config.cells if c.family is family]
             docs = check_family_inputs(family, strategies, metadata)
         except StrategyError as err:
-            raise StudyConfigError(f"study config {config.path}: options: {err}") from err
+            raise StudyConfigError(f"{config.where}: options: {err}") from err
+        _check_exemplar_files(config, family, strategies, metadata)
         data_hashes[family_name] = sha256_json({split: list(items) for split, items in docs.items()})
         available = eval_sizes[family_name] = len(docs.get(family.eval_split, []))
         for cell in config.cells:
             if cell.family is family and cell.sample is not None and cell.sample > available:
                 raise StudyConfigError(
-                    f"study config {config.path}: {cell.id}: sample {cell.sample} is larger than the "
+                    f"{config.where}: {cell.id}: sample {cell.sample} is larger than the "
                     f"{family.eval_split} split of {family_name} ({available} items)"
                 )
     selecting = {c.family for c in config.cells if c.strategy.selects_exemplars}
@@ -176,6 +156,26 @@ def check_inputs(config: StudyConfig, out: Path) -> Inputs:
 
         for family in sorted(selecting, key=lambda f: f.name):
             check_selection(family, config.data.get(family.name), Selection.of(config.selection), config.seed)
+    used = {c.model for c in config.cells}
+    pretrained = {name: resolve_pretrained(config.models[name]) for name in used}
+    for name, path in pretrained.items():  # a missing folder, or a hub name offline, fails now
+        if config.apply_chat_template and chat_template_missing(path):
+            raise StudyConfigError(
+                f"{config.where}: apply_chat_template: true, but models.{name} ({path}) has no "
+                "chat template (tokenizer_config.json sets none); set apply_chat_template: false, or use "
+                "a model with one"
+            )
+        model_config = base_model_config(
+            path,
+            revision=config.models[name].model_args.get("revision"),
+            what=f"{config.where}: models.{name}.pretrained:",
+        )
+        if config.models[name].backend == "vllm" and vllm_cpu_build():
+            import os
+
+            check_vllm_kv_cache(
+                config.models[name], model_config, os.environ, f"{config.where}: models.{name}"
+            )
     recipes: dict[str, Any] = {}
     adapters: dict[str, Path] = {}
     for name in used:
@@ -186,7 +186,7 @@ def check_inputs(config: StudyConfig, out: Path) -> Inputs:
             kind = path_kind(spec.recipe)
             if kind != "a file":
                 raise StudyConfigError(
-                    f"study config {config.path}: models.{name}.recipe: {spec.recipe} "
+                    f"{config.where}: models.{name}.recipe: {spec.recipe} "
                     + ("does not exist" if kind == "missing" else f"is {kind}; give a recipe YAML file")
                 )
             overrides = [f"base_model={pretrained[name]}", f"training.seed={config.seed}"]
@@ -198,7 +198,7 @@ def check_inputs(config: StudyConfig, out: Path) -> Inputs:
             adapters[name] = adapter
             if not (adapter / "adapter_config.json").is_file() and spec.recipe is None:
                 raise StudyConfigError(
-                    f"study config {config.path}: models.{name}.adapter: {adapter} is not an adapter folder "
+                    f"{config.where}: models.{name}.adapter: {adapter} is not an adapter folder "
                     "(no adapter_config.json); train it first or give the model a recipe to train it from"
                 )
     fingerprints: dict[str, dict[str, Any]] = {}
@@ -212,6 +212,23 @@ def check_inputs(config: StudyConfig, out: Path) -> Inputs:
     inputs = Inputs(pretrained, fingerprints, data_hashes, recipes, adapters, devices, eval_sizes)
     _check_adapters(config, out, inputs)
     return inputs
+
+
+def _check_exemplar_files(
+    config: StudyConfig, family: TaskFamily, strategies: Sequence[PromptStrategy], metadata: Mapping[str, Any]
+) -> None:
+    """An exemplar file given for a strategy that selects its exemplars (active-prompt's
+    ``exemplars_file``) reads as one of ``family``'s, before any model loads."""
+    from prompt_strategies.exemplars import read_exemplar_file
+    from prompt_strategies.strategy import StrategyError
+
+    for strategy in dict.fromkeys(strategies):
+        given = getattr(strategy.options(metadata), "exemplars_file", "")
+        if strategy.selects_exemplars and given:
+            try:
+                read_exemplar_file(Path(given), family)
+            except StrategyError as err:
+                raise StudyConfigError(f"{config.where}: options: {strategy.name}: {err}") from err
 
 
 def _check_adapters(config: StudyConfig, out: Path, inputs: Inputs) -> None:
@@ -236,7 +253,7 @@ def _check_adapters(config: StudyConfig, out: Path, inputs: Inputs) -> None:
     ours = out.resolve()
     for name, adapter in inputs.adapters.items():
         spec = config.models[name]
-        at = f"study config {config.path}: models.{name}.adapter"
+        at = f"{config.where}: models.{name}.adapter"
         trained = (adapter / "adapter_config.json").is_file()
         current = adapter_current(config, name, inputs)
         if trained:

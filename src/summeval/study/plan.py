@@ -1,6 +1,6 @@
 """The plan of a study: its models, its cells (a model on one task), the comparisons to test and the
 figures the original study published. ``summeval.study.config`` reads one from a YAML file;
-``summeval compare`` builds its cells directly."""
+``summeval.study.compare`` builds one from compare's arguments (one model, one family)."""
 
 from __future__ import annotations
 
@@ -111,6 +111,14 @@ class StudyConfig:
     correction: str = "holm"
     """``correction:`` of the config, over all the study's tests: ``holm`` (family-wise error) or ``bh``
     (Benjamini-Hochberg, false discovery rate); ``summeval.stats.CORRECTIONS``."""
+    origin: str = ""
+    """Where the plan came from, as its error messages name it: empty for a config file (``study config
+    PATH``); ``summeval compare`` for compare's one-model plan."""
+
+    @property
+    def where(self) -> str:
+        """What an error message names as the plan's source: ``study config PATH`` or the command."""
+        return self.origin or f"study config {self.path}"
 
     def cell(self, cell_id: str) -> Cell:
         return next(c for c in self.cells if c.id == cell_id)

@@ -49,7 +49,7 @@ def check_study_folder(config: StudyConfig, out: Path) -> None:
 
     output_folder(out, "--out")
     check_output_folder(
-        out, STUDY_MARKER, {"study": config.name}, "summeval study: --out", adopt=_earlier_study_folder
+        out, STUDY_MARKER, {"study": config.name}, f"{_command(config)}: --out", adopt=_earlier_study_folder
     )
 
 
@@ -57,7 +57,12 @@ def study_folder(config: StudyConfig, out: Path) -> contextlib.AbstractContextMa
     """Create (or reuse) ``out`` as this study's folder and hold its lock while the block runs."""
     from summeval_tasks.util.files import output_folder_held
 
-    return output_folder_held(out, STUDY_MARKER, {"study": config.name}, "summeval study: --out")
+    return output_folder_held(out, STUDY_MARKER, {"study": config.name}, f"{_command(config)}: --out")
+
+
+def _command(config: StudyConfig) -> str:
+    """The command running ``config``, as its messages name it: ``summeval study`` or compare's."""
+    return config.origin or "summeval study"
 
 
 def run_study(config: StudyConfig, out: Path, *, progress: bool = True) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from prompt_strategies.active_prompt import (
 from prompt_strategies.exemplars import read_exemplar_file
 from prompt_strategies.registry import get_family
 from summeval import cli
-from summeval.study import compare as study_compare
+from summeval.lm_eval import runner
 
 
 def _ids(content) -> list[str]:
@@ -172,7 +172,7 @@ def test_select_command_bad_input_is_exit_2_before_the_model_loads(
     def no_model(*args, **kwargs):
         raise AssertionError("the model was loaded for a command that cannot run")
 
-    monkeypatch.setattr(study_compare, "load_lm", no_model)
+    monkeypatch.setattr(runner, "load_lm", no_model)
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "ex.json"
     try:

@@ -178,7 +178,7 @@ CLI_CASES = [
     ),
     (
         "compare-bad-data",
-        ["compare", "--model-args", "x", "--data", "{tmp}/nowhere.json", "--out", "{tmp}/c"],
+        ["compare", "--model-args", "pretrained=unused", "--data", "{tmp}/nowhere.json", "--out", "{tmp}/c"],
         "nowhere.json does not exist",
     ),  # fmt: skip
     # finetune: recipes, base models, steps, outputs

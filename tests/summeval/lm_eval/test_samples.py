@@ -11,9 +11,8 @@ import json
 import pytest
 from support import ROUGE, SPORTS, TWEETSUMM
 
-from prompt_strategies.registry import task_name
-from summeval.lm_eval.samples import sample_answer, sample_rows, samples_csv
-from summeval.report.analysis import result_row
+from summeval.lm_eval.samples import item_scores, sample_answer, sample_rows, samples_csv
+from summeval.report.analysis import score_summaries
 from summeval.stats import mean_interval, rate_interval
 from summeval_tasks.tweetsumm.rouge import rouge_scores
 
@@ -279,23 +278,18 @@ def _cells(mean: float, low: float, high: float, n: int = 2) -> dict[str, float]
     return {"mean": mean, "ci_low": low, "ci_high": high, "n": n}
 
 
-def test_result_row_of_sports_has_clopper_pearson_intervals_for_accuracy_and_invalid_rate():
-    row = result_row(SPORTS, "answer_only", task_name("answer_only", SPORTS.name), "answer", ANSWER_ONLY)
-    assert (row.strategy, row.task, row.filter, row.n) == (
-        "answer_only",
-        "sports_understanding_answer_only",
-        "answer",
-        2,
-    )
-    assert list(row.metrics) == ["acc", "invalid", "acc_two_stage", "agree_two_stage"]
+def _summaries(family, samples, seed: int = 0):
+    """Each metric's mean and interval over logged ``samples``, as a study cell's report row has them."""
+    return score_summaries(family, item_scores(sample_rows(samples, family), family), seed)
+
+
+def test_the_summaries_of_sports_have_clopper_pearson_intervals_for_accuracy_and_invalid_rate():
+    metrics = _summaries(SPORTS, ANSWER_ONLY)
+    assert list(metrics) == ["acc", "invalid", "acc_two_stage", "agree_two_stage"]
     # one of two right, the other invalid
-    assert row.metrics["acc"] == _cells(0.5, *rate_interval(1, 2))
-    assert row.metrics["invalid"] == _cells(0.5, *rate_interval(1, 2))
-    assert row.mean("acc") == 0.5
-    mc = result_row(
-        SPORTS, "answer_only_mc", task_name("answer_only_mc", SPORTS.name), "none", MULTIPLE_CHOICE
-    )
-    assert mc.metrics == {  # a multiple-choice answer is its own two-stage answer
+    assert metrics["acc"] == _cells(0.5, *rate_interval(1, 2))
+    assert metrics["invalid"] == _cells(0.5, *rate_interval(1, 2))
+    assert _summaries(SPORTS, MULTIPLE_CHOICE) == {  # a multiple-choice answer is its own two-stage answer
         "acc": _cells(1.0, *rate_interval(2, 2)),
         "invalid": _cells(0.0, *rate_interval(0, 2)),
         "acc_two_stage": _cells(1.0, *rate_interval(2, 2)),
@@ -303,13 +297,12 @@ def test_result_row_of_sports_has_clopper_pearson_intervals_for_accuracy_and_inv
     }
 
 
-def test_result_row_of_tweetsumm_has_t_intervals_for_each_rouge_metric():
-    row = result_row(TWEETSUMM, "answer_only", task_name("answer_only", "tweetsumm"), "answer", SUMMARIES, 5)
-    assert row.task == "tweetsumm_answer_only" and row.n == 2
-    assert list(row.metrics) == ROUGE
+def test_the_summaries_of_tweetsumm_have_t_intervals_for_each_rouge_metric():
+    metrics = _summaries(TWEETSUMM, SUMMARIES, 5)
+    assert list(metrics) == ROUGE
     for metric in ROUGE:
         values = [rouge_scores("The order is late.", DIALOG_0["references"])[metric], 1.0]  # doc order
-        assert row.metrics[metric] == pytest.approx(
+        assert metrics[metric] == pytest.approx(
             {
                 "mean": sum(values) / 2,
                 "ci_low": mean_interval(values)[0],

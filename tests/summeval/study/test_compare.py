@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import re
+import time
 
 import pytest
 from support import PNG_MAGIC, SPORTS, TWEETSUMM
@@ -19,7 +20,6 @@ from prompt_strategies.registry import get_family, task_name
 from summeval import cli
 from summeval.lm_eval.runner import sampled_items
 from summeval.stats import rate_interval
-from summeval.study import compare as study_compare
 from summeval.study.compare import resolve_strategies
 
 
@@ -73,7 +73,7 @@ def _leftovers(folder) -> list[str]:
     return [
         p.name
         for p in folder.rglob("*")
-        if (p.name.startswith(".") and p.name != ".summeval-compare") or p.name.endswith(".partial")
+        if (p.name.startswith(".") and p.name != ".summeval-study") or p.name.endswith(".partial")
     ]
 
 
@@ -84,7 +84,7 @@ def _compare_command(
     model_args: str, out, strategies: str, options: str | None = None, task: str | None = None
 ) -> list[str]:
     command = ["compare", "--model-args", model_args, "--device", "cpu", "--data", "sample", "--limit", "2"]
-    command += ["--strategies", strategies, "--out", str(out)]
+    command += ["--strategies", strategies, "--out", str(out), "--no-progress"]
     command += ["--task", task] if task is not None else []
     return command + (["--options", options] if options is not None else [])
 
@@ -92,24 +92,30 @@ def _compare_command(
 def _check_report(
     out, names: list[str], filters: list[str], family=SPORTS
 ) -> dict[str, list[dict[str, str]]]:
-    """The report in ``out`` is complete and agrees with itself and with lm-eval's own results."""
-    lines = (out / "results.md").read_text(encoding="utf-8").splitlines()
-    assert f"Task family: {family.name}" in lines
-    table = [line for line in lines if line.startswith("| ")]
-    assert [line.split(" | ")[0] for line in table[1:]] == [f"| {name}" for name in names]
-    report = json.loads((out / "results.json").read_text(encoding="utf-8"))
-    assert (report["family"], report["complete"]) == (family.name, True)
+    """The study report compare wrote in ``out`` is complete and agrees with itself and with lm-eval's own
+    results: a cell per strategy of the one model, each strategy compared with the first."""
+    lines = (out / "report.md").read_text(encoding="utf-8").splitlines()
+    assert lines[0] == f"# Study: compare-{family.name}"
+    tasks = [task_name(name, family.name) for name in names]
+    for task, filter_name in zip(tasks, filters, strict=True):
+        assert any(line.startswith(f"| model | {task} | {filter_name} | 2 of ") for line in lines), task
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert report["complete"] is True
     results = report["results"]
     expected = [(name, filter_name, 2) for name, filter_name in zip(names, filters, strict=True)]
     assert [(r["strategy"], r["filter"], r["n"]) for r in results] == expected
-    assert (out / f"{family.primary_metric}.png").read_bytes().startswith(PNG_MAGIC)
-    assert not (out / "accuracy.png").exists()
+    assert [r["family"] for r in results] == [family.name] * len(names)
+    assert list(dict.fromkeys(c["label"] for c in report["comparisons"])) == [
+        f"{name} vs {names[0]}" for name in names[1:]
+    ]
+    chart = out / "charts" / f"{family.name}_{family.primary_metric}.png"
+    assert chart.read_bytes().startswith(PNG_MAGIC)
     assert _leftovers(out) == []
     rows_by_strategy = {}
-    for result in results:
+    for result, task in zip(results, tasks, strict=True):
         name = result["strategy"]
-        assert result["task"] == task_name(name, family.name)
-        text = (out / f"{name}.csv").read_text(encoding="utf-8")
+        assert (result["task"], result["cell"]) == (task, f"model/{task}")
+        text = (out / "samples" / f"model__{task}.csv").read_text(encoding="utf-8")
         reader = csv.DictReader(io.StringIO(text))
         two_stage = ["two_stage_answer"] if family.two_stage else []
         assert reader.fieldnames == [
@@ -123,7 +129,7 @@ def _check_report(
         ]
         rows = list(reader)
         assert len(rows) == 2
-        assert list(result["metrics"]) == list(family.reported_metrics)
+        assert set(family.reported_metrics) <= set(result["metrics"])
         for metric in family.reported_metrics:
             values = [float(row[metric]) for row in rows]
             # the CSV has 6 decimals
@@ -137,9 +143,9 @@ def _check_report(
             correct = sum(int(row["acc"]) for row in rows)
             acc = result["metrics"]["acc"]
             assert (acc["ci_low"], acc["ci_high"]) == pytest.approx(rate_interval(correct, 2))
-        lm_eval = json.loads((out / "lm_eval" / f"{name}.json").read_text(encoding="utf-8"))["results"]
+        cell = json.loads((out / "cells" / "model" / task / "cell.json").read_text(encoding="utf-8"))
         for metric in family.metrics:
-            reported = lm_eval[task_name(name, family.name)][f"{metric},{result['filter']}"]
+            reported = cell["lm_eval"]["results"][f"{metric},{result['filter']}"]
             assert reported == pytest.approx(result["metrics"][metric]["mean"])
         rows_by_strategy[name] = rows
     ids = {tuple(row["id"] for row in rows) for rows in rows_by_strategy.values()}
@@ -162,7 +168,11 @@ def test_compare_on_a_tiny_llama(tiny_llama, tmp_path, offline, capsys):
         assert len(json.loads(row["model_output"])) == 2
         assert row["prompt"].count("So the answer is") == 3  # the three shipped exemplars
     printed = capsys.readouterr().out
-    assert "| self_consistency | maj@2 | 2 |" in printed and f"written to {out}/" in printed
+    assert "| model | sports_understanding_self_consistency | maj@2 | 2 of " in printed
+    assert f"report: {out / 'report.md'}" in printed
+    started = time.monotonic()  # a rerun into the same folder runs nothing: every cell is cached
+    assert cli.main(_compare_command(f"pretrained={tiny_llama}", out, ",".join(names), options)) == 0
+    assert "3 finished before, 0 to run" in capsys.readouterr().out and time.monotonic() - started < 60
 
 
 def test_compare_on_a_tiny_t5(tiny_t5, tmp_path, offline):
@@ -173,7 +183,8 @@ def test_compare_on_a_tiny_t5(tiny_t5, tmp_path, offline):
     rows = _check_report(out, ["cot", "fewshot"], ["answer", "answer"])
     assert all(row["prompt"].endswith("A: Let's think step by step.") for row in rows["cot"])
     assert all(row["prompt"].count("\nA: ") == 2 for row in rows["fewshot"])  # k=2 labelled exemplars
-    assert json.loads((out / "results.json").read_text(encoding="utf-8"))["model"] == f"hf {model_args}"
+    models = json.loads((out / "report.json").read_text(encoding="utf-8"))["provenance"]["models"]
+    assert (models["model"]["backend"], models["model"]["model_args"]) == ("hf", {"backend": "seq2seq"})
 
 
 def test_compare_on_tweetsumm_reports_rouge(tiny_llama, tmp_path, offline, capsys):
@@ -192,9 +203,10 @@ def test_compare_on_tweetsumm_reports_rouge(tiny_llama, tmp_path, offline, capsy
         outputs = json.loads(row["model_output"])
         assert len(outputs) == 3
         assert row["answer"] == consensus_summary([TWEETSUMM.read_answer(o) for o in outputs])
-    assert "corrected for skewness" in (out / "results.md").read_text(encoding="utf-8")
+    assert "corrected for skewness" in (out / "report.md").read_text(encoding="utf-8")
     printed = capsys.readouterr().out
-    assert "Task family: tweetsumm" in printed and "| self_consistency | consensus@3 | 2 |" in printed
+    assert "### tweetsumm: results" in printed
+    assert "| model | tweetsumm_self_consistency | consensus@3 |" in printed
 
 
 SPORTS_EXEMPLARS = "task_yamls/sports_understanding/cot_fewshot_exemplars.json"
@@ -235,20 +247,30 @@ SPORTS_EXEMPLARS = "task_yamls/sports_understanding/cot_fewshot_exemplars.json"
             ["--task", "tweetsumm", "--active-prompt-exemplars", SPORTS_EXEMPLARS],
             "holds sports_understanding exemplars; the task is a tweetsumm task",
         ),
+        ("answer_only,cot,answer_only", [], "--strategies names a strategy twice"),
+        ("answer_only", ["--model", "openai-completions"], "--model: 'openai-completions' is not a backend"),
+        ("answer_only", ["dtype=float32"], "names no pretrained=; give the model"),
+        ("answer_only", ["pretrained=/no/such/model"], "models.model.pretrained: /no/such/model"),
+        ("answer_only", ["--data", "/no/such/file.json"], "/no/such/file.json"),
     ],
 )
 def test_compare_bad_input_is_exit_2_before_the_model_loads(
-    tmp_path, offline, capsys, monkeypatch, strategies, extra, message
+    tiny_llama, tmp_path, offline, capsys, monkeypatch, strategies, extra, message
 ):
     from support import REPO
+
+    from summeval.lm_eval import runner
 
     def no_model(*args, **kwargs):
         raise AssertionError("the model was loaded for a command that cannot run")
 
-    monkeypatch.setattr(study_compare, "load_lm", no_model)
+    monkeypatch.setattr(runner, "load_lm", no_model)
     monkeypatch.chdir(REPO)
     out = tmp_path / "report"
-    assert cli.main(_compare_command("pretrained=unused", out, strategies) + extra) == 2
+    given = extra[-1] if extra and "=" in extra[-1] and not extra[-1].startswith("{") else None
+    model_args = given or f"pretrained={tiny_llama}"
+    extra = extra[:-1] if given else extra
+    assert cli.main(_compare_command(model_args, out, strategies) + extra) == 2
     errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1 and message in errors[0], errors
     assert not out.exists()
@@ -261,12 +283,11 @@ def test_compare_with_active_prompt_selects_exemplars_first(tiny_llama, tmp_path
     )
     command += ["--active-k", "2", "--active-n", "2", "--active-pool-size", "3", "--seed", "5"]
     assert cli.main(command) == 0
-    selected = out / "active_prompt_exemplars.json"
+    [selected] = (out / "exemplars").glob("model__sports_understanding__*.json")
     exemplars = read_exemplar_file(selected, SPORTS)
     content = json.loads(selected.read_text(encoding="utf-8"))
     assert (content["k"], content["n"], content["pool_size"], content["seed"]) == (2, 2, 3, 5)
     assert content["family"] == "sports_understanding"
-    assert f"selecting active-prompt exemplars first → {selected}" in capsys.readouterr().out
     rows = _check_report(out, ["active_prompt"], ["answer"])
     for row in rows["active_prompt"]:
         # the selected exemplars, in order, before the item

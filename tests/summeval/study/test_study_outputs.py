@@ -101,9 +101,19 @@ def test_study_writes_only_into_a_folder_it_created(
 COMPARE_OUT_CASES = [
     ("c1-compare-out-holds-users-results", {"results.md": "# mine", "notes.txt": "x"}, "notes.txt"),
     (
-        "c1-compare-out-other-family",
-        {".summeval-compare": json.dumps({"compare": "tweetsumm"})},
-        "'tweetsumm'",
+        "c1-compare-out-a-study",
+        {".summeval-study": json.dumps({"study": "tiny"})},
+        "study 'tiny', not 'compare-sports_understanding'",
+    ),
+    (
+        "c1-compare-out-of-another-family",
+        {".summeval-study": json.dumps({"study": "compare-tweetsumm"})},
+        "'compare-tweetsumm'",
+    ),
+    (
+        "c1-compare-out-an-earlier-compare",
+        {".summeval-compare": json.dumps({"compare": "sports_understanding"}), "results.json": "{}"},
+        "results.json",
     ),
 ]
 
@@ -112,12 +122,12 @@ COMPARE_OUT_CASES = [
     ("files", "expected"), [c[1:] for c in COMPARE_OUT_CASES], ids=[c[0] for c in COMPARE_OUT_CASES]
 )
 def test_compare_writes_only_into_a_folder_it_created(files, expected, case_dir, capsys, monkeypatch):
-    import summeval.study.compare
+    from summeval.lm_eval import runner
 
     def refuse(*args, **kwargs):
         raise AssertionError("a model was loaded before the bad input was refused")
 
-    monkeypatch.setattr(summeval.study.compare, "load_lm", refuse)
+    monkeypatch.setattr(runner, "load_lm", refuse)
     out = case_dir / "c"
     for name, text in files.items():
         (out / name).parent.mkdir(parents=True, exist_ok=True)
