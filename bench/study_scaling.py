@@ -1,11 +1,16 @@
 """How long a study takes on P workers: its graph (``summeval.study.graph``), list-scheduled on 1, 2, 4, 8
 and 32 GPUs, from the cost of each task.
 
+    python bench/study_scaling.py --ray                 # (a) a small plan: Ray against sequential, here
     python bench/study_scaling.py --config studies/embedded.yaml --out results/study-embedded
     python bench/study_scaling.py --seed --embedded-out results/study-embedded
 
-Part (b) of issue 27's bench. Part (a), the same study on a local Ray cluster against the sequential run,
-waits for the Ray executor.
+Issue 27's bench. Part (a), ``--ray``: a small built-in plan on the embedded model (``RAY_PLAN``: TweetSumm
+zero-shot and four sports strategies on 8 items each) run twice on this machine, one after the other,
+each in a fresh process with a fresh ``--out`` and the same warm cache: ``summeval study`` (sequential,
+one model load) and ``summeval study --executor ray`` (a local Ray cluster of this machine's CPUs, one
+CPU a cell). It prints both walls, their ratio and whether every output and report figure is identical.
+Part (b), below, simulates larger clusters from recorded costs.
 
 Where the costs come from:
 
@@ -110,6 +115,73 @@ def seed_costs(seed: StudyConfig, embedded: StudyConfig, embedded_out: Path) -> 
     return cost
 
 
+RAY_PLAN = {
+    "name": "scaling",
+    "seed": 1234,
+    "apply_chat_template": True,
+    "sample": 8,
+    "data": {"tweetsumm": "sample", "sports_understanding": "generated"},
+    "options": {"self_consistency": {"samples": 3}},
+    "models": {"smollm2": {"pretrained": "embedded"}},
+    "evaluations": [
+        {"model": "smollm2", "tasks": ["tweetsumm_zero"]},
+        {
+            "model": "smollm2",
+            "family": "sports_understanding",
+            "strategies": ["answer_only", "fewshot", "cot", "self_consistency"],
+        },
+    ],
+}
+
+
+def _outputs(out: Path) -> dict[str, list]:
+    """Each cell's logged model outputs."""
+    return {
+        str(p.parent.relative_to(out)): [json.loads(line)["resps"] for line in p.read_text().splitlines()]
+        for p in sorted((out / "cells").glob("*/*/samples.jsonl"))
+    }
+
+
+def ray_against_sequential(folder: Path) -> int:
+    """Part (a): the plan sequentially, then on Ray; print the walls, the ratio and the identity check."""
+    import os
+    import subprocess
+    import time
+
+    import yaml
+
+    folder.mkdir(parents=True, exist_ok=True)
+    config = folder / "scaling.yaml"
+    config.write_text(yaml.safe_dump(RAY_PLAN, sort_keys=False), encoding="utf-8")
+    walls = {}
+    for name, extra in (("sequential", []), ("ray", ["--executor", "ray"])):
+        out = folder / name
+        if out.exists():
+            raise SystemExit(f"bench: {out} exists; give an empty --bench-dir")
+        command = [sys.executable, "-m", "summeval.cli", "study", "--config", str(config), "--out", str(out)]
+        started = time.perf_counter()
+        subprocess.run(
+            [*command, *extra, "--no-progress"], check=True, env={**os.environ, "HF_HUB_OFFLINE": "1"}
+        )
+        walls[name] = time.perf_counter() - started
+    reports = [json.loads((folder / n / "report.json").read_text()) for n in ("sequential", "ray")]
+    same_outputs = _outputs(folder / "sequential") == _outputs(folder / "ray")
+    same_figures = all(reports[0][k] == reports[1][k] for k in ("results", "comparisons"))
+    cells = reports[1]["provenance"]["this_run"]["ray"]["cells"]
+    print("\n## Ray against sequential, on this machine\n")
+    print(
+        f"{len(cells)} cells, {os.cpu_count()} CPUs; each wall includes starting Python, the cluster (Ray) "
+        "and every model load"
+    )
+    print()
+    print("| run | wall (s) | ratio to sequential |")
+    print("|---|---:|---:|")
+    for name, wall in walls.items():
+        print(f"| {name} | {wall:.1f} | {wall / walls['sequential']:.2f} |")
+    print(f"\noutputs identical: {same_outputs}; report figures identical: {same_figures}")
+    return 0 if same_outputs and same_figures else 1
+
+
 def report(title: str, config: StudyConfig, cost: dict[str, float], note: str) -> None:
     tasks = study_graph(config)
     total = sum(cost.values())
@@ -140,7 +212,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--embedded-config", type=Path, default=Path("studies/embedded.yaml"))
     parser.add_argument("--embedded-out", type=Path, help="a finished embedded study (for --seed)")
+    parser.add_argument(
+        "--ray", action="store_true", help="part (a): the small plan on Ray against sequential, here"
+    )
+    parser.add_argument(
+        "--bench-dir",
+        type=Path,
+        default=Path("results/bench-study-scaling"),
+        help="for --ray: an empty folder",
+    )
     args = parser.parse_args(argv)
+    if args.ray:
+        return ray_against_sequential(args.bench_dir)
     if args.config and args.out:
         config = load_study(args.config)
         cost = recorded_costs(config, args.out, args.load_seconds)

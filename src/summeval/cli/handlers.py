@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -183,15 +184,31 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _study(args: argparse.Namespace) -> int:
+    from summeval.paths import UsageError
     from summeval.study.config import load_study
     from summeval.study.run import rebuild_report, run_study
 
     config = load_study(args.config)
+    if args.executor or args.ray_address:
+        executor = args.executor or config.executor
+        if args.ray_address and executor != "ray":
+            raise UsageError("--ray-address is for --executor ray (the config's executor is local)")
+        address = args.ray_address or config.ray_address
+        config = dataclasses.replace(config, executor=executor, ray_address=address)
     out = args.out or Path("results") / f"study-{config.name}"
     if args.report_only:
         report = rebuild_report(config, out)
     else:
-        report = run_study(config, out, progress=not args.no_progress)["report"]
+        summary = run_study(config, out, progress=not args.no_progress)
+        report = summary["report"]
+        if summary["failed"]:
+            print(f"report: {report} and {report.with_suffix('.html')}")
+            print(
+                f"summeval study: {len(summary['failed'])} cell(s) failed (the report lists them); run the "
+                "same command again to retry them",
+                file=sys.stderr,
+            )
+            return 1
     print(f"report: {report} and {report.with_suffix('.html')}")
     return 0
 

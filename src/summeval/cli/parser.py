@@ -364,6 +364,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--report-only", action="store_true", help="rebuild the report from the saved cells; run nothing"
     )
+    p.add_argument(
+        "--executor",
+        choices=("local", "ray"),
+        default=None,
+        help="where the cells run: local (one after the other in this process) or ray (as tasks on a Ray "
+        'cluster; pip install "summeval[ray]") (default: the config\'s executor, else local)',
+    )
+    p.add_argument(
+        "--ray-address",
+        default=None,
+        metavar="ADDR",
+        help="with --executor ray: the cluster to join (auto: the one `ray start` made here; "
+        "default: the config's ray_address, else a new local cluster of this machine's CPUs and GPUs)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_study)
     return parser

@@ -154,9 +154,11 @@ def write_study_report(
     inputs: Any = None,
     keys: Mapping[str, str | None] | None = None,
     timings: Mapping | None = None,
+    failed: Mapping[str, str] | None = None,
 ) -> Path:
     """Write the report files from the saved cells whose key is ``keys``' (all saved cells without
-    ``keys``); return the path of ``report.md``."""
+    ``keys``); return the path of ``report.md``. ``failed``: cells that raised in this run (on Ray), by id,
+    with their error: the report names them."""
     every_record, stale = load_records(config, out, keys)
     combined = combined_over_seeds(config, every_record)
     records = {c.id: combined.get(c.id, every_record[c.id]) for c in config.cells if c.id in every_record}
@@ -213,9 +215,17 @@ def write_study_report(
         else f"Incomplete: {finished} of {len(config.cells)} cells finished."
     )
     missing = comparisons_not_run(config, records)
+    failures = [f"{cell_id}: {error}" for cell_id, error in sorted((failed or {}).items())]
     document = Document(f"Study: {config.name}").add(
         Paragraph(config.description.strip()),
         Paragraph(status, strong=True),
+        Paragraph(
+            f"{len(failures)} cell(s) failed in this run and are left out; run the study again to retry:",
+            strong=True,
+        )
+        if failures
+        else None,
+        Bullets(failures) if failures else None,
         Heading("Results"),
         *result_tables,
         *baselines,
@@ -275,6 +285,7 @@ def write_study_report(
         json.dumps(
             {
                 "complete": finished == len(config.cells),
+                "failed": dict(failed or {}),
                 "results": results,
                 "comparisons": compared,
                 "provenance": facts,

@@ -19,7 +19,9 @@ The package, one module per job (each imports only those before it):
 * ``evaluation``: evaluating one cell (``evaluate_cell``, through ``summeval.lm_eval``) and its record;
 * ``adapters``: adapters trained from their recipe; ``exemplars``: a study's active-prompt exemplars,
   selected once per model and family;
-* ``run``: the loop over cells, then the report (``summeval.report``);
+* ``worker``: one cell on a loaded model, saved (what both executors do per cell);
+* ``ray_executor``: the study's graph as Ray tasks (``--executor ray``);
+* ``run``: the loop over cells (or the Ray executor), then the report (``summeval.report``);
 * ``compare``: ``summeval compare``'s arguments as a plan of one model, one family and a cell per
   strategy, which ``run`` runs like any other (same cache, same report).
 """

@@ -22,6 +22,7 @@ from summeval.stats import CORRECTIONS
 from summeval.study.plan import (
     BACKENDS,
     EMBEDDED,
+    EXECUTORS,
     Cell,
     Comparison,
     ModelSpec,
@@ -51,6 +52,8 @@ _TOP = {
     "evaluations",
     "comparisons",
     "correction",
+    "executor",
+    "ray_address",
     "published",
 }
 _MODEL_KEYS = {"pretrained", "backend", "model_args", "adapter", "recipe", "recipe_set", "max_steps"}
@@ -199,6 +202,10 @@ def load_study(path: str | Path) -> StudyConfig:
     correction = tree.get("correction", "holm")
     if correction not in CORRECTIONS:
         raise where.fail("correction", f"must be one of {', '.join(CORRECTIONS)}, got {_shown(correction)}")
+    executor = tree.get("executor", "local")
+    if executor not in EXECUTORS:
+        raise where.fail("executor", f"must be one of {', '.join(EXECUTORS)}, got {_shown(executor)}")
+    ray_address = where.string(tree["ray_address"], "ray_address") if tree.get("ray_address") else None
     return StudyConfig(
         path=path,
         name=name,
@@ -218,6 +225,8 @@ def load_study(path: str | Path) -> StudyConfig:
         raw=tree,
         seeds=seeds,
         correction=correction,
+        executor=executor,
+        ray_address=ray_address,
     )
 
 

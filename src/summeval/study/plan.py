@@ -16,6 +16,9 @@ if TYPE_CHECKING:
     from summeval_tasks.contract import TaskFamily
 
 BACKENDS = ("hf", "vllm")
+EXECUTORS = ("local", "ray")
+"""Where a study's cells run: one after the other in its process (``local``), or as tasks on a Ray
+cluster (``ray``, ``summeval.study.ray_executor``)."""
 EMBEDDED = "embedded"
 """``pretrained: embedded``: the embedded SmolLM2 (``summeval embedded-model``)."""
 
@@ -111,6 +114,10 @@ class StudyConfig:
     correction: str = "holm"
     """``correction:`` of the config, over all the study's tests: ``holm`` (family-wise error) or ``bh``
     (Benjamini-Hochberg, false discovery rate); ``summeval.stats.CORRECTIONS``."""
+    executor: str = "local"
+    """``executor:`` of the config (``EXECUTORS``); ``summeval study --executor`` overrides it."""
+    ray_address: str | None = None
+    """``ray_address:`` of the config: the Ray cluster to connect to (None: start one on this machine)."""
     origin: str = ""
     """Where the plan came from, as its error messages name it: empty for a config file (``study config
     PATH``); ``summeval compare`` for compare's one-model plan."""

@@ -4,7 +4,6 @@ from the saved cells (``rebuild_report``)."""
 from __future__ import annotations
 
 import contextlib
-import functools
 import time
 from pathlib import Path
 from typing import Any
@@ -12,19 +11,15 @@ from typing import Any
 from summeval.lm_eval.runner import released
 from summeval.study.adapters import ensure_adapter
 from summeval.study.backends import load_model
-from summeval.study.evaluation import run_cell
-from summeval.study.exemplars import exemplars_for
-from summeval.study.inputs import adapter_fingerprint, check_inputs, versions
+from summeval.study.inputs import adapter_fingerprint, check_inputs
 from summeval.study.keys import (
     adapter_prints,
     all_cells,
-    cell_options,
-    cell_settings,
-    selects_exemplars,
     study_keys,
 )
 from summeval.study.plan import StudyConfig, StudyConfigError
-from summeval.study.store import CELL_FILE, cached, cell_states, clean_interrupted, rerun_reason, write_cell
+from summeval.study.store import CELL_FILE, cached, cell_states, clean_interrupted, rerun_reason
+from summeval.study.worker import empty_cuda_cache, one_progress_display, run_and_save
 
 STUDY_MARKER = ".summeval-study"
 """The file ``summeval study`` writes into an ``--out`` folder it created; only such a folder (or an
@@ -74,18 +69,17 @@ def run_study(config: StudyConfig, out: Path, *, progress: bool = True) -> dict[
     from summeval_tasks.util.files import terminate_cleanly
 
     check_study_folder(config, out)
+    if config.executor == "ray":
+        from summeval.study.ray_executor import import_ray
+
+        import_ray()  # not installed: one line now, before anything is checked or loaded
     inputs = check_inputs(config, out)
     with study_folder(config, out), terminate_cleanly(f"summeval study {config.name}"):
         return _run_cells(config, out, inputs, progress)
 
 
 def _run_cells(config: StudyConfig, out: Path, inputs: Any, progress: bool) -> dict[str, Any]:
-    import gc
-
-    from tqdm import tqdm
-
     from summeval.lm_eval.runner import quiet_per_task_notice
-    from summeval.lm_eval.shared_prefix import fallbacks
     from summeval.report.study import write_study_report
 
     wall_started = time.time()
@@ -110,6 +104,57 @@ def _run_cells(config: StudyConfig, out: Path, inputs: Any, progress: bool) -> d
         if problem not in (None, "not run"):
             print(f"summeval study: {cell.id} is stale ({problem}): running it again", flush=True)
     timings: dict[str, Any] = {"models": {}, "adapters": {}, "selection": {}}
+    failed: dict[str, str] = {}
+    if config.executor == "ray" and to_run:
+        from summeval.study.ray_executor import run_on_ray
+
+        ran = run_on_ray(config, out, inputs, to_run, address=config.ray_address, progress=progress)
+        timings["adapters"].update(ran.adapters)
+        timings["selection"].update(
+            {c: r["selection_seconds"] for c, r in ran.done.items() if r.get("selection_seconds")}
+        )
+        timings["ray"] = {
+            "resources": ran.resources,
+            "cells": {
+                c: {k: r[k] for k in ("node", "pid", "started", "ended")}
+                for c, r in ran.done.items()
+                if not r["cached"]
+            },
+        }
+        failed = ran.failed
+        prints = adapter_prints(config, inputs)  # adapters trained in the workers
+    else:
+        prints = _run_here(config, out, inputs, to_run, prints, timings, progress)
+    timings["wall_seconds"] = round(time.time() - wall_started, 2)
+    report = write_study_report(
+        config, out, inputs=inputs, keys=study_keys(config, inputs, prints), timings=timings, failed=failed
+    )
+    return {
+        "cells": len(cells_to_run),
+        "cached": skipped,
+        "ran": len(to_run) - len(failed),
+        "failed": failed,
+        "report": report,
+        **timings,
+    }
+
+
+def _run_here(
+    config: StudyConfig,
+    out: Path,
+    inputs: Any,
+    to_run: list[Any],
+    prints: dict[str, Any],
+    timings: dict[str, Any],
+    progress: bool,
+) -> dict[str, Any]:
+    """Run ``to_run`` one after the other in this process (each model loaded once, its adapter trained
+    first when missing); return the adapters' fingerprints after training."""
+    import gc
+
+    from tqdm import tqdm
+
+    keys = study_keys(config, inputs, prints)
     bar = tqdm(total=len(to_run), desc="study", unit="cell", disable=not progress or not to_run)
     for model_name in dict.fromkeys(c.model for c in to_run):
         spec = config.models[model_name]
@@ -129,36 +174,21 @@ def _run_cells(config: StudyConfig, out: Path, inputs: Any, progress: bool) -> d
             load_model(spec, inputs.pretrained[model_name], adapter, config, inputs.devices[model_name])
         ) as lm:
             if progress:
-                _one_progress_display(lm)
+                one_progress_display(lm)
             timings["models"][model_name] = round(time.time() - started, 2)
             for cell in cells:
                 bar.set_postfix_str(cell.id)
-                fallbacks(lm).clear()
-                exemplars, selection_seconds = (None, 0.0)
-                if selects_exemplars(cell, cell_options(config, cell)):
-                    exemplars, selection_seconds = exemplars_for(
-                        config, cell, lm, inputs, out, prints.get(model_name)
-                    )
-                    if selection_seconds:
-                        timings["selection"][cell.id] = round(selection_seconds, 2)
-                settings = cell_settings(config, cell, inputs, prints.get(model_name))
-                record, samples, csv_text = run_cell(config, cell, lm, settings, exemplars, inputs)
-                record["selection_seconds"] = round(selection_seconds, 2)
-                record["environment"] = environment(lm)
-                if "shared_prefix" in settings:
-                    record["shared_prefix_fallbacks"] = list(fallbacks(lm))
-                write_cell(out, cell, record, samples, csv_text)
+                record = run_and_save(config, cell, lm, inputs, out, prints.get(model_name))
+                if record["selection_seconds"]:
+                    timings["selection"][cell.id] = record["selection_seconds"]
                 bar.update(1)
-                bar.write(f"summeval study: {cell.id} done in {record['seconds'] + selection_seconds:.0f} s")
+                seconds = record["seconds"] + record["selection_seconds"]
+                bar.write(f"summeval study: {cell.id} done in {seconds:.0f} s")
         del lm  # released (a vLLM engine stopped) when the block ended, however it ended
         gc.collect()
-        _empty_cuda_cache()
+        empty_cuda_cache()
     bar.close()
-    timings["wall_seconds"] = round(time.time() - wall_started, 2)
-    report = write_study_report(
-        config, out, inputs=inputs, keys=study_keys(config, inputs, prints), timings=timings
-    )
-    return {"cells": len(cells_to_run), "cached": skipped, "ran": len(to_run), "report": report, **timings}
+    return prints
 
 
 def rebuild_report(config: StudyConfig, out: Path) -> Path:
@@ -176,36 +206,3 @@ def rebuild_report(config: StudyConfig, out: Path) -> Path:
             if state not in ("current", "not run"):
                 print(f"summeval study: {cell_id} is stale ({state}): not reported; run the study to redo it")
         return write_study_report(config, out, inputs=inputs, keys=keys)
-
-
-def _one_progress_display(lm: Any) -> None:
-    """Turn off the model's own per-request bars (on this instance only): the study's bar is the display."""
-    import inspect
-
-    for method in ("generate_until", "loglikelihood", "loglikelihood_rolling"):
-        bound = getattr(lm, method, None)
-        if bound is not None and "disable_tqdm" in inspect.signature(bound).parameters:
-            setattr(lm, method, functools.partial(bound, disable_tqdm=True))
-
-
-def _empty_cuda_cache() -> None:
-    try:
-        import torch
-
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()
-    except ImportError:  # pragma: no cover - torch is a dependency
-        pass
-
-
-def environment(lm: Any) -> dict[str, Any]:
-    """Where a cell ran: package versions, hardware, and the base model's resolved revision if known."""
-    from summeval.report.provenance import hardware
-
-    model = getattr(lm, "_model", None)
-    config = getattr(model, "config", None)
-    return {
-        "versions": versions(),
-        "hardware": hardware(),
-        "model_revision": getattr(config, "_commit_hash", None),
-    }
