@@ -223,6 +223,7 @@ def _finetune(args: argparse.Namespace) -> int:
     if args.data:
         overrides.append(f"data={args.data}")
     from summeval.paths import input_file, output_folder
+    from summeval.training.finetune import launched_processes
 
     input_file(args.recipe, "--recipe")
     recipe = load_recipe(args.recipe, overrides)
@@ -231,7 +232,8 @@ def _finetune(args: argparse.Namespace) -> int:
     finetune(
         recipe, output, max_steps=args.max_steps, resume=args.resume, keep_checkpoints=args.keep_checkpoints
     )
-    print(output)
+    if launched_processes()[0] == 0:  # under torchrun, the main process says where the adapter is
+        print(output)
     return 0
 
 

@@ -92,10 +92,16 @@ def causal_lm_loss(model, batch: Mapping[str, Any]):
     The output head runs only at positions that carry a label: with the summary-only loss most
     positions are prompt, and a 50k-word head over every position (plus its logits in memory) is a
     large share of a small model's cost. Models whose head does more than a linear map (logit
-    soft-capping or scaling) take the plain ``model(**batch).loss`` path.
+    soft-capping or scaling), and a model wrapped for data parallelism, take the plain
+    ``model(**batch).loss`` path.
     """
     import torch.nn.functional as F
+    from torch.nn.parallel import DistributedDataParallel
 
+    if isinstance(model, DistributedDataParallel):
+        # data parallel (torchrun): the gradients are averaged across processes only when the forward
+        # pass goes through the wrapper, so take the model's own loss (equal to ours, tested)
+        return model(**batch, use_cache=False).loss
     base = model.get_base_model() if hasattr(model, "get_base_model") else model
     config = base.config
     if getattr(config, "final_logit_softcapping", None) or hasattr(config, "logit_scale"):

@@ -5,10 +5,16 @@ Layout while training: ``OUTPUT.work/`` holds the Trainer checkpoints and ``trai
 When training ends, the adapter is written to a temporary folder beside ``OUTPUT`` and renamed to
 ``OUTPUT`` (so a folder named ``OUTPUT`` is always complete), then the work folder is removed.
 ``--resume`` continues from the last complete checkpoint in ``OUTPUT.work``.
+
+On several GPUs, ``torchrun --nproc_per_node N -m summeval.cli finetune ...`` (or ``accelerate launch``)
+trains with data parallelism through the HF Trainer: one process per GPU, each ``training.batch_size``
+items a step; the main process alone holds the lock, writes the run record, the checkpoints (the
+Trainer's rule) and the adapter.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import sys
@@ -168,7 +174,13 @@ def _trainer_callbacks(log_path: Path):
         bar = None
 
         def on_train_begin(self, args, state, control, **kwargs):
-            self.bar = tqdm(total=state.max_steps, initial=state.global_step, desc="finetune", unit="step")
+            self.bar = tqdm(
+                total=state.max_steps,
+                initial=state.global_step,
+                desc="finetune",
+                unit="step",
+                disable=not state.is_world_process_zero,
+            )
 
         def on_step_end(self, args, state, control, **kwargs):
             self.bar.update(state.global_step - self.bar.n)
@@ -187,7 +199,7 @@ def _trainer_callbacks(log_path: Path):
         """Append every log (loss per step, eval loss per epoch) to ``train_log.jsonl``."""
 
         def on_log(self, args, state, control, logs=None, **kwargs):
-            if not logs:
+            if not logs or not state.is_world_process_zero:
                 return
             record = {"step": state.global_step, "epoch": state.epoch, "time": time.time(), **logs}
             with log_path.open("a", encoding="utf-8") as fh:
@@ -232,8 +244,48 @@ def finetune(
         bounds.STEPS.check(max_steps, "finetune: --max-steps", FinetuneError)
     output = Path(output).expanduser().resolve()
     advice = "wait for it to finish, or choose another --output"
-    with exclusive_lock(adapter_lock(output), f"finetune: {output}", advice), terminate_cleanly("finetune"):
+    rank, _ = launched_processes()
+    lock = (
+        exclusive_lock(adapter_lock(output), f"finetune: {output}", advice)
+        if rank == 0  # under torchrun the main process holds it for all
+        else contextlib.nullcontext()
+    )
+    with lock, terminate_cleanly("finetune"):
         return _train(recipe, output, max_steps=max_steps, resume=resume, keep_checkpoints=keep_checkpoints)
+
+
+def launched_processes() -> tuple[int, int]:
+    """This process's rank and the number of processes when launched by ``torchrun`` or ``accelerate
+    launch`` (``RANK`` and ``WORLD_SIZE``), else ``(0, 1)``: one process per GPU trains with data
+    parallelism through the HF Trainer; the main process (rank 0) alone writes the adapter."""
+    import os
+
+    def number(name: str, default: int) -> int:
+        value = os.environ.get(name, "")
+        return int(value) if value.isdigit() else default
+
+    return number("RANK", 0), max(1, number("WORLD_SIZE", 1))
+
+
+class _Processes:
+    """The processes of one training (one, or those ``torchrun`` started): which one is the main one, and
+    a barrier (both no-ops in a single process)."""
+
+    def __init__(self) -> None:
+        self.rank, self.world = launched_processes()
+        self.state = None
+        if self.world > 1:
+            from accelerate import PartialState
+
+            self.state = PartialState()  # joins the process group (gloo on CPU, nccl on GPUs)
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    def wait(self) -> None:
+        if self.state is not None:
+            self.state.wait_for_everyone()
 
 
 def adapter_lock(output: Path) -> Path:
@@ -266,6 +318,7 @@ def _train(
 
     from summeval_tasks.util.files import disk_full, ran_out_of_space
 
+    processes = _Processes()
     work_dir = work_folder(output)
     for path in (output, work_dir):  # a planted link would send checkpoints or the adapter elsewhere
         if path.is_symlink():
@@ -287,12 +340,14 @@ def _train(
                 "or remove that folder to start over"
             )
         # stopped before its first complete checkpoint: nothing in it can be resumed, so start over
-        print(
-            f"summeval: {work_dir} holds an interrupted run with no complete checkpoint; starting over",
-            file=sys.stderr,
-            flush=True,
-        )
-        shutil.rmtree(work_dir)
+        processes.wait()  # every process has looked at it before the main one removes it
+        if processes.main:
+            print(
+                f"summeval: {work_dir} holds an interrupted run with no complete checkpoint; starting over",
+                file=sys.stderr,
+                flush=True,
+            )
+            shutil.rmtree(work_dir)
 
     # Everything that can be wrong is checked before any weights load.
     check_scheduler(recipe)
@@ -321,9 +376,12 @@ def _train(
     train = encode_split(tokenizer, family, docs[train_split], recipe)
     validation = encode_split(tokenizer, family, docs[validation_split], recipe)
 
-    work_dir.mkdir(parents=True, exist_ok=True)
-    if not resume:
-        (work_dir / RUN_FILE).write_text(json.dumps(run, indent=2, sort_keys=True), encoding="utf-8")
+    processes.wait()
+    if processes.main:
+        work_dir.mkdir(parents=True, exist_ok=True)
+        if not resume:
+            (work_dir / RUN_FILE).write_text(json.dumps(run, indent=2, sort_keys=True), encoding="utf-8")
+    processes.wait()
     log_path = work_dir / LOG_FILE
     on_gpu = torch.cuda.is_available()
     t = recipe.training
@@ -354,6 +412,7 @@ def _train(
         disable_tqdm=True,
         seed=t.seed,
         use_cpu=not on_gpu,
+        ddp_find_unused_parameters=False,  # data parallel: every LoRA weight takes part in each step
     )
     trainer = loss_trainer_class()(
         model=model,
@@ -371,7 +430,7 @@ def _train(
         result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     except BaseException as err:
         full = ran_out_of_space(err, work_dir)  # asked before the cleanup below frees space again
-        if last_complete_checkpoint(work_dir) is None:  # nothing to resume: leave nothing that blocks a rerun
+        if processes.main and last_complete_checkpoint(work_dir) is None:  # leave nothing that blocks a rerun
             shutil.rmtree(work_dir, ignore_errors=True)
         if full:
             raise disk_full(err, work_dir) from err
@@ -400,15 +459,18 @@ def _train(
             "max_steps": max_steps,
         },
     }
-    with folder_written_atomically(output) as staging:
-        model.save_pretrained(staging, safe_serialization=True)
-        tokenizer.save_pretrained(staging)
-        log = _deduplicated_log(log_path)
-        (staging / LOG_FILE).write_text("".join(json.dumps(r) + "\n" for r in log), encoding="utf-8")
-        (staging / METADATA_FILE).write_text(json.dumps(metadata, indent=2), encoding="utf-8")
-    if not keep_checkpoints:
-        shutil.rmtree(work_dir, ignore_errors=True)
-    print(f"summeval: adapter saved to {output}", file=sys.stderr)
+    if processes.main:  # one adapter, written by the main process
+        metadata["train"]["processes"] = processes.world
+        with folder_written_atomically(output) as staging:
+            model.save_pretrained(staging, safe_serialization=True)
+            tokenizer.save_pretrained(staging)
+            log = _deduplicated_log(log_path)
+            (staging / LOG_FILE).write_text("".join(json.dumps(r) + "\n" for r in log), encoding="utf-8")
+            (staging / METADATA_FILE).write_text(json.dumps(metadata, indent=2), encoding="utf-8")
+        if not keep_checkpoints:
+            shutil.rmtree(work_dir, ignore_errors=True)
+        print(f"summeval: adapter saved to {output}", file=sys.stderr)
+    processes.wait()
     return output
 
 

@@ -1,0 +1,76 @@
+"""Data-parallel fine-tuning (issue 27, item 4): ``torchrun`` starts two real training processes on CPU
+(gloo); a run stopped by SIGTERM resumes under ``torchrun`` from its last complete checkpoint; the main
+process alone writes the adapter and its log, which lm-eval loads and scores."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from support import RECIPE, offline_env, read_results, run_lm_eval
+
+SAMPLE = '{"tweetsumm_data": "sample"}'
+
+
+def _torchrun(base: Path, adapter: Path, *extra: str) -> list[str]:
+    """``summeval finetune`` under ``torchrun`` with two processes on this machine."""
+    return [
+        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+        "-m", "summeval.cli", "finetune", "--recipe", RECIPE, "--base", str(base), "--data", "sample",
+        "--output", str(adapter), "--set", "training.batch_size=2", "--set", "training.save_steps=2",
+        "--max-steps", "6", *extra,
+    ]  # fmt: skip
+
+
+@pytest.mark.slow
+def test_two_processes_train_one_adapter_that_scores_and_a_stopped_run_resumes(tiny_llama, tmp_path):
+    from summeval.training.finetune import last_complete_checkpoint
+
+    adapter, work = tmp_path / "adapter", tmp_path / "adapter.work"
+    env = offline_env(OMP_NUM_THREADS="1")
+    first = subprocess.Popen(
+        _torchrun(tiny_llama, adapter), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        text=True, start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 300
+    while (not work.is_dir() or last_complete_checkpoint(work) is None) and time.monotonic() < deadline:
+        assert first.poll() is None, first.communicate()
+        time.sleep(0.05)
+    first.send_signal(signal.SIGTERM)  # torchrun passes it to both training processes
+    _, stderr = first.communicate(timeout=120)
+    assert first.returncode != 0, stderr[-3000:]
+    assert "stopped by SIGTERM" in stderr and not adapter.exists()
+    assert not (tmp_path / "adapter.lock").exists()
+    stopped_at = last_complete_checkpoint(work).name
+
+    done = subprocess.run(
+        _torchrun(tiny_llama, adapter, "--resume"), env=env, capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stderr.count("summeval: adapter saved to") == 1  # written once, by the main process
+    meta = json.loads((adapter / "summeval.json").read_text())
+    assert meta["train"]["processes"] == 2
+    assert meta["train"]["resumed_from"] == stopped_at and meta["train"]["global_step"] == 6
+    log = [json.loads(line) for line in (adapter / "train_log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log if "loss" in r] == [
+        1,
+        2,
+        3,
+        4,
+        5,
+        6,
+    ]  # one record a step, not one a process
+    assert not work.exists() and not (tmp_path / "adapter.lock").exists()
+
+    out = tmp_path / "eval"
+    run_lm_eval(
+        ["--model", "hf", "--model_args", f"pretrained={tiny_llama},peft={adapter}",
+         "--tasks", "tweetsumm_instruct", "--metadata", SAMPLE, "--limit", "2",
+         "--gen_kwargs", "max_gen_toks=4", "--output_path", str(out)]
+    )  # fmt: skip
+    assert "rouge1,none" in read_results(out)["tweetsumm_instruct"]
