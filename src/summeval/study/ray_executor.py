@@ -88,11 +88,18 @@ def shared_paths(config: StudyConfig, out: Path, inputs: Any) -> list[Path]:
 
     paths = [out.resolve(), Path(cache_root()).resolve()]
     paths += [Path(p) for p in inputs.pretrained.values() if Path(p).is_dir()]
-    paths += [Path(a).resolve().parent for a in inputs.adapters.values()]
+    paths += [_existing(Path(a).resolve()) for a in inputs.adapters.values()]  # one to train: its folder
     paths += [Path(v) for v in config.data.values() if Path(v).exists()]
     for options in config.options.values():
         paths += [Path(v) for k, v in options.items() if k.endswith("_file") and isinstance(v, str) and v]
     return list(dict.fromkeys(paths))
+
+
+def _existing(path: Path) -> Path:
+    """``path``, or its nearest folder that exists (where an adapter to train will be written)."""
+    while not path.exists() and path.parent != path:
+        path = path.parent
+    return path
 
 
 def _missing(paths: Sequence[str]) -> tuple[str, list[str]]:

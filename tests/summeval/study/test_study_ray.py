@@ -137,6 +137,41 @@ def test_a_cell_that_keeps_failing_is_reported_and_the_others_finish(
     assert not (out / "cells" / "broken").exists() or not list((out / "cells" / "broken").glob("*/cell.json"))
 
 
+@pytest.mark.slow
+def test_an_adapter_trains_and_exemplars_are_selected_before_the_cells_that_need_them(
+    ray_cluster, tiny_llama, tmp_path, capsys, offline
+):
+    from support import RECIPE
+
+    tree = _tree(tiny_llama, name="raytrain", limit=2, active_prompt={"k": 2, "n": 2, "pool_size": 3})
+    tree["options"]["active_prompt"] = {"max_gen_toks": 8}
+    tree["models"]["tuned"] = {
+        "pretrained": str(tiny_llama),
+        "recipe": RECIPE,
+        "recipe_set": ["training.batch_size=4", "training.eval_each_epoch=false"],
+        "max_steps": 2,
+    }
+    tree["evaluations"] = [
+        {"model": "llama", "family": SPORTS, "strategies": ["answer_only", "active_prompt"]},
+        {"model": "tuned", "tasks": ["tweetsumm_instruct", "tweetsumm_zero"]},
+    ]
+    tree.pop("comparisons")
+    config = write_config(tmp_path / "study.yaml", tree)
+    out = tmp_path / "out"
+    argv = ["study", "--config", str(config), "--out", str(out), "--executor", "ray", "--no-progress"]
+    assert cli.main(argv) == 0
+    assert "6 tasks on Ray" in capsys.readouterr().out  # a training, a selection, four cells
+    report = _report(out)
+    assert report["complete"] and set(report["provenance"]["this_run"]["adapters"]) == {"tuned"}
+    assert (out / "adapters" / "tuned" / "adapter_model.safetensors").is_file()
+    assert len(list((out / "exemplars").glob(f"llama__{SPORTS}__*.json"))) == 1
+    ran = report["provenance"]["this_run"]["ray"]["cells"]
+    expected = {f"llama/{SPORTS}_answer_only", f"llama/{SPORTS}_active_prompt"}
+    assert set(ran) == expected | {"tuned/tweetsumm_instruct", "tuned/tweetsumm_zero"}
+    assert cli.main(argv[:5] + ["--no-progress"]) == 0  # the same study without Ray: all cached
+    assert "4 finished before, 0 to run" in capsys.readouterr().out
+
+
 def test_a_node_that_cannot_see_a_path_is_one_line(ray_cluster, tmp_path):
     from summeval.study.plan import StudyConfigError
     from summeval.study.ray_executor import check_nodes
