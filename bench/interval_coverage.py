@@ -22,7 +22,8 @@ It calls ``summeval.stats`` itself (the functions the report calls), on simulate
 
 - a sampled cell at several seeds (the report's ``combined_over_seeds``): each item's scores averaged over
   S = 3 seeds (seeds within items), the interval over the item means (``metric_summary``, as the report
-  picks it), and the paired t test on the item-mean differences; on accuracy whose items differ in
+  picks it), and the report's paired test on the item-mean differences (the exact sign-flip test up to
+  16 items, the paired t test above); on accuracy whose items differ in
   difficulty (each item's chance of a right answer drawn from Beta(3, 2)) and on ROUGE-1-like scores
   (each seed a fresh draw around the item's mean); beside each, the one-seed interval's mean width as a
   ratio (seed-combined width / one-seed width);
@@ -211,7 +212,9 @@ def seed_rows(rng, reps: int) -> Iterator[tuple]:
                 one = stats.metric_summary(a[0].tolist(), binary=name.startswith("accuracy"))
                 if _width(combined) and _width(one):
                     ratios.append(_width(combined) / _width(one))
-                test = stats.paired_test(a.mean(axis=0).tolist(), b.mean(axis=0).tolist(), binary=False)
+                test = stats.paired_test(
+                    a.mean(axis=0).tolist(), b.mean(axis=0).tolist(), binary=False, exact=True
+                )  # as the report tests item means over seeds: exact sign-flip up to 16 items, else paired t
                 rejected += test.p_value < stats.ALPHA
             ratio = f"width ×{np.mean(ratios):.2f}" if ratios else "width —"
             yield (

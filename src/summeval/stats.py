@@ -12,6 +12,7 @@ lines. Equivalence within a margin is the two one-sided tests (TOST) on the per-
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -211,12 +212,70 @@ def paired_t(a: Sequence[float], b: Sequence[float]) -> tuple[float, tuple[float
     return float(result.pvalue), (float(low), float(high))
 
 
+SIGN_FLIP_MOST_ITEMS = 16
+"""Up to this many items ``sign_flip`` enumerates every sign (2**16 = 65,536); seed-combined comparisons
+of more items take the paired t test, whose t approximation is good there."""
+
+
+@functools.cache
+def _signs(n: int):
+    import numpy as np
+
+    return 1.0 - 2.0 * ((np.arange(2**n)[:, None] >> np.arange(n)) & 1)
+
+
+def sign_flip(a: Sequence[float], b: Sequence[float]) -> tuple[float, tuple[float, float] | None]:
+    """Two-sided p-value and 95% interval of mean(b) − mean(a) from the exact sign-flip (Fisher's
+    randomization) test on the per-item differences, every one of the 2**n signs enumerated: valid when,
+    with no difference, each item's difference is as likely positive as negative (A and B exchangeable
+    within an item, as two sampled cells' item means over seeds are), whatever the scores' shape or
+    lattice. The interval is every shift the test does not reject (``p >= 0.05`` for the differences
+    minus it), an interval (Hartigan 1969): it excludes 0 exactly when p < 0.05.
+
+    With fewer than 6 items no outcome reaches p < 0.05 (the smallest p is ``2 * 0.5**n``): no interval
+    (None), as for differences without spread. At most ``SIGN_FLIP_MOST_ITEMS`` items."""
+    import numpy as np
+
+    differences = np.asarray(b, dtype=float) - np.asarray(a, dtype=float)
+    n = differences.size
+    if n > SIGN_FLIP_MOST_ITEMS:
+        raise ValueError(f"sign_flip enumerates 2**n signs; n = {n} is above {SIGN_FLIP_MOST_ITEMS}")
+    if n < 2:
+        return 1.0, None
+    signs = _signs(n)
+    scale = float(np.abs(differences).sum()) or 1.0
+
+    def p_at(shift: float) -> float:
+        x = differences - shift
+        return float(np.mean(np.abs(signs @ x) >= abs(x.sum()) - 1e-9 * scale))
+
+    p = p_at(0.0)
+    if _no_spread(differences) or 2 * 0.5**n >= ALPHA:
+        return p, None
+    centre, width = float(differences.mean()), float(differences.max() - differences.min())
+
+    def boundary(outside: float) -> float:
+        inside = centre  # p = 1 at the mean; p < 0.05 beyond every difference (all one sign)
+        for _ in range(80):
+            middle = (inside + outside) / 2
+            if p_at(middle) >= ALPHA:
+                inside = middle
+            else:
+                outside = middle
+        return inside
+
+    low = boundary(float(differences.min()) - width)
+    high = boundary(float(differences.max()) + width)
+    return p, (low, high)
+
+
 def smallest_attainable_p(binary: bool, n: int) -> float:
     """The smallest two-sided p-value ``paired_test`` can give on ``n`` paired items, whatever the scores:
     whether any outcome could be significant (after a correction, compare it with the Holm threshold).
 
-    0/1 scores (exact McNemar): every item discordant, all one way: ``2 * 0.5**n``, capped at 1.
-    Other scores (paired t): 0 from n = 2 on (differences that barely vary push p as low as one likes);
+    0/1 scores (exact McNemar), and ``binary`` for the exact sign-flip test too: every item discordant,
+    all one way: ``2 * 0.5**n``, capped at 1. Other scores (paired t): 0 from n = 2 on (differences that
+    barely vary push p as low as one likes);
     below 2 items no test runs: 1."""
     if n < 0:
         raise ValueError(f"smallest_attainable_p: n = {n}; a number of items is 0 or more")
@@ -225,26 +284,33 @@ def smallest_attainable_p(binary: bool, n: int) -> float:
     return 0.0 if n >= 2 else 1.0
 
 
-def paired_test(a: Sequence[float], b: Sequence[float], binary: bool, seed: int = 0) -> PairedTest:
+def paired_test(
+    a: Sequence[float], b: Sequence[float], binary: bool, seed: int = 0, *, exact: bool = False
+) -> PairedTest:
     """Compare B with A item by item, the interval and the test from one procedure (the interval
     excludes 0 exactly when p < 0.05): exact McNemar with its dual interval
-    (``mcnemar_difference_interval``) for 0/1 scores; the paired t test and its interval (``paired_t``)
-    otherwise. ``seed`` is unused (both are exact or closed-form); it stays for callers that pass one."""
+    (``mcnemar_difference_interval``) for 0/1 scores; with ``exact`` (item means over seeds, whose few
+    values the t approximation misjudges at small n) and at most ``SIGN_FLIP_MOST_ITEMS`` items, the
+    exact sign-flip test and its interval (``sign_flip``); the paired t test and its interval
+    (``paired_t``) otherwise. ``seed`` is unused (all are exact or closed-form); it stays for callers."""
     if len(a) != len(b):
         raise ValueError(f"paired scores differ in length: {len(a)} and {len(b)}")
     _finite([*a, *b], "scores")
     n = len(a)
     b_better, a_better = discordant_counts(a, b)
+    signs = exact and not binary and n <= SIGN_FLIP_MOST_ITEMS
     if binary:
         p = _mcnemar_p(b_better, a_better)
         interval = mcnemar_difference_interval(b_better, a_better, n) if n >= 2 else None
+    elif signs:
+        p, interval = sign_flip(a, b)
     else:
         p, interval = paired_t(a, b)
     low, high = interval if interval is not None else (None, None)
     mean_a = sum(a) / n if n else None
     mean_b = sum(b) / n if n else None
     return PairedTest(
-        test="exact McNemar" if binary else "paired t",
+        test="exact McNemar" if binary else ("exact sign-flip" if signs else "paired t"),
         n=n,
         mean_a=mean_a,
         mean_b=mean_b,

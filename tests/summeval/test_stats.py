@@ -555,3 +555,57 @@ def test_bh_reachable_agrees_with_brute_force_over_attainable_p_values(smallest)
     for i, (can, _) in enumerate(reachable(smallest, "bh")):
         brute = any(benjamini_hochberg(list(ps))[i] < 0.05 for ps in itertools.product(*grids))
         assert can == brute, (smallest, i)
+
+
+# ----------------------------------------------------------------------------- the exact sign-flip test
+
+
+def test_sign_flip_enumerates_every_sign():
+    from summeval.stats import sign_flip
+
+    p, interval = sign_flip([0.0] * 6, [1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    assert p == pytest.approx(2 / 64)  # only all-plus and all-minus reach |sum| = 21
+    # every shift between the smallest and the largest difference leaves one of them 0 or of the other
+    # sign, and two sign patterns of 64 then reach the sum: p = 4/64 >= 5%; beyond them p = 2/64
+    assert interval == pytest.approx((1.0, 6.0), abs=1e-6)
+    # brute force on a small lattice: the share of the 2**7 signs whose |sum| reaches the observed one
+    d = [1 / 3, 2 / 3, -1 / 3, 1.0, 1 / 3, 0.0, 2 / 3]
+    sums = [abs(sum(x if (k >> i) & 1 else -x for i, x in enumerate(d))) for k in range(2**7)]
+    assert sign_flip([0.0] * 7, d)[0] == pytest.approx(sum(s >= abs(sum(d)) - 1e-12 for s in sums) / 128)
+
+
+def test_sign_flip_interval_excludes_zero_exactly_when_p_is_below_five_percent():
+    import numpy as np
+
+    from summeval.stats import sign_flip
+
+    rng = np.random.default_rng(7)
+    checked = 0
+    for _ in range(200):
+        n = int(rng.integers(6, 17))
+        a, b = rng.integers(0, 4, n) / 3, rng.integers(0, 4, n) / 3 + rng.choice([0.0, 0.34])
+        p, interval = sign_flip(a.tolist(), b.tolist())
+        if interval is not None:
+            checked += 1
+            assert (not interval[0] <= 0.0 <= interval[1]) == (p < 0.05), (p, interval)
+    assert checked > 150
+
+
+def test_sign_flip_has_no_interval_below_six_items_or_without_spread_and_enumerates_at_most_16():
+    from summeval.stats import SIGN_FLIP_MOST_ITEMS, sign_flip
+
+    assert sign_flip([0.0] * 5, [1.0, 2.0, 3.0, 4.0, 5.0]) == (pytest.approx(2 / 32), None)
+    assert sign_flip([0.0] * 8, [0.5] * 8) == (pytest.approx(2 / 256), None)
+    assert sign_flip([0.0], [1.0]) == (1.0, None)
+    with pytest.raises(ValueError, match="n = 17 is above 16"):
+        sign_flip([0.0] * (SIGN_FLIP_MOST_ITEMS + 1), [1.0] * (SIGN_FLIP_MOST_ITEMS + 1))
+
+
+def test_paired_test_takes_the_sign_flip_only_when_asked_and_small():
+    from summeval.stats import paired_test
+
+    a, b = [0.0, 1 / 3, 2 / 3, 1.0] * 2, [1 / 3, 1 / 3, 1.0, 1.0] * 2
+    assert paired_test(a, b, binary=False).test == "paired t"
+    assert paired_test(a, b, binary=False, exact=True).test == "exact sign-flip"
+    assert paired_test(a * 5, b * 5, binary=False, exact=True).test == "paired t"  # 40 items: t
+    assert paired_test([0, 1, 1, 0], [1, 1, 1, 1], binary=True, exact=True).test == "exact McNemar"

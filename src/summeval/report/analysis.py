@@ -113,7 +113,8 @@ def comparison_results(config: StudyConfig, records: Mapping[str, Any]) -> list[
             ]
             binary = is_rate(family, [v for pair in pairs for v in pair])
             paired.append(([p[0] for p in pairs], [p[1] for p in pairs], binary))
-            test = paired_test(paired[-1][0], paired[-1][1], binary=binary, seed=config.seed)
+            over_seeds = bool(a.get("seeds_combined") or b.get("seeds_combined"))  # item means: exact test
+            test = paired_test(*paired[-1][:2], binary=binary, seed=config.seed, exact=over_seeds)
             margin = comparison.equivalence_margin
             equivalence = None if margin is None else equivalence_test(*paired[-1][:2], margin).to_dict()
             results.append(
@@ -130,7 +131,7 @@ def comparison_results(config: StudyConfig, records: Mapping[str, Any]) -> list[
     # One family of tests: every difference test, then every equivalence test.
     tests = [*results, *[r["equivalence"] for r in results if r["equivalence"]]]
     m = len(tests)
-    smallest = [smallest_attainable_p(t.get("test") == "exact McNemar", t["n"]) for t in tests]
+    smallest = [smallest_attainable_p(t.get("test") in EXACT_TESTS, t["n"]) for t in tests]
     correction = config.correction
     for tested, p_adjusted, p_min, (can, threshold) in zip(
         tests,
@@ -173,6 +174,8 @@ def unreachable_banner(results: Sequence[Mapping[str, Any]]) -> str | None:
 
 
 FAMILY = "all comparisons of the study"
+EXACT_TESTS = ("exact McNemar", "exact sign-flip")
+"""The tests whose smallest p on n items is ``2 * 0.5**n`` (every item one way)."""
 """The family of tests the study's correction covers (Holm: the family-wise error rate; Benjamini-Hochberg:
 the false discovery rate): every comparison's test and equivalence test."""
 

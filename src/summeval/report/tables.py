@@ -347,7 +347,9 @@ def comparisons_table(results: Sequence[Mapping[str, Any]], missing: Sequence[st
             "Each test pairs the two cells item by item. Accuracy: exact McNemar test on the discordant "
             "items (scipy.stats.binomtest), and the interval dual to it (Clopper–Pearson on the discordant "
             "items, scaled by their share). ROUGE: a two-sided paired t test on the per-item differences "
-            "and its interval (scipy.stats.ttest_1samp). Each interval comes from its test, so it excludes 0 "
+            "and its interval (scipy.stats.ttest_1samp); a sampled cell run at several seeds is compared "
+            "on its item means over the seeds, with the exact sign-flip test (every sign of up to 16 "
+            "differences enumerated) and its interval. Each interval comes from its test, so it excludes 0 "
             "exactly when p < 0.05. "
             + _correction_note(name, m)
             + "the intervals are unadjusted (each is a 95% interval alone), so "

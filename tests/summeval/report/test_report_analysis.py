@@ -268,9 +268,11 @@ def test_a_cell_at_several_seeds_is_reported_on_each_items_mean_over_the_seeds(t
     assert merged["items"] == ["a", "b", "c"] and merged["n"] == 3 and merged["seeds_combined"] == 3
     assert merged["scores"]["acc"] == pytest.approx([1.0, 2 / 3, 1 / 3])  # each item's mean over 3 seeds
     assert merged["first_seed_scores"]["acc"] == [1.0, 1.0, 0.0]
-    # the paired test of a seed-combined cell runs on the item means: a paired t, not McNemar
+    # the paired test of a seed-combined cell runs on the item means: the exact sign-flip test (at most 16
+    # items), not McNemar; with 3 items no outcome could reach 5%: 2 x 0.5**3
     (acc, _) = comparison_results(config, {**records, sc: merged})[:2]
-    assert acc["test"] == "paired t" and acc["n"] == 3
+    assert acc["test"] == "exact sign-flip" and acc["n"] == 3
+    assert acc["smallest_p"] == pytest.approx(0.25) and acc["ci_low"] is None
     cell = config.cell(sc)
     from summeval.report.analysis import summaries
 
