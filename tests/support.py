@@ -61,6 +61,17 @@ def run_lm_eval(args: list[str], env: dict[str, str] | None = None, timeout: int
     return proc
 
 
+def adapter_results(base: Path, adapter: Path, out: Path) -> dict:
+    """lm-eval's results of ``tweetsumm_instruct`` (2 sample dialogs, 4 tokens) on ``base`` with the LoRA
+    ``adapter`` loaded through ``peft=``: the adapter loads and scores."""
+    run_lm_eval(
+        ["--model", "hf", "--model_args", f"pretrained={base},peft={adapter}",
+         "--tasks", "tweetsumm_instruct", "--metadata", '{"tweetsumm_data": "sample"}', "--limit", "2",
+         "--gen_kwargs", "max_gen_toks=4", "--output_path", str(out)]
+    )  # fmt: skip
+    return read_results(out)["tweetsumm_instruct"]
+
+
 def read_results(output_dir: Path) -> dict:
     """The ``results`` dict of the one results JSON that lm_eval wrote under ``output_dir``."""
     found = sorted(output_dir.rglob("results_*.json"))

@@ -31,7 +31,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
-from summeval.stats import ALPHA, discordant_counts
+from summeval.stats import ALPHA, boundary, discordant_counts
 
 POWER = 0.8
 """The power the detectable difference and the items needed are stated at."""
@@ -109,14 +109,7 @@ def _smallest_difference(
         if high >= most:
             return None
         high = min(most, high * 2)
-    low = 0.0
-    for _ in range(40):
-        middle = (low + high) / 2
-        if power_at(middle) >= target:
-            high = middle
-        else:
-            low = middle
-    return high
+    return boundary(lambda d: power_at(d) >= target, high, 0.0)
 
 
 def mcnemar_detectable(n: int, share: float, alpha: float = ALPHA) -> float | None:

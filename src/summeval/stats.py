@@ -212,6 +212,19 @@ def paired_t(a: Sequence[float], b: Sequence[float]) -> tuple[float, tuple[float
     return float(result.pvalue), (float(low), float(high))
 
 
+def boundary(holds, inside: float, outside: float, steps: int = 40) -> float:
+    """Bisection between ``inside`` (where ``holds``) and ``outside`` (where it does not): the last point
+    found where it holds, within ``|outside - inside| / 2**steps`` of where it stops holding (one switch
+    between them assumed)."""
+    for _ in range(steps):
+        middle = (inside + outside) / 2
+        if holds(middle):
+            inside = middle
+        else:
+            outside = middle
+    return inside
+
+
 SIGN_FLIP_MOST_ITEMS = 16
 """Up to this many items ``sign_flip`` enumerates every sign (2**16 = 65,536); seed-combined comparisons
 of more items take the paired t test, whose t approximation is good there."""
@@ -254,18 +267,12 @@ def sign_flip(a: Sequence[float], b: Sequence[float]) -> tuple[float, tuple[floa
         return p, None
     centre, width = float(differences.mean()), float(differences.max() - differences.min())
 
-    def boundary(outside: float) -> float:
-        inside = centre  # p = 1 at the mean; p < 0.05 beyond every difference (all one sign)
-        for _ in range(80):
-            middle = (inside + outside) / 2
-            if p_at(middle) >= ALPHA:
-                inside = middle
-            else:
-                outside = middle
-        return inside
+    def accepted(shift: float) -> bool:
+        return p_at(shift) >= ALPHA
 
-    low = boundary(float(differences.min()) - width)
-    high = boundary(float(differences.max()) + width)
+    # p = 1 at the mean, and p < 0.05 beyond every difference (all of one sign)
+    low = boundary(accepted, centre, float(differences.min()) - width, steps=80)
+    high = boundary(accepted, centre, float(differences.max()) + width, steps=80)
     return p, (low, high)
 
 

@@ -12,9 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from support import RECIPE, offline_env, read_results, run_lm_eval
-
-SAMPLE = '{"tweetsumm_data": "sample"}'
+from support import RECIPE, adapter_results, offline_env
 
 
 def _torchrun(base: Path, adapter: Path, *extra: str) -> list[str]:
@@ -67,10 +65,4 @@ def test_two_processes_train_one_adapter_that_scores_and_a_stopped_run_resumes(t
     ]  # one record a step, not one a process
     assert not work.exists() and not (tmp_path / "adapter.lock").exists()
 
-    out = tmp_path / "eval"
-    run_lm_eval(
-        ["--model", "hf", "--model_args", f"pretrained={tiny_llama},peft={adapter}",
-         "--tasks", "tweetsumm_instruct", "--metadata", SAMPLE, "--limit", "2",
-         "--gen_kwargs", "max_gen_toks=4", "--output_path", str(out)]
-    )  # fmt: skip
-    assert "rouge1,none" in read_results(out)["tweetsumm_instruct"]
+    assert "rouge1,none" in adapter_results(tiny_llama, adapter, tmp_path / "eval")
