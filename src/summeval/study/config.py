@@ -56,7 +56,16 @@ _TOP = {
     "ray_address",
     "published",
 }
-_MODEL_KEYS = {"pretrained", "backend", "model_args", "adapter", "recipe", "recipe_set", "max_steps"}
+_MODEL_KEYS = {
+    "pretrained",
+    "backend",
+    "model_args",
+    "adapter",
+    "recipe",
+    "recipe_set",
+    "max_steps",
+    "train_processes",
+}
 _EVALUATION_KEYS = {"model", "tasks", "family", "strategies", "limit", "sample"}
 # A study config's active_prompt: keys, with the defaults of the one Selection dataclass.
 _SELECTION = {key: getattr(Selection, key) for key in ("k", "n", "pool_size", "uncertainty", "temperature")}
@@ -325,9 +334,12 @@ def _model(where: _Reader, name: str, value: Any) -> ModelSpec:
     max_steps = tree.get("max_steps")
     if max_steps is not None:
         where.bounded(max_steps, f"{at}.max_steps", bounds.STEPS)
-    if (recipe_set or max_steps is not None) and recipe is None:
+    train_processes = tree.get("train_processes", 1)
+    where.bounded(train_processes, f"{at}.train_processes", bounds.PROCESSES)
+    if (recipe_set or max_steps is not None or train_processes != 1) and recipe is None:
         raise where.fail(
-            f"{at}.recipe", "is required with recipe_set or max_steps (they set up its training)"
+            f"{at}.recipe",
+            "is required with recipe_set, max_steps or train_processes (they set up its training)",
         )
     return ModelSpec(
         name=name,
@@ -338,6 +350,7 @@ def _model(where: _Reader, name: str, value: Any) -> ModelSpec:
         recipe=recipe,
         recipe_set=tuple(recipe_set),
         max_steps=max_steps,
+        train_processes=train_processes,
     )
 
 

@@ -189,10 +189,7 @@ def check_inputs(config: StudyConfig, out: Path) -> Inputs:
                     f"{config.where}: models.{name}.recipe: {spec.recipe} "
                     + ("does not exist" if kind == "missing" else f"is {kind}; give a recipe YAML file")
                 )
-            overrides = [f"base_model={pretrained[name]}", f"training.seed={config.seed}"]
-            if "tweetsumm" in config.data:
-                overrides.append(f"data={config.data['tweetsumm']}")
-            recipes[name] = load_recipe(spec.recipe, [*overrides, *spec.recipe_set])
+            recipes[name] = load_recipe(spec.recipe, recipe_overrides(config, name, pretrained[name]))
         adapter = spec.adapter or (out / "adapters" / name if spec.recipe is not None else None)
         if adapter is not None:
             adapters[name] = adapter
@@ -212,6 +209,15 @@ def check_inputs(config: StudyConfig, out: Path) -> Inputs:
     inputs = Inputs(pretrained, fingerprints, data_hashes, recipes, adapters, devices, eval_sizes)
     _check_adapters(config, out, inputs)
     return inputs
+
+
+def recipe_overrides(config: StudyConfig, name: str, pretrained: str) -> list[str]:
+    """The ``--set`` overrides that make model ``name``'s recipe the study's: its base, the study's seed,
+    the study's TweetSumm data, then the model's ``recipe_set``."""
+    overrides = [f"base_model={pretrained}", f"training.seed={config.seed}"]
+    if "tweetsumm" in config.data:
+        overrides.append(f"data={config.data['tweetsumm']}")
+    return [*overrides, *config.models[name].recipe_set]
 
 
 def _check_exemplar_files(
@@ -317,5 +323,10 @@ def adapter_current(config: StudyConfig, name: str, inputs: Inputs) -> bool:
     if recipe is None:
         return True
     recorded = read_adapter_metadata(adapter)
-    trained_steps = (recorded.get("train") or {}).get("max_steps")
-    return recorded.get("recipe") == recipe.to_dict() and trained_steps == config.models[name].max_steps
+    train = recorded.get("train") or {}
+    spec = config.models[name]
+    return (
+        recorded.get("recipe") == recipe.to_dict()
+        and train.get("max_steps") == spec.max_steps
+        and train.get("processes", 1) == spec.train_processes
+    )

@@ -44,6 +44,8 @@ class ModelSpec:
     """``--set`` overrides of the recipe (``training.batch_size=2``); ``base_model`` is always this model."""
     max_steps: int | None = None
     """Stop training after this many optimiser steps (a quick adapter)."""
+    train_processes: int = 1
+    """Train the adapter in this many processes with data parallelism (``torchrun``, one per GPU)."""
 
 
 @dataclass(frozen=True)

@@ -271,7 +271,9 @@ def _dispatch(ray: Any, config: StudyConfig, out: Path, inputs: Any, to_run: Seq
     for model in dict.fromkeys(c.model for c in to_run):
         resources = cell_resources(config, model, inputs.devices[model])
         if model in inputs.recipes and not adapter_current(config, model, inputs):
-            trained[model] = train.options(**options, **resources).remote(config, model, inputs, out)
+            processes = config.models[model].train_processes  # torchrun: one GPU (or CPU) a process
+            needs = {k: v * processes for k, v in resources.items()}
+            trained[model] = train.options(**options, **needs).remote(config, model, inputs, out)
             pending[trained[model]] = f"train:{model}"
     for cell in to_run:
         resources = cell_resources(config, cell.model, inputs.devices[cell.model])

@@ -85,6 +85,7 @@ DEFAULT_SEED = 1234
 EQUIVALENCE_MARGIN = Range(0, 1, integer=False, low_open=True, note="in the metric's units: 0.02 is 2 points")
 """A comparison's equivalence margin (TOST): B and A are equivalent when B - A lies within ± it."""
 STEPS = Range(1, 1_000_000_000)
+PROCESSES = Range(1, 1024, note="training processes: one per GPU")
 """Optimiser steps."""
 LORA_RANK = Range(1, 4096)
 LORA_ALPHA = Range(1, 65_536)

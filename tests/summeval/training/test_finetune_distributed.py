@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from support import RECIPE, adapter_results, offline_env
+from support_runs import one_line_failure
 
 
 def _torchrun(base: Path, adapter: Path, *extra: str) -> list[str]:
@@ -66,3 +67,53 @@ def test_two_processes_train_one_adapter_that_scores_and_a_stopped_run_resumes(t
     assert not work.exists() and not (tmp_path / "adapter.lock").exists()
 
     assert "rouge1,none" in adapter_results(tiny_llama, adapter, tmp_path / "eval")
+
+
+@pytest.mark.slow
+def test_a_study_trains_its_adapter_in_two_processes(tiny_llama, tmp_path, capsys, offline):
+    from support_runs import study_tree, write_config
+
+    from summeval import cli
+
+    model = {
+        "pretrained": str(tiny_llama),
+        "recipe": RECIPE,
+        "recipe_set": ["training.batch_size=2", "training.eval_each_epoch=false"],
+        "max_steps": 2,
+        "train_processes": 2,
+    }
+    tree = study_tree(tiny_llama, models={"tuned": model})
+    tree["evaluations"] = [{"model": "tuned", "tasks": ["tweetsumm_instruct"]}]
+    config = write_config(tmp_path / "study.yaml", tree)
+    out = tmp_path / "out"
+    argv = ["study", "--config", str(config), "--out", str(out), "--no-progress"]
+    assert cli.main(argv) == 0
+    assert "training models.tuned's adapter in 2 processes" in capsys.readouterr().out
+    meta = json.loads((out / "adapters" / "tuned" / "summeval.json").read_text())
+    assert (meta["train"]["processes"], meta["train"]["global_step"]) == (2, 2)
+    assert cli.main(argv) == 0  # current: nothing trains or runs again
+    assert "1 finished before, 0 to run" in capsys.readouterr().out
+    tree["models"]["tuned"]["train_processes"] = 1  # another effective batch: another adapter
+    write_config(tmp_path / "study.yaml", tree)
+    line = one_line_failure(argv, capsys)
+    assert "was trained with other settings" in line, line
+
+
+@pytest.mark.parametrize(
+    ("model", "expected"),
+    [
+        ({"train_processes": 0}, "models.tuned.train_processes: 0 is out of range"),
+        ({"train_processes": 2, "recipe": None}, "models.tuned.recipe: is required with recipe_set"),
+    ],
+    ids=["zero", "without-recipe"],
+)
+def test_bad_train_processes_are_one_line(tiny_llama, tmp_path, capsys, model, expected):
+    from support_runs import study_tree, write_config
+
+    spec = {"pretrained": str(tiny_llama), "recipe": RECIPE, **model}
+    spec = {k: v for k, v in spec.items() if v is not None}
+    tree = study_tree(tiny_llama, models={"tuned": spec})
+    tree["evaluations"] = [{"model": "tuned", "tasks": ["tweetsumm_instruct"]}]
+    config = write_config(tmp_path / "study.yaml", tree)
+    line = one_line_failure(["study", "--config", str(config), "--out", str(tmp_path / "out")], capsys)
+    assert expected in line, line
