@@ -191,6 +191,18 @@ def _ray_processes(title: str) -> list[int]:
     ]
 
 
+def _session_processes(session: int) -> list[int]:
+    """The pids of the processes in session ``session`` now (a driver started with its own session)."""
+    listing = subprocess.run(["ps", "-eo", "pid=,sid="], capture_output=True, text=True).stdout
+    return [int(pid) for pid, sid in (line.split() for line in listing.splitlines()) if int(sid) == session]
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, dead but not reaped by its orphaned parent, does not)."""
+    state = subprocess.run(["ps", "-o", "stat=", "-p", str(pid)], capture_output=True, text=True).stdout
+    return bool(state.strip()) and not state.strip().startswith("Z")
+
+
 def _start_driver(config: Path, out: Path) -> subprocess.Popen:
     """``summeval study --executor ray`` in its own process group (it starts its own local cluster)."""
     command = _summeval(
@@ -235,12 +247,17 @@ def test_a_stopped_driver_resumes_from_the_cache(tiny_llama, tmp_path, stop, cod
     while not list(out.glob("cells/*/*/cell.json")) and time.monotonic() < deadline:
         assert driver.poll() is None, driver.communicate()
         time.sleep(0.05)
+    workers = _session_processes(driver.pid)  # its cluster's processes (workers have their own groups)
     if stop == "kill":
         os.killpg(driver.pid, signal.SIGKILL)  # the driver and the cluster it started
     else:
         driver.send_signal(signal.SIGINT)
     _, stderr = driver.communicate(timeout=120)
     assert driver.returncode == code, stderr[-3000:]
+    deadline = time.monotonic() + 120  # a worker mid-cell may still finish it (whole, or not at all)
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(pid) for pid in workers), "the stopped study's workers did not stop"
     if stop == "ctrl-c":
         assert "Traceback" not in stderr
         assert "interrupted: its Ray tasks are cancelled; finished cells are kept" in stderr
