@@ -236,8 +236,9 @@ def run_on_ray(
 ) -> RayRun:
     """Run ``to_run`` (and the adapters and selections they need) as Ray tasks; connect to the cluster at
     ``address`` (``auto``: the one ``ray start`` made here) or start one on this machine, unless this
-    process is connected already. Returns when every task finished or failed. Ctrl-C cancels the tasks
-    of this study and leaves ``out`` resumable."""
+    process is connected already. Returns when every task finished or failed. Ctrl-C stops this study's
+    tasks (a cluster started here is shut down, on another one they are cancelled) and leaves ``out``
+    resumable."""
     ray = import_ray()
     started_here = not ray.is_initialized()
     if started_here:
@@ -250,13 +251,21 @@ def run_on_ray(
         )
     try:
         check_nodes(shared_paths(config, out, inputs))
-        return _dispatch(ray, config, out, inputs, to_run, progress)
+        return _dispatch(ray, config, out, inputs, to_run, progress, own_cluster=started_here)
     finally:
         if started_here:
             ray.shutdown()
 
 
-def _dispatch(ray: Any, config: StudyConfig, out: Path, inputs: Any, to_run: Sequence[Cell], progress: bool):
+def _dispatch(
+    ray: Any,
+    config: StudyConfig,
+    out: Path,
+    inputs: Any,
+    to_run: Sequence[Cell],
+    progress: bool,
+    own_cluster: bool,
+) -> RayRun:
     from tqdm import tqdm
 
     from summeval.study.inputs import adapter_current
@@ -317,8 +326,9 @@ def _dispatch(ray: Any, config: StudyConfig, out: Path, inputs: Any, to_run: Seq
                     if not value["cached"]:
                         bar.write(f"summeval study: {name} done in {value['seconds']:.0f} s")
     except KeyboardInterrupt:
-        for ref in pending:
-            ray.cancel(ref, force=True)
+        if not own_cluster:  # a cluster of ours is stopped whole by ray.shutdown, its workers with it
+            for ref in pending:  # not force=True: Ray 2.60's driver can abort on a task that just ended
+                ray.cancel(ref, force=False)
         bar.close()
         print(
             f"summeval: study {config.name} interrupted: its Ray tasks are cancelled; finished cells are "
