@@ -68,7 +68,7 @@ _MODEL_KEYS = {
 }
 _EVALUATION_KEYS = {"model", "tasks", "family", "strategies", "limit", "sample"}
 # A study config's active_prompt: keys, with the defaults of the one Selection dataclass.
-_SELECTION = {key: getattr(Selection, key) for key in ("k", "n", "pool_size", "uncertainty", "temperature")}
+_SELECTION = Selection().study_settings()
 
 
 class _Reader:

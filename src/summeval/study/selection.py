@@ -30,11 +30,19 @@ class Selection:
     """A JSON file of hand-written rationales by item id (families that reason)."""
     max_gen_toks: int | None = None
 
+    def study_settings(self) -> dict[str, Any]:
+        """The fields a study config's ``active_prompt:`` sets (``STUDY_SETTINGS``), as a mapping."""
+        return {key: getattr(self, key) for key in STUDY_SETTINGS}
+
     @classmethod
     def of(cls, settings: Mapping[str, Any]) -> Selection:
         """From a mapping of some of the fields (a study config's ``active_prompt:``)."""
         names = {f.name for f in fields(cls)}
         return cls(**{key: value for key, value in settings.items() if key in names})
+
+
+STUDY_SETTINGS = ("k", "n", "pool_size", "uncertainty", "temperature")
+"""The selection settings a study config's ``active_prompt:`` takes (the rest are the command's)."""
 
 
 def check_selection(
