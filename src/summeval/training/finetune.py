@@ -267,27 +267,6 @@ def launched_processes() -> tuple[int, int]:
     return number("RANK", 0), max(1, number("WORLD_SIZE", 1))
 
 
-class _Processes:
-    """The processes of one training (one, or those ``torchrun`` started): which one is the main one, and
-    a barrier (both no-ops in a single process)."""
-
-    def __init__(self) -> None:
-        self.rank, self.world = launched_processes()
-        self.state = None
-        if self.world > 1:
-            from accelerate import PartialState
-
-            self.state = PartialState()  # joins the process group (gloo on CPU, nccl on GPUs)
-
-    @property
-    def main(self) -> bool:
-        return self.rank == 0
-
-    def wait(self) -> None:
-        if self.state is not None:
-            self.state.wait_for_everyone()
-
-
 def adapter_lock(output: Path) -> Path:
     """The lock file held while ``output`` is being trained (beside it)."""
     return output.with_name(output.name + ".lock")
@@ -314,11 +293,14 @@ def _train(
     recipe: Recipe, output: Path, *, max_steps: int | None, resume: bool, keep_checkpoints: bool
 ) -> Path:
     import torch
+    from accelerate import PartialState
     from transformers import TrainingArguments, set_seed
 
     from summeval_tasks.util.files import disk_full, ran_out_of_space
 
-    processes = _Processes()
+    # One process, or those torchrun started (joins their group: gloo on CPU, nccl on GPUs); the Trainer
+    # uses the same state. Its barrier is a no-op in one process.
+    processes = PartialState()
     work_dir = work_folder(output)
     for path in (output, work_dir):  # a planted link would send checkpoints or the adapter elsewhere
         if path.is_symlink():
@@ -340,8 +322,8 @@ def _train(
                 "or remove that folder to start over"
             )
         # stopped before its first complete checkpoint: nothing in it can be resumed, so start over
-        processes.wait()  # every process has looked at it before the main one removes it
-        if processes.main:
+        processes.wait_for_everyone()  # every process has looked at it before the main one removes it
+        if processes.is_main_process:
             print(
                 f"summeval: {work_dir} holds an interrupted run with no complete checkpoint; starting over",
                 file=sys.stderr,
@@ -376,12 +358,12 @@ def _train(
     train = encode_split(tokenizer, family, docs[train_split], recipe)
     validation = encode_split(tokenizer, family, docs[validation_split], recipe)
 
-    processes.wait()
-    if processes.main:
+    processes.wait_for_everyone()
+    if processes.is_main_process:
         work_dir.mkdir(parents=True, exist_ok=True)
         if not resume:
             (work_dir / RUN_FILE).write_text(json.dumps(run, indent=2, sort_keys=True), encoding="utf-8")
-    processes.wait()
+    processes.wait_for_everyone()
     log_path = work_dir / LOG_FILE
     on_gpu = torch.cuda.is_available()
     t = recipe.training
@@ -430,7 +412,8 @@ def _train(
         result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     except BaseException as err:
         full = ran_out_of_space(err, work_dir)  # asked before the cleanup below frees space again
-        if processes.main and last_complete_checkpoint(work_dir) is None:  # leave nothing that blocks a rerun
+        # nothing to resume: leave nothing that blocks a rerun
+        if processes.is_main_process and last_complete_checkpoint(work_dir) is None:
             shutil.rmtree(work_dir, ignore_errors=True)
         if full:
             raise disk_full(err, work_dir) from err
@@ -459,8 +442,8 @@ def _train(
             "max_steps": max_steps,
         },
     }
-    if processes.main:  # one adapter, written by the main process
-        metadata["train"]["processes"] = processes.world
+    if processes.is_main_process:  # one adapter, written by the main process
+        metadata["train"]["processes"] = processes.num_processes
         with folder_written_atomically(output) as staging:
             model.save_pretrained(staging, safe_serialization=True)
             tokenizer.save_pretrained(staging)
@@ -470,7 +453,7 @@ def _train(
         if not keep_checkpoints:
             shutil.rmtree(work_dir, ignore_errors=True)
         print(f"summeval: adapter saved to {output}", file=sys.stderr)
-    processes.wait()
+    processes.wait_for_everyone()
     return output
 
 
