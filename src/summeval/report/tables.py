@@ -360,8 +360,9 @@ def comparisons_table(results: Sequence[Mapping[str, Any]], missing: Sequence[st
             "Detectable: the smallest true |B − A| the same test finds with 80% power at this n, at 5% / m "
             f"(the strictest {name} threshold) and at 5% alone; items: how many would find the observed "
             "difference so (summeval.power: exact for McNemar, with the observed share of discordant items; "
-            "noncentral t with the observed spread of the differences for ROUGE; bench/power.py checks both "
-            "against simulation; for ROUGE it assumes roughly symmetric differences). —: nothing "
+            "for ROUGE, the noncentral t with the observed spread of the differences, simulated from a "
+            "Pearson III with their observed skewness where they are skewed and n ≤ 200; bench/power.py "
+            "checks both against simulation). —: nothing "
             "detectable at this n, no difference observed, or more than 1,000,000 items."
         ]
         + (
