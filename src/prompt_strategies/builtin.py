@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 
 from prompt_strategies.exemplars import choose_exemplars, read_exemplar_file
 from prompt_strategies.hookspecs import hookimpl
+from prompt_strategies.stopping import STOPS, VOTING_REDUCTION, StoppingError, StoppingRule
 from prompt_strategies.strategy import (
     GenerationOptions,
     PromptStrategy,
@@ -60,8 +61,28 @@ class CotFewShotOptions(GenerationOptions):
 
 @dataclass(frozen=True)
 class SelfConsistencyOptions(CotFewShotOptions):
-    samples: int = option(10, "answers sampled per item, reduced to one by the family", SAMPLES)
+    samples: int = option(
+        10,
+        "answers sampled per item (the most, under a stopping rule), reduced to one by the family",
+        SAMPLES,
+    )
     temperature: float = option(0.7, "sampling temperature", TEMPERATURE)
+    stop: str = option(
+        "fixed",
+        "when an item stops sampling: fixed (all samples), window (the last `window` answers agree; a "
+        "consensus family: its consensus unchanged over them) or beta (the leader's posterior probability "
+        "of being the majority reaches `threshold`); see prompt_strategies.stopping",
+        (lambda value: value in STOPS, f"one of {', '.join(STOPS)}"),
+    )
+    window: int = option(
+        5, "stop: window: samples per round, and the agreeing answers that stop an item", SAMPLES
+    )
+    threshold: float = option(
+        0.95,
+        "stop: beta: the posterior probability of the leading answer that stops an item",
+        (lambda value: 0.5 < value < 1, "above 0.5 and below 1"),
+    )
+    round_size: int = option(4, "stop: beta: samples per round", SAMPLES)
 
 
 @dataclass(frozen=True)
@@ -236,10 +257,24 @@ class SelfConsistency(ChainOfThoughtFewShot):
     def chat_turns(self, doc, family, exemplars, options):
         return super().chat_turns(doc, family, exemplars, options) if family.supports_reasoning else None
 
+    def stopping(self, family, options):
+        try:
+            return StoppingRule(
+                stop=options.stop,
+                most=options.samples,
+                window=options.window,
+                threshold=options.threshold,
+                round_size=options.round_size,
+                votes=family.reduction == VOTING_REDUCTION,
+            )
+        except StoppingError as err:
+            raise StrategyError(f"{self.name} on {family.name}: {err}") from err
+
     def lm_eval_settings(self, family, options):
         samples = options.samples
         if samples < 1:  # dataclasses.replace skips the option checks
             raise StrategyError(f"{self.name}: samples must be at least 1, got {samples}")
+        self.stopping(family, options)  # a rule that cannot apply is refused with the task
         max_gen_toks = self.max_gen_toks(family, options)
         if options.temperature <= 0:
             raise StrategyError(f"{self.name}: temperature must be above 0, got {options.temperature}")

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from prompt_strategies.stopping import StoppingRule
 from summeval_tasks.contract import Doc, TaskFamily
 from summeval_tasks.util.bounds import MAX_GEN_TOKS, SEED, Range
 from summeval_tasks.util.errors import SummevalError
@@ -222,6 +223,12 @@ class PromptStrategy:
             },
             "filter_list": [answer_pipeline(family.answer_filter, family)],
         }
+
+    def stopping(self, family: TaskFamily, options: StrategyOptions) -> StoppingRule | None:
+        """When an item's sampled repeats stop (``prompt_strategies.stopping``): None (the default) draws
+        every repeat at once, as lm-eval does; a rule whose ``adaptive`` is true draws them in rounds
+        (``summeval.lm_eval.early_stop``)."""
+        return None
 
     def primary_filter(self, family: TaskFamily, options: StrategyOptions) -> str:
         """The filter whose scores are this strategy's headline result (used by ``summeval compare``)."""

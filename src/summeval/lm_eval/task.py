@@ -25,6 +25,7 @@ from prompt_strategies.registry import (
     misspelling_message,
 )
 from prompt_strategies.strategy import PromptStrategy, StrategyError, StrategyOptions, TaskContext
+from summeval.lm_eval.early_stop import SAMPLES_METRIC, drop_not_drawn, mark_stopping
 from summeval.lm_eval.shared_prefix import mark_ours
 from summeval.lm_eval.task_dir import register_lm_eval_filters
 from summeval_tasks.contract import TaskFamily
@@ -94,9 +95,12 @@ class StrategyTask(ConfigurableTask):
             config.setdefault(key, value)
         # Generated answers of a family with a label set are also read in two stages (two_stage.py).
         self.reads_two_stage = family.two_stage and config.get("output_type") == "generate_until"
+        # Sampled repeats drawn in rounds until the strategy's rule stops an item (early_stop.py).
+        self.stopping_rule = self.strategy.stopping(family, self.strategy_options)
         self.answer_model: Any = None  # the model, while lm-eval's evaluate runs this task
         self._rendering: dict[str, Any] = {}  # how lm-eval renders prompts (build_all_requests)
-        if self.reads_two_stage:
+        self._samples_drawn: dict[str, int] = {}  # an adaptive task's samples per doc (apply_filters)
+        if self.reads_two_stage or self.adaptive:
             _install_two_stage_hook()
         config.setdefault("custom_dataset", _Shared(_FamilyDataset(family), "load_docs"))
         config.setdefault("training_split", family.pool_split)
@@ -109,7 +113,12 @@ class StrategyTask(ConfigurableTask):
             [
                 {"metric": m, "aggregation": "mean", "higher_is_better": hib}
                 for m, hib in family.reported_metrics.items()
-            ],
+            ]
+            + (
+                [{"metric": SAMPLES_METRIC, "aggregation": "mean", "higher_is_better": False}]
+                if self.adaptive
+                else []
+            ),
         )
         super().__init__(config=config, **kwargs)
 
@@ -118,7 +127,14 @@ class StrategyTask(ConfigurableTask):
         encoding (``shared_prefix``); lm-eval's own tasks' requests are never marked."""
         built = super().construct_requests(doc, ctx, **kwargs)
         mark_ours(built if isinstance(built, list) else [built])
+        if self.adaptive:
+            mark_stopping(built if isinstance(built, list) else [built], self.stopping_rule, self.family)
         return built
+
+    @property
+    def adaptive(self) -> bool:
+        """Whether this task's sampled repeats stop per item by a rule (``stop:`` of self-consistency)."""
+        return self.stopping_rule is not None and self.stopping_rule.adaptive
 
     def _pool(self) -> list:
         return list(self.training_docs()) if self.has_training_docs() else []
@@ -243,7 +259,11 @@ class StrategyTask(ConfigurableTask):
         return context.replace(full, bare, 1) if context.count(full) == 1 else context
 
     def apply_filters(self) -> Any:
-        """lm-eval's filters, after the second stage of each generated answer (``two_stage``)."""
+        """lm-eval's filters, after the repeats an adaptive task did not draw are dropped (``early_stop``)
+        and after the second stage of each generated answer (``two_stage``)."""
+        if self.adaptive and self._instances:
+            drop_not_drawn(self._instances)
+            self._samples_drawn = {_doc_key(i.doc): len(i.resps) for i in self._instances}
         if self.reads_two_stage and self._instances:
             if self.answer_model is None:
                 raise StrategyError(
@@ -268,6 +288,8 @@ class StrategyTask(ConfigurableTask):
 
         answer = read_result(self.family, results)
         scores = dict(self.family.score(doc, answer))
+        if self.adaptive:
+            scores[SAMPLES_METRIC] = float(self._samples_drawn[_doc_key(doc)])
         if self.family.two_stage:
             two = answer if not self.reads_two_stage else two_stage_of(results[0] if results else None)
             if two is None:
@@ -276,6 +298,11 @@ class StrategyTask(ConfigurableTask):
                 )
             scores.update(self.family.score_two_stage(doc, answer, two))
         return scores
+
+
+def _doc_key(doc: Mapping[str, Any]) -> str:
+    """A doc told apart by its content (lm-eval hands ``process_results`` a fresh copy of each doc)."""
+    return json.dumps(doc, sort_keys=True, default=repr)
 
 
 def _is_zero(value: Any) -> bool:

@@ -37,6 +37,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from summeval.lm_eval.early_stop import drawing_in_rounds
 from summeval.lm_eval.label_scores import loglikelihoods
 
 _PATCHED_FLAG = "_summeval_two_stage"
@@ -195,8 +196,10 @@ def missing_internals(module: Any) -> list[str]:
 
 def patch_evaluate(module: Any) -> None:
     """Wrap ``module.evaluate`` (lm-eval's ``lm_eval.evaluator``) so that each of our tasks in its
-    ``task_dict`` holds ``lm`` in ``answer_model`` while it runs. Idempotent; raises ``RuntimeError``
-    naming what is missing when lm-eval no longer has what this needs."""
+    ``task_dict`` holds ``lm`` in ``answer_model`` while it runs, and ``lm`` draws the repeats of a
+    self-consistency task that stops adaptively in rounds (``early_stop.drawing_in_rounds``).
+    Idempotent; raises ``RuntimeError`` naming what is missing when lm-eval no longer has what this
+    needs."""
     original = module.evaluate
     if getattr(original, _PATCHED_FLAG, False):
         return
@@ -215,7 +218,8 @@ def patch_evaluate(module: Any) -> None:
         for task in ours:
             setattr(task, MODEL_ATTRIBUTE, bound.get("lm"))
         try:
-            return original(*args, **kwargs)
+            with drawing_in_rounds(bound.get("lm"), ours):
+                return original(*args, **kwargs)
         finally:
             for task in ours:
                 setattr(task, MODEL_ATTRIBUTE, None)
