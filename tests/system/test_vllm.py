@@ -152,6 +152,27 @@ def test_self_consistency_reruns_identically_and_samples_distinct_paths(embedded
     assert len(set(paths)) == 4, f"the 4 sampled paths are not distinct: {paths}"
 
 
+@needs_vllm
+def test_adaptive_self_consistency_on_vllm_draws_in_rounds_and_reruns_the_same(embedded_model, tmp_path):
+    """``stop: window`` on vLLM: each round of every unfinished item goes to the engine in one call; the
+    logged outputs of each item are as many as its samples metric, and a rerun draws the same ones."""
+    task = "sports_understanding_self_consistency"
+    metadata = {**SAMPLE, "self_consistency": {"samples": 6, "stop": "window", "window": 2}}
+    runs = []
+    for attempt in ("a", "b"):
+        out = tmp_path / attempt
+        proc = _lm_eval(
+            "vllm", f"pretrained={embedded_model},{VLLM_ARGS},seed=1234", task, out, metadata, limit=3, toks=24
+        )
+        runs.append((_outputs(out, task), read_results(out)[task]))
+        assert "self-consistency stopped early" in proc.stderr
+    (outputs, results), (rerun, _) = runs
+    assert outputs == rerun, "a rerun at the same seed drew other samples"
+    drawn = [len(paths) for paths in outputs]
+    assert all(n in (2, 4, 6) for n in drawn)
+    assert results["samples,maj@6"] == pytest.approx(sum(drawn) / len(drawn))
+
+
 @pytest.fixture(scope="module")
 def rank32_adapter(embedded_model, tmp_path_factory):
     """A real PEFT LoRA adapter of rank 32 on the embedded model, with non-zero B so it changes outputs."""
