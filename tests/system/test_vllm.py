@@ -161,9 +161,8 @@ def test_adaptive_self_consistency_on_vllm_draws_in_rounds_and_reruns_the_same(e
     runs = []
     for attempt in ("a", "b"):
         out = tmp_path / attempt
-        proc = _lm_eval(
-            "vllm", f"pretrained={embedded_model},{VLLM_ARGS},seed=1234", task, out, metadata, limit=3, toks=24
-        )
+        model_args = f"pretrained={embedded_model},{VLLM_ARGS},seed=1234"
+        proc = _lm_eval("vllm", model_args, task, out, metadata, limit=3, toks=24)
         runs.append((_outputs(out, task), read_results(out)[task]))
         assert "self-consistency stopped early" in proc.stderr
     (outputs, results), (rerun, _) = runs

@@ -66,7 +66,7 @@ def generate_in_rounds(generate: Any, requests: Sequence[Any], disable_tqdm: boo
             batch.extend(items[key][drawn[key] : drawn[key] + size])
         if not batch:
             break
-        texts = generate([requests[p] for p in batch], disable_tqdm or not first)
+        texts = generate([requests[p] for p in batch], disable_tqdm)  # a progress bar per round
         for position, text in zip(batch, texts, strict=True):
             results[position] = text
         still = []

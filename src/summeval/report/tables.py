@@ -48,6 +48,9 @@ def results_table(
         *(f"{m} [95%]" for m in metrics),
         "cut by max_gen_toks",
     ]
+    with_drawn = any((records.get(c.id) or {}).get("samples_drawn") for c in cells)
+    if with_drawn:
+        header.append("samples per item")
     with_spread = len(config.seeds) > 1 and any((sampled or {}).get(c.id) for c in cells)
     if with_spread:
         header.append("between seeds")
@@ -61,7 +64,7 @@ def results_table(
         shown_published = [f"{published[m]:.3f}" if m in published else "" for m in published_metrics]
         if record is None:
             why = f"stale: {stale[cell.id]}, rerun" if stale and cell.id in stale else "not run"
-            blank = [""] * (len(metrics) + 1 + with_spread)
+            blank = [""] * (len(metrics) + 1 + with_drawn + with_spread)
             rows.append([cell.model, cell.task, why, "", "", *blank, *shown_published])
             continue
         summary = cell_summaries[cell.id]
@@ -74,6 +77,7 @@ def results_table(
                 seeds if sampled.get(cell.id) else "greedy",
                 *(interval_text(summary[m]) for m in metrics),
                 truncated_text(record),
+                *([drawn_text(record)] if with_drawn else []),
                 *([spreads.get(cell.id, "greedy: one run")] if with_spread else []),
                 *shown_published,
             ]
@@ -108,6 +112,12 @@ def results_table(
         "counted by the model's tokenizer); such an answer may be unfinished, and one the reader cannot "
         "read counts as invalid. —: not known (multiple choice, or a cell saved before it was measured)."
     )
+    if with_drawn:
+        notes.append(
+            "Samples per item: the mean number of samples self-consistency drew per item (min–max) "
+            "before its stopping rule (stop: window or beta) stopped it, of the K its samples option "
+            "allows; a cell that samples all K says K, a greedy cell 1."
+        )
     if family.two_stage_metrics:
         notes.append(two_stage_note(family))
     if published_metrics:
@@ -116,6 +126,16 @@ def results_table(
             "reproduces them (they have no interval: the study reported none)."
         )
     return Table(f"{family.name}: results", header, rows, notes, text_columns=5)
+
+
+def drawn_text(record: Mapping[str, Any]) -> str:
+    """A cell's samples per item: ``6.4 (5–20 of 20)`` where a stopping rule drew them, else K (lm-eval's
+    ``repeats``) or 1."""
+    drawn = record.get("samples_drawn")
+    most = int(((record.get("lm_eval") or {}).get("config") or {}).get("repeats") or 1)
+    if not drawn:
+        return str(most)
+    return f"{sum(drawn) / len(drawn):.1f} ({min(drawn)}–{max(drawn)} of {most})"
 
 
 def truncated_text(record: Mapping[str, Any]) -> str:

@@ -28,6 +28,9 @@ class CellRun:
     truncated: list[float | None]
     """Per item, the share of its outputs cut by ``max_gen_toks`` (``samples.truncated_share``); None where
     not known (multiple choice, or a model without a tokenizer)."""
+    drawn: list[int] | None = None
+    """Per item, the samples self-consistency drew before its stopping rule stopped it (the outputs
+    logged); None for a cell that does not stop early."""
 
 
 def evaluate_cell(
@@ -45,6 +48,7 @@ def evaluate_cell(
     made with ``metadata`` to reuse across cells (one is made when not given)."""
     from prompt_strategies.registry import task_table
     from summeval.lm_eval import task_manager
+    from summeval.lm_eval.early_stop import SAMPLES_METRIC
     from summeval.lm_eval.runner import evaluate_task
     from summeval.lm_eval.samples import item_scores, sample_rows, samples_csv, truncated_share
 
@@ -72,7 +76,9 @@ def evaluate_cell(
     count = _token_counter(lm)
     budget = int(getattr(lm, "max_gen_toks", 256) or 256)
     truncated = [None if count is None else truncated_share(s, count, budget) for s in ordered]
-    return CellRun(evaluation, ordered, primary, scores, samples_csv(rows, family), seconds, truncated)
+    adaptive = f"{SAMPLES_METRIC},{primary}" in evaluation["results"].get(cell.task, {})
+    drawn = [len((s.get("resps") or [[]])[0]) for s in ordered] if adaptive else None
+    return CellRun(evaluation, ordered, primary, scores, samples_csv(rows, family), seconds, truncated, drawn)
 
 
 def _token_counter(lm: Any) -> Callable[[str], int] | None:
@@ -125,6 +131,7 @@ def run_cell(
         "items": [str(s["doc"].get("id", s.get("doc_id"))) for s in run.samples],
         "scores": run.scores,
         "truncated": run.truncated,
+        **({"samples_drawn": run.drawn} if run.drawn is not None else {}),
         "lm_eval": {
             "results": run.evaluation["results"].get(cell.task, {}),
             "config": run.evaluation.get("configs", {}).get(cell.task, {}),

@@ -321,3 +321,12 @@ def test_the_results_table_gives_each_cells_share_cut_by_max_gen_toks():
     assert truncated_text({"truncated": [1.0, 0.0, 0.5, 0.0]}) == "0.38 (2 of 4 items)"
     assert truncated_text({"truncated": [None, None]}) == "—"
     assert truncated_text({}) == "—"  # a cell saved before truncation was measured
+
+
+def test_the_results_table_gives_the_samples_a_stopping_rule_drew():
+    from summeval.report.tables import drawn_text
+
+    record = {"samples_drawn": [5, 5, 20, 10], "lm_eval": {"config": {"repeats": 20}}}
+    assert drawn_text(record) == "10.0 (5–20 of 20)"
+    assert drawn_text({"lm_eval": {"config": {"repeats": 20}}}) == "20"  # fixed K: every sample
+    assert drawn_text({"lm_eval": {"config": {}}}) == "1"  # greedy

@@ -153,6 +153,19 @@ def _check_report(
     return rows_by_strategy
 
 
+def test_compare_reports_the_samples_a_stopping_rule_drew(tiny_llama, tmp_path, offline, capsys):
+    """A random tiny llama reads as invalid every time: two alike after the first round, 2 of 4."""
+    out = tmp_path / "report"
+    options = '{"self_consistency": {"samples": 4, "max_gen_toks": 6, "stop": "window", "window": 2}}'
+    assert cli.main(_compare_command(f"pretrained={tiny_llama}", out, "self_consistency", options)) == 0
+    record = json.loads(next(out.rglob("cell.json")).read_text())
+    assert record["samples_drawn"] == [2, 2]
+    for row in _check_report(out, ["self_consistency"], ["maj@4"])["self_consistency"]:
+        assert len(json.loads(row["model_output"])) == 2
+    report = (out / "report.md").read_text()
+    assert "samples per item" in report and "| 2.0 (2–2 of 4) |" in report
+
+
 def test_compare_on_a_tiny_llama(tiny_llama, tmp_path, offline, capsys):
     out = tmp_path / "report"
     names = ["answer_only", "answer_only_mc", "self_consistency"]
