@@ -3,7 +3,8 @@
     python bench/adaptive_self_consistency.py                       # 50 generated sports statements, K = 20
     python bench/adaptive_self_consistency.py \
         --sports-data ../shared/data/bigbench_sports_understanding_task.json
-    python bench/adaptive_self_consistency.py --task tweetsumm --items 8 --samples 10
+    python bench/adaptive_self_consistency.py --task tweetsumm --items 8 --samples 10 --rules window \
+        --window 3
 
 One process, the model loaded once (the embedded SmolLM2 unless ``--model-args``); each set-up is the real
 lm-eval task ``<family>_self_consistency`` through ``lm_eval.simple_evaluate`` at the same seed: first
@@ -66,9 +67,14 @@ def main() -> int:
     parser.add_argument("--tweetsumm-data", default="sample")
     parser.add_argument("--max-gen-toks", type=int, default=None, help="default: the family's budget")
     parser.add_argument("--model-args", default=None, help="hf model_args (default: the embedded SmolLM2)")
+    parser.add_argument("--window", type=int, default=5, help="stop: window's w")
+    parser.add_argument("--threshold", type=float, default=0.95, help="stop: beta's threshold")
+    parser.add_argument("--round-size", type=int, default=4, help="stop: beta's samples per round")
     parser.add_argument("--seed", type=int, default=1234)
     parser.add_argument("--json", default=None, help="also write the table's figures to this JSON file")
     args = parser.parse_args()
+    RULES["window"]["window"] = args.window
+    RULES["beta"].update(threshold=args.threshold, round_size=args.round_size)
 
     from prompt_strategies.registry import get_family
     from prompt_strategies.stopping import StoppingRule, draw_in_rounds
