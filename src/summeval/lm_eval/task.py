@@ -262,6 +262,12 @@ class StrategyTask(ConfigurableTask):
         """lm-eval's filters, after the repeats an adaptive task did not draw are dropped (``early_stop``)
         and after the second stage of each generated answer (``two_stage``)."""
         if self.adaptive and self._instances:
+            if self.answer_model is None:  # the evaluate hook that draws the rounds did not run
+                raise StrategyError(
+                    f"task {self.config.task}: stop: {self.stopping_rule.stop} needs summeval's hook on "
+                    "lm-eval's evaluate, which did not run (call lm_eval.simple_evaluate or "
+                    "lm_eval.evaluator.evaluate after the task is built, not a copy imported before)"
+                )
             drop_not_drawn(self._instances)
             self._samples_drawn = {_doc_key(i.doc): len(i.resps) for i in self._instances}
         if self.reads_two_stage and self._instances:
