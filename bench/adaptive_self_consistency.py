@@ -76,13 +76,14 @@ def main() -> int:
     RULES["window"]["window"] = args.window
     RULES["beta"].update(threshold=args.threshold, round_size=args.round_size)
 
-    from prompt_strategies.registry import get_family
-    from prompt_strategies.stopping import StoppingRule, draw_in_rounds
+    from prompt_strategies.registry import get_family, get_strategy
+    from prompt_strategies.stopping import draw_in_rounds
     from summeval.lm_eval.runner import load_lm
     from summeval.stats import paired_test
     from summeval.training.embedded_model import embedded_model_path
 
     family = get_family(args.task)
+    strategy = get_strategy("self_consistency")
     task = f"{args.task}_self_consistency"
     metric = "acc" if args.task == "sports_understanding" else "rougeL"
     model_args = args.model_args or f"pretrained={embedded_model_path()}"
@@ -110,15 +111,18 @@ def main() -> int:
         live = sum(a == b for a, b in zip(answers, fixed_answers, strict=True)) / len(answers)
         replayed = None
         if name != "fixed":
-            rule = StoppingRule(most=args.samples, votes=family.reduction == "maj", **RULES[name])
+            # the rule as the task builds it from the same options (SelfConsistency.stopping)
+            rule = strategy.stopping(
+                family, strategy.options({"self_consistency": {**options, **RULES[name]}})
+            )
             same = 0
             for sample in fixed:
-                read = iter([family.read_answer(text) for text in sample["resps"][0]])
+                read = [family.read_answer(text) for text in sample["resps"][0]]
+                rest = iter(read)
                 prefix = draw_in_rounds(
-                    rule, lambda k, read=read: [next(read) for _ in range(k)], family.reduce
+                    rule, lambda k, rest=rest: [next(rest) for _ in range(k)], family.reduce
                 )
-                whole = [family.read_answer(text) for text in sample["resps"][0]]
-                same += repr(family.reduce(prefix)) == repr(family.reduce(whole))
+                same += repr(family.reduce(prefix)) == repr(family.reduce(read))
             replayed = same / len(fixed)
         test = paired_test(fixed_scores, scores, binary=metric == "acc")
         rows.append(

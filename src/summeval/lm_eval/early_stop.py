@@ -54,16 +54,18 @@ def generate_in_rounds(generate: Any, requests: Sequence[Any], disable_tqdm: boo
             rest.append(position)
         else:
             items.setdefault(id(request), []).append(position)
+    marks = {key: getattr(requests[positions[0]], STOPPING_ATTRIBUTE) for key, positions in items.items()}
     answers: dict[int, list[Any]] = {key: [] for key in items}
     drawn: dict[int, int] = dict.fromkeys(items, 0)
     pending = list(items)
     first = True
     while pending or first:
         batch: list[int] = list(rest) if first else []
+        sent: dict[int, list[int]] = {}  # each item's positions drawn in this round
         for key in pending:
-            rule, _ = getattr(requests[items[key][0]], STOPPING_ATTRIBUTE)
-            size = min(rule.next_round(drawn[key]), len(items[key]) - drawn[key])
-            batch.extend(items[key][drawn[key] : drawn[key] + size])
+            size = marks[key][0].next_round(drawn[key])
+            sent[key] = items[key][drawn[key] : drawn[key] + size]
+            batch.extend(sent[key])
         if not batch:
             break
         texts = generate([requests[p] for p in batch], disable_tqdm)  # a progress bar per round
@@ -71,13 +73,11 @@ def generate_in_rounds(generate: Any, requests: Sequence[Any], disable_tqdm: boo
             results[position] = text
         still = []
         for key in pending:
-            rule, family = getattr(requests[items[key][0]], STOPPING_ATTRIBUTE)
-            new = items[key][drawn[key] : drawn[key] + rule.next_round(drawn[key])]
-            new = [p for p in new if results[p] is not None]
-            answers[key].extend(family.read_answer(results[p]) for p in new)
-            drawn[key] += len(new)
-            stops = drawn[key] >= len(items[key]) or not new or rule.done(answers[key], family.reduce)
-            if not stops:
+            rule, family = marks[key]
+            answers[key].extend(family.read_answer(results[p]) for p in sent[key])
+            drawn[key] += len(sent[key])
+            done = drawn[key] >= len(items[key]) or not sent[key] or rule.done(answers[key], family.reduce)
+            if not done:
                 still.append(key)
         pending, first = still, False
     if items:

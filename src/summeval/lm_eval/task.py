@@ -126,9 +126,10 @@ class StrategyTask(ConfigurableTask):
         """lm-eval's requests for ``doc``, each marked as ours: its sampled repeats may share one prompt
         encoding (``shared_prefix``); lm-eval's own tasks' requests are never marked."""
         built = super().construct_requests(doc, ctx, **kwargs)
-        mark_ours(built if isinstance(built, list) else [built])
+        requests = built if isinstance(built, list) else [built]
+        mark_ours(requests)
         if self.adaptive:
-            mark_stopping(built if isinstance(built, list) else [built], self.stopping_rule, self.family)
+            mark_stopping(requests, self.stopping_rule, self.family)
         return built
 
     @property
